@@ -1,0 +1,50 @@
+// ouro/detail/config.hpp — build configuration and the graded assertions.
+//
+// OURO_CHECKS is set by the CMake target (PUBLIC, so the library and its users
+// agree on it). With checks on, misuse that would otherwise corrupt memory
+// (an object used from another thread's heap, a traverse that reports a
+// reference its object does not hold, ref() of an object being destroyed)
+// aborts with a message naming the type. Release builds keep only the checks
+// that cost nothing on hot paths.
+#pragma once
+
+#ifndef OURO_CHECKS
+#define OURO_CHECKS 0
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define OURO_LIKELY(x) __builtin_expect(!!(x), 1)
+#define OURO_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define OURO_NOINLINE __attribute__((noinline))
+#define OURO_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define OURO_LIKELY(x) (x)
+#define OURO_UNLIKELY(x) (x)
+#define OURO_NOINLINE
+#define OURO_ALWAYS_INLINE inline
+#endif
+
+namespace ouro {
+class Object;
+namespace detail {
+
+// The one cold failure path: prints "ouro: fatal: <message>" (plus the
+// object's type and address when there is one) to stderr and aborts.
+[[noreturn]] OURO_NOINLINE void fatal(const char* message, const Object* object = nullptr) noexcept;
+
+}  // namespace detail
+}  // namespace ouro
+
+// Always-on check: for misuse that would corrupt memory if it went on.
+#define OURO_ASSERT(cond, msg, obj)                                   \
+  do {                                                                \
+    if (OURO_UNLIKELY(!(cond))) ::ouro::detail::fatal((msg), (obj));  \
+  } while (0)
+
+// Checks of the library's own invariants and of user misuse that costs a
+// little on hot paths: on only with OURO_CHECKS.
+#if OURO_CHECKS
+#define OURO_ASSERT_INTERNAL(cond, msg, obj) OURO_ASSERT(cond, msg, obj)
+#else
+#define OURO_ASSERT_INTERNAL(cond, msg, obj) ((void)0)
+#endif

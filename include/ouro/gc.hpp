@@ -1,0 +1,99 @@
+// ouro/gc.hpp — Python's gc module, in C++: the cycle collector's controls
+// and its view of the heap. Everything here belongs to the calling thread's
+// heap (thresholds, debug flags, callbacks, garbage(), frozen objects).
+//
+//   ouro::gc::set_debug(ouro::gc::DEBUG_STATS);
+//   std::size_t found = ouro::gc::collect();   // like gc.collect()
+//
+// The numbers follow CPython 3.11: three generations (700/10/10), the 25%
+// rule for full collections, get_count(), get_stats(), the DEBUG_* text.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <functional>
+#include <iosfwd>
+#include <vector>
+
+#include "ouro/object.hpp"
+#include "ouro/ref.hpp"
+
+namespace ouro::gc {
+
+// Collects generations 0..generation and returns the number of unreachable
+// objects found (collected + uncollectable; an object its finalizer
+// resurrected is not counted). Works even when automatic collection is
+// disabled. Returns 0 when called while a collection is running (from a
+// finalizer or a callback). Throws std::invalid_argument unless
+// 0 <= generation <= 2.
+std::size_t collect(int generation = 2);
+
+// Automatic collection (triggered by allocations of tracked objects).
+void enable();
+void disable();
+bool is_enabled();
+
+struct Thresholds {
+  std::size_t gen0, gen1, gen2;
+};
+Thresholds get_threshold();
+void set_threshold(std::size_t gen0);  // gen0 == 0 disables automatic collection
+void set_threshold(std::size_t gen0, std::size_t gen1);
+void set_threshold(std::size_t gen0, std::size_t gen1, std::size_t gen2);
+
+// gc.get_count(): tracked allocations minus deallocations since the last
+// collection, and the number of collections of the next younger generation
+// since the last collection of generations 1 and 2.
+std::array<std::size_t, 3> get_count();
+
+struct GenerationStats {
+  std::size_t collections, collected, uncollectable;
+};
+std::array<GenerationStats, 3> get_stats();
+
+std::vector<Ref<Object>> get_objects();                // every tracked object, not frozen ones
+std::vector<Ref<Object>> get_objects(int generation);  // throws std::invalid_argument unless 0..2
+std::vector<Ref<Object>> get_referents(const Object& o);  // what o's traverse visits, in order
+std::vector<Ref<Object>> get_referrers(const Object& o);  // tracked objects whose traverse visits o
+bool is_tracked(const Object& o);
+bool is_finalized(const Object& o);
+
+// gc.garbage: uncollectable objects (legacy policy), and everything found
+// unreachable under DEBUG_SAVEALL. Clearing it drops those references.
+std::vector<Ref<Object>>& garbage();
+
+enum : unsigned {  // same bit values as CPython
+  DEBUG_STATS = 1,
+  DEBUG_COLLECTABLE = 2,
+  DEBUG_UNCOLLECTABLE = 4,
+  DEBUG_SAVEALL = 32,
+  DEBUG_LEAK = DEBUG_COLLECTABLE | DEBUG_UNCOLLECTABLE | DEBUG_SAVEALL,
+};
+void set_debug(unsigned flags);
+unsigned get_debug();
+void set_debug_stream(std::ostream* os);  // where debug text goes; nullptr = std::cerr
+
+enum class Phase { start, stop };
+struct CollectionInfo {
+  int generation;
+  std::size_t collected, uncollectable;
+  double seconds;  // 0 at start; the collection's duration at stop
+};
+using Callback = std::function<void(Phase, const CollectionInfo&)>;
+std::size_t add_callback(Callback cb);  // returns an id; like appending to gc.callbacks
+bool remove_callback(std::size_t id);
+
+// Moves every tracked object to the permanent generation, which collections
+// ignore (gc.freeze()); unfreeze() moves them back into the oldest one.
+void freeze();
+void unfreeze();
+std::size_t get_freeze_count();
+
+// pep442 (default): garbage cycles with finalizers are finalized, once each,
+// then reclaimed unless resurrected. legacy: Python 2's rule, such cycles
+// are left in garbage() uncollected and unfinalized.
+enum class FinalizerPolicy { pep442, legacy };
+void set_finalizer_policy(FinalizerPolicy p);
+FinalizerPolicy get_finalizer_policy();
+
+}  // namespace ouro::gc

@@ -1,0 +1,98 @@
+// ouro/object.hpp — the base of every managed type, and what can be asked of
+// any managed object: its reference count, immortality, how exceptions that
+// nobody can catch are reported.
+//
+//   struct Node : ouro::Object {
+//     ouro::Ref<Node> next;
+//     void traverse(ouro::Visitor& v) override { v(next); }   // makes Node tracked
+//   };
+//   auto a = ouro::make<Node>();          // refcount(*a) == 1
+//
+// Lifetime follows CPython: an object dies the moment its last `Ref` goes
+// (finalize(), then the destructor, then the memory); objects that only keep
+// each other alive are found by the collector (ouro/gc.hpp).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <new>
+#include <string>
+
+#include "ouro/detail/config.hpp"
+
+namespace ouro {
+
+class Visitor;
+namespace detail {
+struct Access;
+}
+
+// Base of every managed type. Create instances with ouro::make<T>(); they are
+// not copyable and die when their last Ref goes.
+//
+// Per-object bookkeeping is 16 bytes beyond the vtable pointer (see the table
+// at the top of src/collector.cpp): a 64-bit reference count, the object's
+// slot in its generation's table, 16 bits of flags and the id of its heap.
+class Object {
+ public:
+  Object() noexcept;
+  Object(const Object&) = delete;
+  Object& operator=(const Object&) = delete;
+  virtual ~Object();
+
+  // Like tp_traverse: call v(member) for every Ref the object holds. A type
+  // that overrides it is tracked by the collector; one that does not is
+  // refcounted only and can never be part of a collected cycle.
+  virtual void traverse(Visitor& v);
+
+  // Like __del__: runs at most once, before the destructor, while every
+  // object it can reach is still intact (also inside a garbage cycle). It
+  // may resurrect the object by storing ouro::ref(this) somewhere.
+  virtual void finalize();
+
+  // Like __repr__; the default is "<TypeName 0x7f...>".
+  virtual std::string repr() const;
+
+  // Managed memory: make<T>() allocates through these, and the deleting
+  // destructor hands back the dynamic type's size and alignment.
+  static void* operator new(std::size_t size);
+  static void* operator new(std::size_t size, std::align_val_t align);
+  static void* operator new(std::size_t, void* where) noexcept { return where; }
+  static void operator delete(void* p, std::size_t size) noexcept;
+  static void operator delete(void* p, std::size_t size, std::align_val_t align) noexcept;
+  static void operator delete(void*, void*) noexcept {}
+
+ private:
+  friend struct detail::Access;
+  std::uint64_t refcnt_;
+  std::uint32_t slot_;
+  std::uint16_t flags_;
+  std::uint16_t heap_id_;
+};
+
+// The exact number of strong references to `o` now (no "+1" as in
+// sys.getrefcount). Immortal objects report ouro::immortal_refcount.
+std::size_t refcount(const Object& o);
+
+// What refcount() reports for an immortal object.
+inline constexpr std::size_t immortal_refcount = std::size_t{1} << 62;
+
+// PEP 683: the object's refcount is frozen; it is never freed and never
+// collected (what it references stays alive with it).
+void immortalize(const Object& o);
+bool is_immortal(const Object& o);
+
+// Receives exceptions that escape finalize(), gc callbacks and weak-reference
+// callbacks (the object is nullptr for callbacks). Like sys.unraisablehook;
+// per thread. nullptr restores the default, which prints
+// "Exception ignored in: <repr>" and the exception's message to std::cerr.
+using UnraisableHook = std::function<void(std::exception_ptr, const Object*)>;
+void set_unraisable_hook(UnraisableHook hook);
+
+// The demangled name of the object's dynamic type without namespaces (the
+// analogue of tp_name): "Graph" for a tour::Graph.
+std::string type_name(const Object& o);
+
+}  // namespace ouro

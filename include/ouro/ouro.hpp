@@ -1,0 +1,8 @@
+// ouro/ouro.hpp — everything: objects and references, visitors, the
+// collector's controls.
+#pragma once
+
+#include "ouro/gc.hpp"
+#include "ouro/object.hpp"
+#include "ouro/ref.hpp"
+#include "ouro/visitor.hpp"

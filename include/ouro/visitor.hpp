@@ -1,0 +1,173 @@
+// ouro/visitor.hpp — what traverse() reports its references to.
+//
+//   struct Graph : ouro::Object {
+//     std::vector<ouro::Ref<Graph>> edges;
+//     std::map<std::string, ouro::Ref<Graph>> by_name;
+//     ouro::Ref<Graph> parent;
+//     void traverse(ouro::Visitor& v) override { v(edges, by_name, parent); }
+//   };
+//
+// A Visitor accepts, recursively: Ref<T>; ranges of anything it accepts
+// (vector, array, deque, list, set, ...); std::pair, std::tuple and
+// std::optional of such; associative containers whose keys and/or mapped
+// values are such; several of those at once. Members that hold no reference
+// (ints, strings) cannot be passed: a static_assert says so.
+//
+// The collector also uses traverse() to break a garbage cycle (CPython's
+// tp_clear): the Visitor then resets each Ref and empties each container it
+// is given, so a destructor of an object reclaimed from a cycle may find its
+// Ref members already empty.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <ranges>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "ouro/ref.hpp"
+
+namespace ouro {
+
+template <class T>
+class WeakRef;
+
+namespace detail {
+
+template <class T>
+struct holds_refs : std::false_type {};
+template <class T>
+struct holds_refs<Ref<T>> : std::true_type {};
+template <class T>
+struct holds_refs<WeakRef<T>> : std::true_type {};
+template <class A, class B>
+struct holds_refs<std::pair<A, B>>
+    : std::bool_constant<holds_refs<std::remove_cv_t<A>>::value || holds_refs<std::remove_cv_t<B>>::value> {};
+template <class... Ts>
+struct holds_refs<std::tuple<Ts...>> : std::bool_constant<(holds_refs<std::remove_cv_t<Ts>>::value || ...)> {};
+template <class T>
+struct holds_refs<std::optional<T>> : holds_refs<std::remove_cv_t<T>> {};
+template <class R>
+  requires std::ranges::range<R>
+struct holds_refs<R> : holds_refs<std::remove_cv_t<std::ranges::range_value_t<R>>> {};
+
+template <class T>
+inline constexpr bool holds_refs_v = holds_refs<std::remove_cvref_t<T>>::value;
+
+template <class C>
+concept clearable_container = requires(C& c) {
+  c.clear();
+  C(std::move(c));
+};
+
+}  // namespace detail
+
+class Visitor {
+ public:
+  Visitor(const Visitor&) = delete;
+  Visitor& operator=(const Visitor&) = delete;
+
+  template <class T>
+  void operator()(Ref<T>& r) {
+    if (clearing_)
+      r.reset();
+    else if (r)
+      visit(detail::as_object(r.get()));
+  }
+  template <class T>
+  void operator()(const Ref<T>& r) {  // keys of maps and sets: containers clear them
+    if (!clearing_ && r) visit(detail::as_object(r.get()));
+  }
+  template <class T>
+  void operator()(WeakRef<T>& w) {
+    visit_weak(w);
+  }
+  template <class T>
+  void operator()(const WeakRef<T>&) {}
+
+  template <class A, class B>
+  void operator()(std::pair<A, B>& p) {
+    visit_if_refs(p.first);
+    visit_if_refs(p.second);
+  }
+  template <class A, class B>
+  void operator()(const std::pair<A, B>& p) {
+    visit_if_refs(p.first);
+    visit_if_refs(p.second);
+  }
+  template <class... Ts>
+  void operator()(std::tuple<Ts...>& t) {
+    std::apply([this](auto&... xs) { (visit_if_refs(xs), ...); }, t);
+  }
+  template <class T>
+  void operator()(std::optional<T>& o) {
+    if (clearing_)
+      o.reset();
+    else if (o)
+      (*this)(*o);
+  }
+
+  template <class R>
+    requires(std::ranges::range<R> && !std::is_const_v<R>)
+  void operator()(R& range) {
+    static_assert(detail::holds_refs_v<R>, "ouro::Visitor: this container holds no Ref or WeakRef to visit");
+    if constexpr (detail::clearable_container<R>) {
+      if (clearing_) {
+        // Move the elements out first: destructors that run when they drop
+        // must never see the container half-cleared.
+        R doomed(std::move(range));
+        range.clear();
+        return;
+      }
+    }
+    for (auto& element : range) (*this)(element);
+  }
+
+  // Several members at once: v(a, b, c).
+  template <class A, class B, class... Rest>
+  void operator()(A& a, B& b, Rest&... rest) {
+    (*this)(a);
+    (*this)(b);
+    ((*this)(rest), ...);
+  }
+
+  // The same visit, with the member's name attached: every report of the
+  // leak-forensics tools shows it (OURO_TRAVERSE calls this).
+  template <class T>
+  void named(const char* name, T& member) {
+    const char* saved = field_;
+    field_ = name;
+    (*this)(member);
+    field_ = saved;
+  }
+
+  // The name of the member being visited, "" when traverse() gave none.
+  const char* field() const noexcept { return field_; }
+  // True when the collector is breaking a cycle (Refs are being reset).
+  bool clearing() const noexcept { return clearing_; }
+
+ protected:
+  explicit Visitor(bool clearing = false) noexcept : clearing_(clearing) {}
+  ~Visitor() = default;
+
+  // One reference to `target` (never nullptr).
+  virtual void visit(Object* target) = 0;
+  // A weak reference member (the collector needs these; most visitors don't).
+  virtual void visit_weak_reference(void* /*weak*/) {}
+
+ private:
+  template <class T>
+  void visit_if_refs(T& x) {
+    if constexpr (detail::holds_refs_v<T>) (*this)(x);
+  }
+  template <class W>
+  void visit_weak(W& w) {
+    visit_weak_reference(static_cast<void*>(&w));
+  }
+
+  bool clearing_;
+  const char* field_ = "";
+};
+
+}  // namespace ouro

@@ -1,0 +1,496 @@
+// collector.cpp — the generational cycle collector.
+//
+// WHAT IT FINDS
+// Reference counting frees an object when its last Ref goes; it cannot free
+// objects that only keep each other alive. The collector finds those groups
+// among tracked objects (types that override traverse()) with CPython's
+// trial deletion: copy every refcount of the generations being collected
+// into a scratch count, subtract one for every reference that one object of
+// the set holds to another (as traverse() reports it), and what is left is
+// the number of references from outside the set. Objects with a count above
+// zero are roots; everything reachable from a root is alive; the rest is
+// garbage. A reference that traverse() forgets only makes its target look
+// externally referenced: a missed reference can leak, never free early. A
+// reference reported that the object does not hold can drive a count below
+// zero: checked builds abort naming the type; release builds treat such an
+// object as a root (again: leak, never free early).
+//
+// THE HEADER (16 bytes after the vtable pointer; ouro/detail/header.hpp)
+//
+//   | bytes | field    | meaning                                            |
+//   |-------|----------|----------------------------------------------------|
+//   | 0-7   | refcnt_  | strong references (>= 2^62: immortal; queue link   |
+//   |       |          | while waiting in the destruction queue)            |
+//   | 8-11  | slot_    | index in the table of its generation               |
+//   | 12-13 | flags_   | table (3 bits), tracked, has-finalizer, finalized, |
+//   |       |          | managed, guarded, pending, orphan, weakrefs, ...   |
+//   | 14-15 | heap_id_ | owning heap, for misuse checks                     |
+//
+// A generation is a chunked table of object pointers (slot_table.hpp), not
+// an intrusive list: removal on death swaps the last entry into the hole,
+// a collection walks the table in order, and the scratch counts live in a
+// side array indexed by slot, so one pass reads them sequentially.
+//
+// GENERATIONS AND TRIGGERS (CPython 3.11)
+// New tracked objects enter gen0; survivors of a collection of gen g move to
+// g+1 (gen2 survivors stay). count[0] is tracked allocations minus deaths
+// since the last collection; count[1] and count[2] count collections of the
+// next younger generation. An allocation that takes count[0] over
+// threshold[0] collects the oldest generation whose count is over its
+// threshold, except that a full collection also needs the "pending"
+// objects (promoted into gen2 since the last full collection and still
+// alive) to exceed 25% of the long-lived total. Our one change: a pending
+// object that dies by refcount leaves the pending count (kPending bit).
+//
+// THE PHASES of collect_generations(g), each a function below:
+//   merge_younger        gens 0..g become one working set (gen g's table)
+//   update_refs          scratch = refcount
+//   subtract_refs        scratch -= references from inside the set
+//   mark_reachable       roots (scratch != 0) and all they reach, by an
+//                        explicit stack: cost does not depend on allocation
+//                        order, and no recursion on user graphs
+//   split_survivors      reachable ones go to the next generation; the rest
+//                        move to the `unreachable` table and are guarded:
+//                        from here on a refcount reaching zero does not
+//                        destroy them, the collector decides their fate
+//   move_legacy_finalizers  (legacy policy) objects with a finalizer and all
+//                        they reach move to `uncollectable`
+//   finalize_garbage     (pep442) every finalizer once, while all of the
+//                        garbage is intact; user code runs here and may do
+//                        anything, the guarded tables do not change under it
+//   split_resurrected    trial deletion again inside `unreachable`: what a
+//                        finalizer made reachable survives
+//   clear_garbage        break the cycles: reset the Refs traverse() visits
+//                        (or, under DEBUG_SAVEALL, keep all in garbage())
+//   release_set          unguard; whatever has no references left dies now,
+//                        by the ordinary path; the rest joins the old gen
+//   handle_uncollectable (legacy) finalizer objects into garbage(), all of
+//                        `uncollectable` joins the old generation
+//
+// INVARIANTS between phases: every tracked, non-orphan object sits in
+// exactly one table and its slot_ names its position there; objects in the
+// `unreachable` and `uncollectable` tables are guarded and nothing else is;
+// heap.scratch, heap.stack and the old generation have room reserved for
+// the whole working set before the first phase changes anything, so a
+// std::bad_alloc can only come before the heap is touched.
+#include "collector.hpp"
+
+#include <chrono>
+#include <climits>
+#include <cstdint>
+#include <exception>
+#include <utility>
+
+#include "ouro/visitor.hpp"
+
+namespace ouro::detail {
+namespace {
+
+constexpr std::int32_t kReachable = INT32_MIN;
+constexpr std::uint64_t kScratchCap = std::uint64_t{1} << 30;
+
+// True when `t` is an object of `set` in this heap (an object of another
+// heap, misused, must never be mistaken for one of ours).
+inline bool in_set(const Heap& h, const Object* t, Table set) noexcept {
+  return table_of(*t) == set && Access::heap_id(*t) == h.id;
+}
+
+// ---------------------------------------------------------------------------
+// Visitors of the phases
+// ---------------------------------------------------------------------------
+
+class SubtractInternalRefs final : public Visitor {
+ public:
+  SubtractInternalRefs(Heap& h, Table set) : h_(h), set_(set), scratch_(h.scratch.data()) {}
+  Object* referrer = nullptr;
+
+ private:
+  void visit(Object* target) override {
+    if (!in_set(h_, target, set_)) return;
+    std::int32_t& count = scratch_[Access::slot(*target)];
+    --count;
+#if OURO_CHECKS
+    if (count < 0) report_overcount(target);
+#endif
+  }
+#if OURO_CHECKS
+  [[noreturn]] void report_overcount(Object* target) {
+    std::string msg = "traverse() of " + type_name(*referrer) + " reported a reference to a " + type_name(*target) +
+                      " that it does not hold (refcount below zero during a collection)";
+    fatal(msg.c_str(), referrer);
+  }
+#endif
+  Heap& h_;
+  Table set_;
+  std::int32_t* scratch_;
+};
+
+class MarkReachable final : public Visitor {
+ public:
+  MarkReachable(Heap& h, Table set) : h_(h), set_(set), scratch_(h.scratch.data()) {}
+
+ private:
+  void visit(Object* target) override {
+    if (!in_set(h_, target, set_)) return;
+    std::int32_t& count = scratch_[Access::slot(*target)];
+    if (count == kReachable) return;
+    count = kReachable;
+    h_.stack.push_back(target);  // capacity reserved for the whole set
+  }
+  Heap& h_;
+  Table set_;
+  std::int32_t* scratch_;
+};
+
+class ClearRefs final : public Visitor {
+ public:
+  ClearRefs() : Visitor(/*clearing=*/true) {}
+
+ private:
+  void visit(Object*) override {}
+};
+
+// ---------------------------------------------------------------------------
+// Trial deletion over one table (used for the working set, and again inside
+// `unreachable` after the finalizers ran)
+// ---------------------------------------------------------------------------
+
+void update_refs(Heap& h, Table set) noexcept {
+  SlotTable& tab = h.table(set);
+  std::int32_t* scratch = h.scratch.data();
+  for (std::uint32_t i = 0; i < tab.size(); ++i) {
+    std::uint64_t rc = Access::refcnt(*tab[i]);
+    scratch[i] = static_cast<std::int32_t>(rc < kScratchCap ? rc : kScratchCap);
+  }
+}
+
+void subtract_refs(Heap& h, Table set) {
+  SlotTable& tab = h.table(set);
+  SubtractInternalRefs subtract(h, set);
+  for (std::uint32_t i = 0; i < tab.size(); ++i) {
+    subtract.referrer = tab[i];
+    tab[i]->traverse(subtract);
+  }
+}
+
+// On exit scratch[i] == kReachable for every object reachable from a root,
+// 0 for the others.
+void mark_reachable(Heap& h, Table set) {
+  SlotTable& tab = h.table(set);
+  MarkReachable mark(h, set);
+  std::int32_t* scratch = h.scratch.data();
+  for (std::uint32_t i = 0; i < tab.size(); ++i) {
+    if (scratch[i] == 0 || scratch[i] == kReachable) continue;
+    scratch[i] = kReachable;
+    h.stack.push_back(tab[i]);
+    while (!h.stack.empty()) {
+      Object* o = h.stack.back();
+      h.stack.pop_back();
+      o->traverse(mark);
+    }
+  }
+}
+
+void find_reachable(Heap& h, Table set) {
+  update_refs(h, set);
+  subtract_refs(h, set);
+  mark_reachable(h, set);
+}
+
+// ---------------------------------------------------------------------------
+// The phases
+// ---------------------------------------------------------------------------
+
+Table generation_table(int g) { return static_cast<Table>(g); }
+
+// Room for everything the collection may move, before anything moves.
+void reserve_for(Heap& h, int g, Table old) {
+  std::size_t n = 0;
+  for (int i = 0; i <= g; ++i) n += h.table(generation_table(i)).size();
+  h.table(generation_table(g)).reserve(n);
+  if (old != generation_table(g)) h.table(old).reserve(std::size_t{h.table(old).size()} + n);
+  h.table(Table::unreachable).reserve(n);
+  if (h.policy == gc::FinalizerPolicy::legacy) h.table(Table::uncollectable).reserve(n);
+  if (h.scratch.size() < n) h.scratch.resize(n);
+  h.stack.reserve(n);
+  h.dying.reserve(n);
+}
+
+void merge_younger(Heap& h, int g) {
+  for (int i = 0; i < g; ++i) h.append_table(generation_table(i), generation_table(g));
+}
+
+void guard_as_unreachable(Heap& h, Object* o) {
+  set(*o, kGuarded);
+  h.place(o, Table::unreachable);
+}
+
+// Survivors of a young collection are promoted; a full collection keeps its
+// survivors in gen2, compacted in place, and restarts the pending count.
+void split_survivors(Heap& h, int g, Table old) {
+  SlotTable& young = h.table(generation_table(g));
+  const std::int32_t* scratch = h.scratch.data();
+  if (g < 2) {
+    for (std::uint32_t i = 0; i < young.size(); ++i) {
+      Object* o = young[i];
+      if (scratch[i] != kReachable) {
+        guard_as_unreachable(h, o);
+        continue;
+      }
+      h.place(o, old);
+      if (old == Table::gen2 && !has(*o, kPending)) {
+        set(*o, kPending);
+        ++h.long_lived_pending;
+      }
+    }
+    young.truncate(0);
+    return;
+  }
+  std::uint32_t kept = 0;
+  for (std::uint32_t i = 0; i < young.size(); ++i) {
+    Object* o = young[i];
+    unset(*o, kPending);
+    if (scratch[i] != kReachable) {
+      guard_as_unreachable(h, o);
+      continue;
+    }
+    young[kept] = o;
+    Access::slot(*o) = kept++;
+  }
+  young.truncate(kept);
+  h.long_lived_pending = 0;
+  h.long_lived_total = kept;
+}
+
+bool is_legacy_finalizer(const Object* o) { return has(*o, kHasFinalizer) && !has(*o, kFinalized); }
+
+// Legacy policy: objects whose finalizer has not run, and everything they
+// reach inside the garbage, are uncollectable (Python 2's gc.garbage rule).
+void move_legacy_finalizers(Heap& h) {
+  SlotTable& unreachable = h.table(Table::unreachable);
+  std::int32_t* scratch = h.scratch.data();
+  bool any = false;
+  for (std::uint32_t i = 0; i < unreachable.size(); ++i) {
+    bool seed = is_legacy_finalizer(unreachable[i]);
+    scratch[i] = seed ? 1 : 0;
+    any = any || seed;
+  }
+  if (!any) return;
+  mark_reachable(h, Table::unreachable);
+  std::uint32_t kept = 0;
+  for (std::uint32_t i = 0; i < unreachable.size(); ++i) {
+    Object* o = unreachable[i];
+    if (scratch[i] == kReachable) {
+      h.place(o, Table::uncollectable);
+    } else {
+      unreachable[kept] = o;
+      Access::slot(*o) = kept++;
+    }
+  }
+  unreachable.truncate(kept);
+}
+
+void print_collectable(Heap& h) {
+  if (!(h.debug & gc::DEBUG_COLLECTABLE)) return;
+  h.table(Table::unreachable).for_each([&](Object* o) { print_object_line(h, "collectable", o); });
+}
+
+// Returns whether any user code ran (and so whether anything can have been
+// resurrected).
+bool finalize_garbage(Heap& h) {
+  SlotTable& unreachable = h.table(Table::unreachable);
+  bool ran = false;
+  for (std::uint32_t i = 0; i < unreachable.size(); ++i) {
+    Object* o = unreachable[i];
+    if (!is_legacy_finalizer(o)) continue;
+    call_finalizer(o);
+    ran = true;
+  }
+  return ran;
+}
+
+// Objects a finalizer made reachable again leave the garbage for the old
+// generation, with everything they reach.
+void split_resurrected(Heap& h, Table old) {
+  find_reachable(h, Table::unreachable);
+  SlotTable& unreachable = h.table(Table::unreachable);
+  const std::int32_t* scratch = h.scratch.data();
+  std::uint32_t kept = 0;
+  for (std::uint32_t i = 0; i < unreachable.size(); ++i) {
+    Object* o = unreachable[i];
+    if (scratch[i] == kReachable) {
+      unset(*o, kGuarded);
+      h.place(o, old);
+    } else {
+      unreachable[kept] = o;
+      Access::slot(*o) = kept++;
+    }
+  }
+  unreachable.truncate(kept);
+}
+
+Ref<Object> new_ref(Object* o) {
+  ++Access::refcnt(*o);
+  return Ref<Object>(o, adopt_t{});
+}
+
+// CPython's delete_garbage: tp_clear on each object breaks the cycles. The
+// objects are guarded, so none dies while its neighbours are being cleared.
+void clear_garbage(Heap& h) {
+  SlotTable& unreachable = h.table(Table::unreachable);
+  if (h.debug & gc::DEBUG_SAVEALL) {
+    h.garbage.reserve(h.garbage.size() + unreachable.size());
+    unreachable.for_each([&](Object* o) { h.garbage.push_back(new_ref(o)); });
+    return;
+  }
+  ClearRefs clear;
+  for (std::uint32_t i = 0; i < unreachable.size(); ++i) {
+    Object* o = unreachable[i];
+    try {
+      o->traverse(clear);
+    } catch (...) {
+      report_unraisable(std::current_exception(), o, "traverse() while clearing a cycle");
+    }
+  }
+}
+
+// Ends the collector's custody of a guarded table: objects still referenced
+// join the old generation; the others are destroyed by the ordinary path,
+// one by one, and stay guarded until their turn so that a destructor which
+// drops the last reference to another one of them does not destroy it in
+// the middle of this loop.
+void release_set(Heap& h, Table set, Table old) {
+  SlotTable& tab = h.table(set);
+  h.dying.clear();
+  for (std::uint32_t i = 0; i < tab.size(); ++i) {
+    Object* o = tab[i];
+    if (Access::refcnt(*o) > 0) {
+      unset(*o, kGuarded);
+      h.place(o, old);
+    } else {
+      set_table(*o, Table::none);
+      h.dying.push_back(o);
+    }
+  }
+  tab.truncate(0);
+  // No collection can start meanwhile (heap.collecting is set), so h.dying
+  // stays ours while destructors run.
+  for (std::size_t i = 0; i < h.dying.size(); ++i) {
+    Object* o = h.dying[i];
+    unset(*o, kGuarded);
+    if (Access::refcnt(*o) == 0)
+      release(o);
+    else
+      h.place(o, old);
+  }
+  h.dying.clear();
+}
+
+void handle_uncollectable(Heap& h, Table old) {
+  SlotTable& uncollectable = h.table(Table::uncollectable);
+  bool save_all = (h.debug & gc::DEBUG_SAVEALL) != 0;
+  uncollectable.for_each([&](Object* o) {
+    if (save_all || is_legacy_finalizer(o)) h.garbage.push_back(new_ref(o));
+  });
+  release_set(h, Table::uncollectable, old);
+}
+
+void give_back_memory(Heap& h, int g) noexcept {
+  for (int i = 0; i <= g; ++i) h.table(generation_table(i)).shrink();
+  h.table(Table::unreachable).shrink();
+  h.table(Table::uncollectable).shrink();
+}
+
+void update_counts_before(Heap& h, int g) {
+  if (g + 1 < kGenerations) ++h.count[static_cast<std::size_t>(g + 1)];
+  for (int i = 0; i <= g; ++i) h.count[static_cast<std::size_t>(i)] = 0;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// The driver
+// ---------------------------------------------------------------------------
+
+CollectionResult collect_generations(Heap& h, int g) {
+  const Table old = g < 2 ? generation_table(g + 1) : Table::gen2;
+  if (h.debug & gc::DEBUG_STATS) print_collecting(h, g);
+  auto t0 = std::chrono::steady_clock::now();
+
+  reserve_for(h, g, old);          // the only step that may throw
+  update_counts_before(h, g);
+  merge_younger(h, g);             // one working set: gen g's table
+  find_reachable(h, generation_table(g));
+  split_survivors(h, g, old);      // garbage now guarded in `unreachable`
+
+  if (h.policy == gc::FinalizerPolicy::legacy) move_legacy_finalizers(h);
+  print_collectable(h);
+  bool user_code_ran = finalize_garbage(h);
+  if (user_code_ran) split_resurrected(h, old);
+
+  CollectionResult result;
+  result.collected = h.table(Table::unreachable).size();
+  result.uncollectable = h.table(Table::uncollectable).size();
+  clear_garbage(h);
+  release_set(h, Table::unreachable, old);  // the garbage dies here
+
+  if (h.debug & gc::DEBUG_UNCOLLECTABLE)
+    h.table(Table::uncollectable).for_each([&](Object* o) { print_object_line(h, "uncollectable", o); });
+  if (h.debug & gc::DEBUG_STATS)
+    print_done(h, result.collected + result.uncollectable, result.uncollectable, seconds_since(t0));
+  handle_uncollectable(h, old);
+  give_back_memory(h, g);
+
+  gc::GenerationStats& stats = h.stats[static_cast<std::size_t>(g)];
+  ++stats.collections;
+  stats.collected += result.collected;
+  stats.uncollectable += result.uncollectable;
+  return result;
+}
+
+namespace {
+
+void invoke_callbacks(Heap& h, gc::Phase phase, const gc::CollectionInfo& info) {
+  // By index, on a copy: a callback may add or remove callbacks.
+  for (std::size_t i = 0; i < h.callbacks.size(); ++i) {
+    gc::Callback cb = h.callbacks[i].second;
+    try {
+      if (cb) cb(phase, info);
+    } catch (...) {
+      report_unraisable(std::current_exception(), nullptr, "gc callback");
+    }
+  }
+}
+
+}  // namespace
+
+std::size_t collect_with_callbacks(Heap& h, int g) {
+  invoke_callbacks(h, gc::Phase::start, gc::CollectionInfo{g, 0, 0, 0.0});
+  auto t0 = std::chrono::steady_clock::now();
+  CollectionResult r = collect_generations(h, g);
+  invoke_callbacks(h, gc::Phase::stop, gc::CollectionInfo{g, r.collected, r.uncollectable, seconds_since(t0)});
+  return r.collected + r.uncollectable;
+}
+
+void collect_automatically(Heap& h) {
+  struct Collecting {
+    Heap& h;
+    explicit Collecting(Heap& heap) : h(heap) { h.collecting = true; }
+    ~Collecting() { h.collecting = false; }
+    Collecting(const Collecting&) = delete;
+    Collecting& operator=(const Collecting&) = delete;
+  } scope(h);
+  for (int g = kGenerations - 1; g >= 0; --g) {
+    auto i = static_cast<std::size_t>(g);
+    if (h.count[i] <= h.threshold[i]) continue;
+    if (g == kGenerations - 1 && h.long_lived_pending < h.long_lived_total / 4) continue;
+    collect_with_callbacks(h, g);
+    return;
+  }
+}
+
+}  // namespace ouro::detail

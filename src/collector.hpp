@@ -1,0 +1,35 @@
+// collector.hpp — the cycle collector's entry points (see collector.cpp).
+#pragma once
+
+#include <cstddef>
+
+#include "heap.hpp"
+
+namespace ouro::detail {
+
+struct CollectionResult {
+  std::size_t collected = 0;      // unreachable and reclaimed (not resurrected)
+  std::size_t uncollectable = 0;  // legacy finalizers and what they reach
+};
+
+// One collection of generations 0..generation, without callbacks. The caller
+// has set heap.collecting.
+CollectionResult collect_generations(Heap& heap, int generation);
+
+// The gc module's collection: callbacks around collect_generations(). The
+// caller has set heap.collecting. Returns collected + uncollectable.
+std::size_t collect_with_callbacks(Heap& heap, int generation);
+
+// CPython's gc_collect_generations: the oldest generation over its threshold
+// (gen2 also needs the 25% rule), with callbacks. Sets heap.collecting.
+void collect_automatically(Heap& heap);
+
+// Runs o->finalize() once (marks it finalized first), reporting exceptions.
+void call_finalizer(Object* o) noexcept;
+
+// Debug text, CPython 3.11's lines (debug_output.cpp).
+void print_collecting(Heap& heap, int generation);
+void print_object_line(Heap& heap, const char* what, const Object* o);
+void print_done(Heap& heap, std::size_t unreachable, std::size_t uncollectable, double seconds);
+
+}  // namespace ouro::detail

@@ -1,0 +1,111 @@
+// destruction.cpp — what happens when a refcount reaches zero.
+//
+// In order, as in CPython: finalize() unless it already ran (with the count
+// held at one meanwhile, so the finalizer may make and drop Refs to its
+// object; if it stores one, the object is resurrected and nothing else
+// happens), then the heap forgets the object, then the virtual destructor,
+// then the memory (the deleting destructor).
+//
+// Destruction cascades: a destructor drops its members' Refs, which may
+// destroy more objects. To survive a 10-million-node chain on any stack,
+// cascades deeper than kMaxDestructionDepth are queued instead (CPython's
+// "trashcan") and drained, iteratively, by the outermost release. A queued
+// object is unlinked from its generation at once, so that a collection
+// triggered meanwhile never sees a dead object; its refcount field holds the
+// queue's next pointer until it is drained.
+#include <cstdint>
+#include <exception>
+
+#include "collector.hpp"
+#include "heap.hpp"
+#include "ouro/detail/header.hpp"
+
+namespace ouro::detail {
+namespace {
+
+constexpr unsigned kMaxDestructionDepth = 50;
+
+struct DestructionQueue {
+  Object* head = nullptr;
+  unsigned depth = 0;
+};
+thread_local constinit DestructionQueue tls_queue{};
+
+void put_back_in_a_generation(Object* o) noexcept {
+  if (!has(*o, kTracked) || has(*o, kOrphan) || table_of(*o) != Table::none) return;
+  if (Heap* h = existing_heap()) {
+    try {
+      h->place(o, Table::gen0);
+    } catch (...) {
+      // No room to track it again: it stays alive, untracked (a leak at worst).
+    }
+  }
+}
+
+void forget(Object* o) noexcept {
+  if (!has(*o, kTracked) || has(*o, kOrphan)) return;
+  if (Heap* h = existing_heap()) h->forget_dying(o);
+}
+
+// The object's refcount is zero and nobody else will decide its fate.
+void dispose(Object* o) noexcept {
+  if (has(*o, kHasFinalizer) && !has(*o, kFinalized)) {
+    Access::refcnt(*o) = 1;
+    call_finalizer(o);
+    if (--Access::refcnt(*o) != 0) {
+      put_back_in_a_generation(o);  // resurrected
+      return;
+    }
+  }
+  set(*o, kDestroying);
+  forget(o);
+  delete o;
+}
+
+void defer(Object* o) noexcept {
+  if (has(*o, kTracked) && !has(*o, kOrphan))
+    if (Heap* h = existing_heap()) h->unlink(o);
+  set(*o, kDeferred);
+  Access::refcnt(*o) = reinterpret_cast<std::uintptr_t>(tls_queue.head);
+  tls_queue.head = o;
+}
+
+Object* take_deferred() noexcept {
+  Object* o = tls_queue.head;
+  tls_queue.head = reinterpret_cast<Object*>(static_cast<std::uintptr_t>(Access::refcnt(*o)));
+  Access::refcnt(*o) = 0;
+  unset(*o, kDeferred);
+  return o;
+}
+
+}  // namespace
+
+void call_finalizer(Object* o) noexcept {
+  set(*o, kFinalized);
+  try {
+    o->finalize();
+  } catch (...) {
+    report_unraisable(std::current_exception(), o, "finalize()");
+  }
+}
+
+void release(Object* o) noexcept {
+  if (has(*o, kGuarded)) return;  // inside a collection: the collector decides
+  DestructionQueue& q = tls_queue;
+  if (q.depth >= kMaxDestructionDepth) {
+    defer(o);
+    return;
+  }
+  ++q.depth;
+  dispose(o);
+  --q.depth;
+  if (q.depth != 0) return;
+  while (q.head) {
+    Object* next = take_deferred();
+    ++q.depth;
+    dispose(next);
+    --q.depth;
+  }
+}
+
+}  // namespace ouro::detail

@@ -1,0 +1,184 @@
+// gc_module.cpp — the ouro::gc façade: validates arguments, finds the
+// calling thread's heap, and delegates to the heap and the collector.
+#include <stdexcept>
+#include <string>
+
+#include "collector.hpp"
+#include "heap.hpp"
+#include "ouro/gc.hpp"
+#include "ouro/visitor.hpp"
+
+namespace ouro::gc {
+namespace {
+
+using detail::Access;
+using detail::Heap;
+using detail::Table;
+
+int checked_generation(int generation, const char* function) {
+  if (generation < 0 || generation > 2)
+    throw std::invalid_argument(std::string("ouro::gc::") + function + ": generation must be 0, 1 or 2, got " +
+                                std::to_string(generation));
+  return generation;
+}
+
+Ref<Object> new_ref(Object* o) {
+  detail::incref(o);
+  return Ref<Object>(o, detail::adopt_t{});
+}
+
+void append_table(Heap& h, Table t, std::vector<Ref<Object>>& out) {
+  detail::SlotTable& tab = h.table(t);
+  out.reserve(out.size() + tab.size());
+  for (std::uint32_t i = 0; i < tab.size(); ++i) out.push_back(new_ref(tab[i]));
+}
+
+class CollectReferents final : public Visitor {
+ public:
+  std::vector<Ref<Object>> found;
+
+ private:
+  void visit(Object* target) override { found.push_back(new_ref(target)); }
+};
+
+class FindsTarget final : public Visitor {
+ public:
+  explicit FindsTarget(const Object* target) : target_(target) {}
+  bool found = false;
+
+ private:
+  void visit(Object* o) override { found = found || o == target_; }
+  const Object* target_;
+};
+
+Object& mutable_object(const Object& o) { return const_cast<Object&>(o); }
+
+}  // namespace
+
+std::size_t collect(int generation) {
+  int g = checked_generation(generation, "collect");
+  Heap& h = detail::heap_for_api();
+  if (h.collecting) return 0;
+  h.collecting = true;
+  try {
+    std::size_t n = detail::collect_with_callbacks(h, g);
+    h.collecting = false;
+    return n;
+  } catch (...) {
+    h.collecting = false;
+    throw;
+  }
+}
+
+void enable() { detail::heap_for_api().enabled = true; }
+void disable() { detail::heap_for_api().enabled = false; }
+bool is_enabled() { return detail::heap_for_api().enabled; }
+
+Thresholds get_threshold() {
+  const Heap& h = detail::heap_for_api();
+  return Thresholds{h.threshold[0], h.threshold[1], h.threshold[2]};
+}
+void set_threshold(std::size_t gen0) { detail::heap_for_api().threshold[0] = gen0; }
+void set_threshold(std::size_t gen0, std::size_t gen1) {
+  Heap& h = detail::heap_for_api();
+  h.threshold[0] = gen0;
+  h.threshold[1] = gen1;
+}
+void set_threshold(std::size_t gen0, std::size_t gen1, std::size_t gen2) {
+  Heap& h = detail::heap_for_api();
+  h.threshold = {gen0, gen1, gen2};
+}
+
+std::array<std::size_t, 3> get_count() { return detail::heap_for_api().count; }
+std::array<GenerationStats, 3> get_stats() { return detail::heap_for_api().stats; }
+
+std::vector<Ref<Object>> get_objects() {
+  Heap& h = detail::heap_for_api();
+  std::vector<Ref<Object>> out;
+  for (Table t : {Table::gen0, Table::gen1, Table::gen2}) append_table(h, t, out);
+  return out;
+}
+
+std::vector<Ref<Object>> get_objects(int generation) {
+  int g = checked_generation(generation, "get_objects");
+  std::vector<Ref<Object>> out;
+  append_table(detail::heap_for_api(), static_cast<Table>(g), out);
+  return out;
+}
+
+std::vector<Ref<Object>> get_referents(const Object& o) {
+  CollectReferents collect;
+  mutable_object(o).traverse(collect);
+  return std::move(collect.found);
+}
+
+std::vector<Ref<Object>> get_referrers(const Object& o) {
+  Heap& h = detail::heap_for_api();
+  std::vector<Ref<Object>> out;
+  for (Table t : {Table::gen0, Table::gen1, Table::gen2}) {
+    detail::SlotTable& tab = h.table(t);
+    for (std::uint32_t i = 0; i < tab.size(); ++i) {
+      FindsTarget finds(&o);
+      tab[i]->traverse(finds);
+      if (finds.found) out.push_back(new_ref(tab[i]));
+    }
+  }
+  return out;
+}
+
+bool is_tracked(const Object& o) {
+  return detail::has(o, detail::kTracked) && !detail::has(o, detail::kOrphan) &&
+         detail::table_of(o) != Table::none;
+}
+
+bool is_finalized(const Object& o) { return detail::has(o, detail::kFinalized); }
+
+std::vector<Ref<Object>>& garbage() { return detail::heap_for_api().garbage; }
+
+void set_debug(unsigned flags) { detail::heap_for_api().debug = flags; }
+unsigned get_debug() { return detail::heap_for_api().debug; }
+void set_debug_stream(std::ostream* os) { detail::heap_for_api().debug_stream = os; }
+
+std::size_t add_callback(Callback cb) {
+  if (!cb) throw std::invalid_argument("ouro::gc::add_callback: the callback is empty");
+  Heap& h = detail::heap_for_api();
+  std::size_t id = h.next_callback_id++;
+  h.callbacks.emplace_back(id, std::move(cb));
+  return id;
+}
+
+bool remove_callback(std::size_t id) {
+  Heap& h = detail::heap_for_api();
+  for (auto it = h.callbacks.begin(); it != h.callbacks.end(); ++it) {
+    if (it->first != id) continue;
+    h.callbacks.erase(it);
+    return true;
+  }
+  return false;
+}
+
+void freeze() {
+  Heap& h = detail::heap_for_api();
+  detail::SlotTable& gen2 = h.table(Table::gen2);
+  // Frozen objects are out of every collection's reach: none stays pending.
+  for (std::uint32_t i = 0; i < gen2.size(); ++i) detail::unset(*gen2[i], detail::kPending);
+  h.long_lived_pending = 0;
+  for (Table t : {Table::gen0, Table::gen1, Table::gen2}) h.append_table(t, Table::permanent);
+  h.count[0] = 0;
+}
+
+void unfreeze() {
+  Heap& h = detail::heap_for_api();
+  h.append_table(Table::permanent, Table::gen2);
+}
+
+std::size_t get_freeze_count() { return detail::heap_for_api().table(Table::permanent).size(); }
+
+void set_finalizer_policy(FinalizerPolicy p) {
+  if (p != FinalizerPolicy::pep442 && p != FinalizerPolicy::legacy)
+    throw std::invalid_argument("ouro::gc::set_finalizer_policy: unknown policy");
+  detail::heap_for_api().policy = p;
+}
+FinalizerPolicy get_finalizer_policy() { return detail::heap_for_api().policy; }
+
+}  // namespace ouro::gc

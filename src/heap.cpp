@@ -1,0 +1,211 @@
+// heap.cpp — the per-thread heap: how it is found, made and torn down, the
+// library side of make<T>(), and the unraisable hook.
+#include "heap.hpp"
+
+#include <atomic>
+#include <iostream>
+#include <stdexcept>
+#include <string>
+#include <typeinfo>
+
+#include "collector.hpp"
+#include "make_context.hpp"
+
+namespace ouro::detail {
+namespace {
+
+thread_local constinit Heap* tls_heap = nullptr;
+thread_local constinit std::uint16_t tls_heap_id = 0;
+thread_local constinit bool tls_heap_gone = false;
+
+// Ids of heaps that were torn down: their untracked objects (which the
+// teardown cannot enumerate, so cannot mark orphaned) may then be used from
+// any thread. Ids wrap after 65535 heaps; the checks are a debugging aid.
+std::atomic<std::uint64_t> dead_heaps[65536 / 64];
+
+void mark_heap_id(std::uint16_t id, bool dead) noexcept {
+  std::uint64_t bit = std::uint64_t{1} << (id % 64);
+  if (dead)
+    dead_heaps[id / 64].fetch_or(bit, std::memory_order_relaxed);
+  else
+    dead_heaps[id / 64].fetch_and(~bit, std::memory_order_relaxed);
+}
+
+[[maybe_unused]] bool is_dead_heap_id(std::uint16_t id) noexcept {
+  return (dead_heaps[id / 64].load(std::memory_order_relaxed) >> (id % 64)) & 1;
+}
+
+std::uint16_t next_heap_id() noexcept {
+  static std::atomic<std::uint32_t> counter{0};
+  std::uint16_t id;
+  do {
+    id = static_cast<std::uint16_t>(counter.fetch_add(1, std::memory_order_relaxed) + 1);
+  } while (id == 0);  // 0 means "no heap"
+  mark_heap_id(id, false);
+  return id;
+}
+
+// Objects still referenced when their heap goes stay valid: refcounted
+// only, never collected again, usable from any thread that owns a Ref.
+void orphan_remaining_objects(Heap& h) noexcept {
+  for (Table t : {Table::gen0, Table::gen1, Table::gen2, Table::permanent}) {
+    SlotTable& tab = h.table(t);
+    for (std::uint32_t i = 0; i < tab.size(); ++i) {
+      Object* o = tab[i];
+      set_table(*o, Table::none);
+      set(*o, kOrphan);
+      unset(*o, kPending);
+    }
+    tab.truncate(0);
+  }
+}
+
+// Thread exit: the heap drops garbage(), collects until nothing more is
+// found, orphans what is still referenced from elsewhere and frees itself.
+// User hooks may point at objects of the ending thread: they are dropped
+// first. Finalizer cycles are reclaimed even under the legacy policy, so
+// that RAII resources of a finished thread are released.
+void tear_down(Heap* h) noexcept {
+  h->tearing_down = true;
+  h->debug = 0;
+  h->debug_stream = nullptr;
+  h->callbacks.clear();
+  h->unraisable = nullptr;
+  h->policy = gc::FinalizerPolicy::pep442;
+  for (int round = 0; round < 16 && !h->collecting; ++round) {
+    { std::vector<Ref<Object>> dropped = std::move(h->garbage); }
+    h->garbage.clear();
+    h->collecting = true;
+    CollectionResult r;
+    try {
+      r = collect_generations(*h, 2);
+    } catch (...) {
+      h->collecting = false;
+      break;
+    }
+    h->collecting = false;
+    if (r.collected + r.uncollectable == 0 && h->garbage.empty()) break;
+  }
+  { std::vector<Ref<Object>> dropped = std::move(h->garbage); }
+  orphan_remaining_objects(*h);
+  mark_heap_id(h->id, true);
+  tls_heap = nullptr;
+  tls_heap_id = 0;
+  tls_heap_gone = true;
+  delete h;
+}
+
+struct HeapOwner {
+  HeapOwner() = default;
+  HeapOwner(const HeapOwner&) = delete;
+  HeapOwner& operator=(const HeapOwner&) = delete;
+  ~HeapOwner() {
+    if (tls_heap) tear_down(tls_heap);
+  }
+  void attach() noexcept {}
+};
+thread_local HeapOwner tls_owner;
+
+OURO_NOINLINE Heap* make_heap() {
+  if (tls_heap_gone) return nullptr;
+  tls_owner.attach();  // registers the thread-exit teardown
+  auto* h = new Heap(next_heap_id());
+  tls_heap = h;
+  tls_heap_id = h->id;
+  return h;
+}
+
+void print_default_unraisable(std::exception_ptr e, const Object* o, const char* where) {
+  std::cerr << "Exception ignored in: " << (o ? o->repr() : std::string(where)) << "\n";
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    std::cerr << demangled_name(typeid(ex)) << ": " << ex.what() << "\n";
+  } catch (...) {
+    std::cerr << "unknown exception (not derived from std::exception)\n";
+  }
+}
+
+}  // namespace
+
+Heap* current_heap() {
+  if (OURO_LIKELY(tls_heap != nullptr)) return tls_heap;
+  return make_heap();
+}
+
+Heap* existing_heap() noexcept { return tls_heap; }
+
+Heap& heap_for_api() {
+  Heap* h = current_heap();
+  if (!h) throw std::logic_error("ouro::gc: this thread's heap was already torn down at thread exit");
+  return *h;
+}
+
+void report_unraisable(std::exception_ptr e, const Object* o, const char* where) noexcept {
+  try {
+    Heap* h = tls_heap;
+    if (h && h->unraisable)
+      h->unraisable(e, o);
+    else
+      print_default_unraisable(e, o, where);
+  } catch (...) {
+    try {
+      std::cerr << "ouro: the unraisable hook itself threw; exception dropped\n";
+    } catch (...) {
+    }
+  }
+}
+
+#if OURO_CHECKS
+void check_owner(const Object* o) noexcept {
+  std::uint16_t f = Access::flags(*o);
+  if ((f & kOrphan) || !(f & kManaged)) return;
+  if (Access::heap_id(*o) != tls_heap_id && !is_dead_heap_id(Access::heap_id(*o)))
+    fatal("object used on a thread other than the one whose heap owns it (objects and their Refs stay on one thread)",
+          o);
+}
+#endif
+
+// --- the library side of make<T>() ---
+
+void begin_make(bool tracked, bool has_finalizer) {
+  Heap* h = current_heap();
+  auto flags = static_cast<std::uint16_t>(static_cast<std::uint16_t>(Table::none) | kManaged |
+                                          (tracked ? kTracked : 0) | (has_finalizer ? kHasFinalizer : 0));
+  if (!h) {
+    flags = static_cast<std::uint16_t>(flags | kOrphan);
+  } else if (tracked) {
+    // Like CPython's gc_alloc: count first, maybe collect, before the new
+    // object exists (so a collection never sees it half-built).
+    ++h->count[0];
+    if (h->count[0] > h->threshold[0] && h->enabled && h->threshold[0] != 0 && !h->collecting) {
+      try {
+        collect_automatically(*h);
+      } catch (...) {
+        --h->count[0];
+        throw;
+      }
+    }
+  }
+  tls_make = MakeContext{true, flags, h ? h->id : std::uint16_t{0}, nullptr, nullptr};
+}
+
+void abandon_make(bool tracked) noexcept {
+  tls_make.armed = false;
+  if (!tracked) return;
+  if (Heap* h = tls_heap; h && h->count[0] > 0) --h->count[0];
+}
+
+void finish_make(Object* o) noexcept {
+  if (has(*o, kOrphan)) return;
+  Heap* h = tls_heap;
+  if (!h) return;
+  try {
+    h->table(Table::gen0).reserve_one_more();
+  } catch (...) {
+    return;  // out of memory for the table: the object stays untracked (it may leak, it is never freed early)
+  }
+  h->place(o, Table::gen0);
+}
+
+}  // namespace ouro::detail

@@ -1,0 +1,119 @@
+// heap.hpp — one heap per thread: its tables of tracked objects, its gc
+// settings and counters, and the operations that move objects between
+// tables. The collector (collector.cpp) and the façade (gc_module.cpp) work
+// on a Heap; nothing here runs user code.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <typeinfo>
+#include <vector>
+
+#include "ouro/detail/header.hpp"
+#include "ouro/gc.hpp"
+#include "ouro/object.hpp"
+#include "slot_table.hpp"
+
+namespace ouro::detail {
+
+inline constexpr int kGenerations = 3;
+
+struct Heap {
+  explicit Heap(std::uint16_t heap_id) : id(heap_id) {}
+  Heap(const Heap&) = delete;
+  Heap& operator=(const Heap&) = delete;
+
+  std::uint16_t id;
+
+  // gens 0..2, permanent, and the two sets a collection works on.
+  std::array<SlotTable, 6> tables;
+
+  std::array<std::size_t, kGenerations> count{};
+  std::array<std::size_t, kGenerations> threshold{700, 10, 10};
+  std::array<gc::GenerationStats, kGenerations> stats{};
+  bool enabled = true;
+  bool collecting = false;
+  bool tearing_down = false;
+  // CPython's 25% rule: a full collection also needs more pending objects
+  // (survivors promoted into gen2 since the last full collection, that are
+  // still alive) than a quarter of the long-lived total.
+  std::size_t long_lived_total = 0;
+  std::size_t long_lived_pending = 0;
+
+  std::vector<Ref<Object>> garbage;
+  unsigned debug = 0;
+  std::ostream* debug_stream = nullptr;
+  std::vector<std::pair<std::size_t, gc::Callback>> callbacks;
+  std::size_t next_callback_id = 1;
+  gc::FinalizerPolicy policy = gc::FinalizerPolicy::pep442;
+  UnraisableHook unraisable;
+
+  // Collector scratch, kept between collections to avoid reallocating.
+  std::vector<std::int32_t> scratch;
+  std::vector<Object*> stack;
+  std::vector<Object*> dying;
+
+  SlotTable& table(Table t) noexcept { return tables[static_cast<std::size_t>(t)]; }
+  std::ostream& debug_out() const noexcept;
+
+  // --- moving objects between tables (no user code runs) ---
+
+  // Appends `o` to table `t`. Throws std::bad_alloc only when the caller
+  // did not reserve room (the collector always does).
+  void place(Object* o, Table t) {
+    table(t).reserve_one_more();
+    set_table(*o, t);
+    Access::slot(*o) = table(t).push(o);
+  }
+  // Removes `o` from its table by moving the last entry into its slot.
+  void unlink(Object* o) noexcept {
+    Table t = table_of(*o);
+    if (t == Table::none) return;
+    SlotTable& tab = table(t);
+    std::uint32_t slot = Access::slot(*o);
+    Object* last = tab.pop();
+    if (last != o) {
+      tab[slot] = last;
+      Access::slot(*last) = slot;
+    }
+    set_table(*o, Table::none);
+  }
+  // Bookkeeping for a tracked object that is about to be freed.
+  void forget_dying(Object* o) noexcept {
+    unlink(o);
+    if (count[0] > 0) --count[0];
+    if (has(*o, kPending)) {
+      unset(*o, kPending);
+      if (long_lived_pending > 0) --long_lived_pending;
+    }
+  }
+  // Moves every object of table `from` to the end of table `to`.
+  void append_table(Table from, Table to) {
+    SlotTable& src = table(from);
+    table(to).reserve(std::size_t{table(to).size()} + src.size());
+    for (std::uint32_t i = 0; i < src.size(); ++i) place(src[i], to);
+    src.truncate(0);
+  }
+  std::size_t tracked_in(Table t) noexcept { return table(t).size(); }
+};
+
+// The calling thread's heap, made on first use. After the thread's heap was
+// torn down (thread exit), current_heap() returns nullptr and new objects
+// are born orphaned (refcounted only).
+Heap* current_heap();
+// The calling thread's heap if it exists, without making one.
+Heap* existing_heap() noexcept;
+// current_heap(), or throws std::logic_error after teardown (for the gc API).
+Heap& heap_for_api();
+
+// Reports an exception nobody can catch through the heap's unraisable hook.
+// `where` names the source when there is no object ("gc callback").
+void report_unraisable(std::exception_ptr e, const Object* o, const char* where) noexcept;
+
+// The demangled name of a type, with namespaces ("std::runtime_error").
+std::string demangled_name(const std::type_info& t);
+
+}  // namespace ouro::detail

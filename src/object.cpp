@@ -1,0 +1,137 @@
+// object.cpp — Object's own members, the per-object queries of object.hpp,
+// names and reprs, and the one fatal-error path.
+#include <cxxabi.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <typeinfo>
+
+#include "heap.hpp"
+#include "make_context.hpp"
+#include "ouro/detail/header.hpp"
+#include "ouro/object.hpp"
+#include "ouro/ref.hpp"
+
+namespace ouro {
+namespace detail {
+
+thread_local constinit MakeContext tls_make{};
+
+namespace {
+
+std::string demangle(const char* mangled) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> out(abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
+  return status == 0 && out ? std::string(out.get()) : std::string(mangled);
+}
+
+// "a::(anonymous namespace)::f()::Graph" -> "Graph"; "ns::Box<ns::X>" ->
+// "Box<ns::X>": everything up to the last "::" outside brackets goes.
+std::string without_scopes(const std::string& full) {
+  int depth = 0;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < full.size(); ++i) {
+    char c = full[i];
+    if (c == '<' || c == '(' || c == '[') ++depth;
+    if (c == '>' || c == ')' || c == ']') --depth;
+    if (depth == 0 && c == ':' && i + 1 < full.size() && full[i + 1] == ':') start = i + 2;
+  }
+  return full.substr(start);
+}
+
+std::string address_text(const void* p) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%p", p);
+  return buf;
+}
+
+}  // namespace
+
+std::string demangled_name(const std::type_info& t) { return demangle(t.name()); }
+
+[[noreturn]] void fatal(const char* message, const Object* object) noexcept {
+  if (object)
+    std::fprintf(stderr, "ouro: fatal: %s (object of type %s at %p)\n", message,
+                 without_scopes(demangle(typeid(*object).name())).c_str(), static_cast<const void*>(object));
+  else
+    std::fprintf(stderr, "ouro: fatal: %s\n", message);
+  std::fflush(stderr);
+  std::abort();
+}
+
+void check_ref_target(const Object* o) {
+  if (!has(*o, kManaged))
+    throw std::invalid_argument("ouro::ref: the " + type_name(*o) +
+                                " was not created by ouro::make, so it cannot be referenced");
+  if (has(*o, kDeferred) || has(*o, kDestroying))
+    fatal("ouro::ref of an object whose destruction has begun (a Ref must not be made in a destructor)", o);
+}
+
+}  // namespace detail
+
+using detail::Access;
+
+Object::Object() noexcept : refcnt_(1), slot_(0), heap_id_(0) {
+  detail::MakeContext& c = detail::tls_make;
+  const char* self = reinterpret_cast<const char*>(this);
+  bool for_me = c.armed && (c.begin == nullptr || (self >= c.begin && self < c.end));
+  if (for_me) {
+    c.armed = false;
+    flags_ = c.flags;
+    heap_id_ = c.heap_id;
+  } else {
+    flags_ = static_cast<std::uint16_t>(detail::Table::none);
+  }
+}
+
+Object::~Object() {
+  if (!detail::has(*this, detail::kManaged) || detail::has(*this, detail::kDestroying)) return;
+  // A managed object's destructor runs outside the library only when its
+  // constructor threw (make<T>() unwinds it) or when user code deleted it.
+  if (detail::table_of(*this) != detail::Table::none)
+    detail::fatal("a managed object was deleted directly; it dies when its last ouro::Ref goes");
+  if (refcnt_ > 1)
+    detail::fatal("a constructor threw after a reference to its object escaped (ouro::ref(this) stored elsewhere)");
+}
+
+void Object::traverse(Visitor&) {}
+void Object::finalize() {}
+
+std::string Object::repr() const { return "<" + type_name(*this) + " " + detail::address_text(this) + ">"; }
+
+void* Object::operator new(std::size_t size) {
+  void* p = ::operator new(size);
+  detail::tls_make.note_allocation(p, size);
+  return p;
+}
+void* Object::operator new(std::size_t size, std::align_val_t align) {
+  void* p = ::operator new(size, align);
+  detail::tls_make.note_allocation(p, size);
+  return p;
+}
+void Object::operator delete(void* p, std::size_t size) noexcept { ::operator delete(p, size); }
+void Object::operator delete(void* p, std::size_t size, std::align_val_t align) noexcept {
+  ::operator delete(p, size, align);
+}
+
+std::size_t refcount(const Object& o) {
+  std::uint64_t rc = Access::refcnt(o);
+  return detail::is_immortal_count(rc) ? immortal_refcount : static_cast<std::size_t>(rc);
+}
+
+void immortalize(const Object& o) {
+  Object& obj = const_cast<Object&>(o);
+  if (!detail::is_immortal_count(Access::refcnt(obj))) Access::refcnt(obj) += detail::kImmortalBase;
+}
+
+bool is_immortal(const Object& o) { return detail::is_immortal_count(Access::refcnt(o)); }
+
+void set_unraisable_hook(UnraisableHook hook) { detail::heap_for_api().unraisable = std::move(hook); }
+
+std::string type_name(const Object& o) { return detail::without_scopes(detail::demangle(typeid(o).name())); }
+
+}  // namespace ouro

@@ -1,0 +1,72 @@
+// slot_table.hpp — a chunked array of object pointers: one per generation.
+//
+// Each tracked object knows its index (its slot) in the table of its
+// generation, so removal on death is a swap with the last entry, and a
+// collection walks its generation sequentially. Chunks never move, so
+// growing the table never copies the old generation (DESIGN.md, "Pauses"):
+// the only thing that grows is the small vector of chunk pointers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+#include "ouro/object.hpp"
+
+namespace ouro::detail {
+
+class SlotTable {
+ public:
+  static constexpr std::uint32_t kChunkBits = 12;
+  static constexpr std::uint32_t kChunkSize = 1u << kChunkBits;
+
+  SlotTable() = default;
+  SlotTable(const SlotTable&) = delete;
+  SlotTable& operator=(const SlotTable&) = delete;
+  ~SlotTable() = default;
+
+  std::uint32_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  std::size_t capacity() const noexcept { return chunks_.size() * std::size_t{kChunkSize}; }
+
+  Object*& operator[](std::uint32_t i) noexcept { return chunks_[i >> kChunkBits][i & (kChunkSize - 1)]; }
+  Object* operator[](std::uint32_t i) const noexcept { return chunks_[i >> kChunkBits][i & (kChunkSize - 1)]; }
+
+  // Makes room for `n` entries in all; afterwards pushes up to that size
+  // cannot fail. Throws std::bad_alloc or std::length_error.
+  void reserve(std::size_t n) {
+    if (n > kMaxSize) throw std::length_error("ouro: more than 2^32-2 tracked objects in one generation");
+    while (capacity() < n) chunks_.push_back(std::unique_ptr<Object*[]>(new Object*[kChunkSize]));  // not zeroed: only [0, size) is ever read
+  }
+  // Room for one more entry (make<T>() calls this before constructing).
+  void reserve_one_more() {
+    if (size_ == capacity()) reserve(std::size_t{size_} + 1);
+  }
+
+  std::uint32_t push(Object* o) noexcept {
+    (*this)[size_] = o;
+    return size_++;
+  }
+  Object* pop() noexcept { return (*this)[--size_]; }
+  void truncate(std::uint32_t n) noexcept { size_ = n; }
+
+  // Gives back the chunks beyond the current size, keeping one spare.
+  void shrink() noexcept {
+    std::size_t needed = (std::size_t{size_} + kChunkSize - 1) / kChunkSize + 1;
+    if (chunks_.size() > needed) chunks_.resize(needed);
+  }
+
+  template <class F>
+  void for_each(F&& f) const {
+    for (std::uint32_t i = 0; i < size_; ++i) f((*this)[i]);
+  }
+
+ private:
+  static constexpr std::size_t kMaxSize = 0xFFFFFFFEu;
+  std::vector<std::unique_ptr<Object*[]>> chunks_;
+  std::uint32_t size_ = 0;
+};
+
+}  // namespace ouro::detail
