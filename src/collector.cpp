@@ -410,23 +410,8 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-}  // namespace
-
-// ---------------------------------------------------------------------------
-// The driver
-// ---------------------------------------------------------------------------
-
-CollectionResult collect_generations(Heap& h, int g) {
-  const Table old = g < 2 ? generation_table(g + 1) : Table::gen2;
-  if (h.debug & gc::DEBUG_STATS) print_collecting(h, g);
-  auto t0 = std::chrono::steady_clock::now();
-
-  reserve_for(h, g, old);          // the only step that may throw
-  update_counts_before(h, g);
-  merge_younger(h, g);             // one working set: gen g's table
-  find_reachable(h, generation_table(g));
-  split_survivors(h, g, old);      // garbage now guarded in `unreachable`
-
+// From guarded garbage to reclaimed memory: the phases that run user code.
+CollectionResult collect_unreachable(Heap& h, Table old, std::chrono::steady_clock::time_point t0) {
   if (h.policy == gc::FinalizerPolicy::legacy) move_legacy_finalizers(h);
   print_collectable(h);
   bool user_code_ran = finalize_garbage(h);
@@ -443,6 +428,36 @@ CollectionResult collect_generations(Heap& h, int g) {
   if (h.debug & gc::DEBUG_STATS)
     print_done(h, result.collected + result.uncollectable, result.uncollectable, seconds_since(t0));
   handle_uncollectable(h, old);
+  return result;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// The driver
+// ---------------------------------------------------------------------------
+
+CollectionResult collect_generations(Heap& h, int g) {
+  const Table old = g < 2 ? generation_table(g + 1) : Table::gen2;
+  if (h.debug & gc::DEBUG_STATS) print_collecting(h, g);
+  auto t0 = std::chrono::steady_clock::now();
+
+  reserve_for(h, g, old);          // room first: no later move allocates
+  update_counts_before(h, g);
+  merge_younger(h, g);             // one working set: gen g's table
+  find_reachable(h, generation_table(g));
+  split_survivors(h, g, old);      // garbage now guarded in `unreachable`
+
+  CollectionResult result;
+  try {
+    result = collect_unreachable(h, old, t0);
+  } catch (...) {
+    // A traverse() that threw, or no memory for garbage(): nothing more is
+    // reclaimed, every object not yet released stays alive and tracked.
+    release_set(h, Table::unreachable, old);
+    release_set(h, Table::uncollectable, old);
+    throw;
+  }
   give_back_memory(h, g);
 
   gc::GenerationStats& stats = h.stats[static_cast<std::size_t>(g)];

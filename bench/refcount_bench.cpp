@@ -1,0 +1,54 @@
+// refcount_bench.cpp — the cost of the hot paths: a Ref copy + drop, and
+// make + drop of tracked and untracked types (std::make_shared beside them).
+#include <benchmark/benchmark.h>
+
+#include <memory>
+#include <ouro/ouro.hpp>
+
+namespace {
+
+struct Tracked : ouro::Object {
+  ouro::Ref<Tracked> next;
+  void traverse(ouro::Visitor& v) override { v(next); }
+};
+struct Untracked : ouro::Object {
+  long value = 0;
+};
+struct Plain {
+  std::shared_ptr<Plain> next;
+};
+
+void BM_Ref_CopyDrop(benchmark::State& state) {
+  auto obj = ouro::make<Untracked>();
+  for (auto _ : state) {
+    ouro::Ref<Untracked> copy = obj;
+    benchmark::DoNotOptimize(copy);
+  }
+}
+BENCHMARK(BM_Ref_CopyDrop);
+
+void BM_SharedPtr_CopyDrop(benchmark::State& state) {
+  auto obj = std::make_shared<Plain>();
+  for (auto _ : state) {
+    std::shared_ptr<Plain> copy = obj;
+    benchmark::DoNotOptimize(copy);
+  }
+}
+BENCHMARK(BM_SharedPtr_CopyDrop);
+
+void BM_Make_Untracked(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(ouro::make<Untracked>());
+}
+BENCHMARK(BM_Make_Untracked);
+
+void BM_Make_Tracked(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(ouro::make<Tracked>());
+}
+BENCHMARK(BM_Make_Tracked);
+
+void BM_MakeShared(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(std::make_shared<Plain>());
+}
+BENCHMARK(BM_MakeShared);
+
+}  // namespace
