@@ -1,22 +1,35 @@
-# Install rules and the package configuration for find_package(ouroboros).
+# Install rules and the package configuration, so that after
+#   cmake --install <build> --prefix <prefix>
+# a consumer can write
+#   find_package(ouroboros CONFIG REQUIRED)
+#   target_link_libraries(app PRIVATE ouro::ouro)
+# Only the public headers (include/ouro/) are installed; src/ never is.
+include_guard(GLOBAL)
 include(CMakePackageConfigHelpers)
+
+set(OURO_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/ouroboros
+  CACHE STRING "Where ouroboros-config.cmake is installed, relative to the prefix")
+mark_as_advanced(OURO_INSTALL_CMAKEDIR)
 
 install(TARGETS ouro EXPORT ouroborosTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/ouro DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/ouro
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+  FILES_MATCHING PATTERN "*.hpp" PATTERN "*.h")
 
-set(OURO_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/ouroboros)
-install(EXPORT ouroborosTargets NAMESPACE ouro:: DESTINATION ${OURO_CMAKE_DIR})
+install(EXPORT ouroborosTargets
+  NAMESPACE ouro::
+  DESTINATION ${OURO_INSTALL_CMAKEDIR})
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/ouroboros-config.cmake.in
   ${PROJECT_BINARY_DIR}/ouroboros-config.cmake
-  INSTALL_DESTINATION ${OURO_CMAKE_DIR})
+  INSTALL_DESTINATION ${OURO_INSTALL_CMAKEDIR})
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/ouroboros-config-version.cmake
   VERSION ${PROJECT_VERSION}
   COMPATIBILITY SameMajorVersion)
 install(FILES
   ${PROJECT_BINARY_DIR}/ouroboros-config.cmake
   ${PROJECT_BINARY_DIR}/ouroboros-config-version.cmake
-  DESTINATION ${OURO_CMAKE_DIR})
+  DESTINATION ${OURO_INSTALL_CMAKEDIR})

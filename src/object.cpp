@@ -101,7 +101,14 @@ Object::~Object() {
 void Object::traverse(Visitor&) {}
 void Object::finalize() {}
 
-std::string Object::repr() const { return "<" + type_name(*this) + " " + detail::address_text(this) + ">"; }
+std::string Object::repr() const {
+  std::string text = "<";
+  text += type_name(*this);
+  text += ' ';
+  text += detail::address_text(this);
+  text += '>';
+  return text;
+}
 
 void* Object::operator new(std::size_t size) {
   void* p = ::operator new(size);
@@ -113,10 +120,10 @@ void* Object::operator new(std::size_t size, std::align_val_t align) {
   detail::tls_make.note_allocation(p, size);
   return p;
 }
-void Object::operator delete(void* p, std::size_t size) noexcept { ::operator delete(p, size); }
-void Object::operator delete(void* p, std::size_t size, std::align_val_t align) noexcept {
-  ::operator delete(p, size, align);
-}
+// The global sized forms need -fsized-deallocation on clang 14; the size is
+// for the pool allocator to come, glibc does not need it.
+void Object::operator delete(void* p, std::size_t) noexcept { ::operator delete(p); }
+void Object::operator delete(void* p, std::size_t, std::align_val_t align) noexcept { ::operator delete(p, align); }
 
 std::size_t refcount(const Object& o) {
   std::uint64_t rc = Access::refcnt(o);
