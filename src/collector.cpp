@@ -115,7 +115,10 @@ class SubtractInternalRefs final : public Visitor {
   }
 #if OURO_CHECKS
   [[noreturn]] void report_overcount(Object* target) {
-    std::string msg = "traverse() of " + type_name(*referrer) + " reported a reference to a " + type_name(*target) +
+    // The referrer that drove the count below zero is the first suspect;
+    // an earlier traverse() that over-reported the same target is the other.
+    std::string msg = "traverse() of " + type_name(*referrer) + " (or of another object referring to the same " +
+                      type_name(*target) + ") reported a reference to a " + type_name(*target) +
                       " that it does not hold (refcount below zero during a collection)";
     fatal(msg.c_str(), referrer);
   }

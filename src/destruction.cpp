@@ -34,6 +34,12 @@ thread_local constinit DestructionQueue tls_queue{};
 void put_back_in_a_generation(Object* o) noexcept {
   if (!has(*o, kTracked) || has(*o, kOrphan) || table_of(*o) != Table::none) return;
   if (Heap* h = existing_heap()) {
+    // Its allocation is still in count[0] (only its death takes it out); it
+    // no longer sits in gen2, so it leaves the long-lived pending number.
+    if (has(*o, kPending)) {
+      unset(*o, kPending);
+      if (h->long_lived_pending > 0) --h->long_lived_pending;
+    }
     try {
       h->place(o, Table::gen0);
     } catch (...) {

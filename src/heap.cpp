@@ -168,7 +168,7 @@ void check_owner(const Object* o) noexcept {
 
 // --- the library side of make<T>() ---
 
-void begin_make(bool tracked, bool has_finalizer) {
+MakeFrame begin_make(bool tracked, bool has_finalizer, std::ptrdiff_t object_offset) {
   Heap* h = current_heap();
   auto flags = static_cast<std::uint16_t>(static_cast<std::uint16_t>(Table::none) | kManaged |
                                           (tracked ? kTracked : 0) | (has_finalizer ? kHasFinalizer : 0));
@@ -187,17 +187,37 @@ void begin_make(bool tracked, bool has_finalizer) {
       }
     }
   }
-  tls_make = MakeContext{true, flags, h ? h->id : std::uint16_t{0}, nullptr, nullptr};
+  MakeFrame caller = tls_make;
+  tls_make = MakeFrame{};
+  tls_make.armed = true;
+  tls_make.flags = flags;
+  tls_make.heap_id = h ? h->id : std::uint16_t{0};
+  tls_make.object_offset = object_offset;
+  return caller;
 }
 
-void abandon_make(bool tracked) noexcept {
-  tls_make.armed = false;
+void abandon_make(bool tracked, const MakeFrame& caller) noexcept {
+  tls_make = caller;
   if (!tracked) return;
   if (Heap* h = tls_heap; h && h->count[0] > 0) --h->count[0];
 }
 
-void finish_make(Object* o) noexcept {
-  if (has(*o, kOrphan)) return;
+// The constructor that took the flags is o's own unless Object is a virtual
+// base (the address was unknown) and an Object member or base of an earlier
+// subobject came first: the flags move to o, the other Object goes back to
+// being a plain, unmanaged member.
+static void give_flags_to(Object* o, const MakeFrame& made) noexcept {
+  if (made.taker == o) return;
+  if (made.taker) Access::flags(*made.taker) = static_cast<std::uint16_t>(Table::none);
+  Access::flags(*o) = made.flags;
+  Access::heap_id(*o) = made.heap_id;
+}
+
+void finish_make(Object* o, bool tracked, const MakeFrame& caller) noexcept {
+  MakeFrame made = tls_make;
+  tls_make = caller;
+  give_flags_to(o, made);
+  if (!tracked || has(*o, kOrphan)) return;
   Heap* h = tls_heap;
   if (!h) return;
   try {

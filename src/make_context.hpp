@@ -2,31 +2,21 @@
 // object being built is managed (and by which heap), without a constructor
 // parameter that every user type would have to forward.
 //
-// begin_make() arms the context; Object::operator new notes the block it
-// returned; the first Object constructor that runs inside that block takes
-// the flags and disarms it. An Object built elsewhere meanwhile (a by-value
-// parameter, say) lies outside the block and is left unmanaged.
+// begin_make() saves the caller's context (make<T> can nest: a base
+// constructed before Object may itself call make<>) and arms a new one with
+// the offset of T's Object subobject; Object::operator new notes the block
+// it returned, which turns the offset into the one address whose constructor
+// takes the flags. An Object built elsewhere meanwhile (a by-value member of
+// an earlier base, a parameter) has another address and stays unmanaged.
+// When the offset is unknown (Object reached through a virtual base) the
+// first Object inside the block takes the flags and finish_make() moves
+// them to the right subobject afterwards.
 #pragma once
 
-#include <cstddef>
-#include <cstdint>
+#include "ouro/ref.hpp"
 
 namespace ouro::detail {
 
-struct MakeContext {
-  bool armed = false;
-  std::uint16_t flags = 0;
-  std::uint16_t heap_id = 0;
-  const char* begin = nullptr;
-  const char* end = nullptr;
-
-  void note_allocation(void* p, std::size_t size) noexcept {
-    if (!armed) return;
-    begin = static_cast<const char*>(p);
-    end = begin + size;
-  }
-};
-
-extern thread_local constinit MakeContext tls_make;
+extern thread_local constinit MakeFrame tls_make;
 
 }  // namespace ouro::detail

@@ -19,7 +19,15 @@
 namespace ouro {
 namespace detail {
 
-thread_local constinit MakeContext tls_make{};
+thread_local constinit MakeFrame tls_make{};
+
+void note_allocation(void* p, std::size_t size) noexcept {
+  MakeFrame& f = tls_make;
+  if (!f.armed || f.begin != nullptr) return;  // only the first block: the object's own
+  f.begin = static_cast<const char*>(p);
+  f.end = f.begin + size;
+  if (f.object_offset >= 0) f.expected = reinterpret_cast<const Object*>(f.begin + f.object_offset);
+}
 
 namespace {
 
@@ -75,17 +83,16 @@ void check_ref_target(const Object* o) {
 
 using detail::Access;
 
-Object::Object() noexcept : refcnt_(1), slot_(0), heap_id_(0) {
-  detail::MakeContext& c = detail::tls_make;
+Object::Object() noexcept : refcnt_(1), slot_(0), flags_(static_cast<std::uint16_t>(detail::Table::none)), heap_id_(0) {
+  detail::MakeFrame& f = detail::tls_make;
+  if (!f.armed) return;
   const char* self = reinterpret_cast<const char*>(this);
-  bool for_me = c.armed && (c.begin == nullptr || (self >= c.begin && self < c.end));
-  if (for_me) {
-    c.armed = false;
-    flags_ = c.flags;
-    heap_id_ = c.heap_id;
-  } else {
-    flags_ = static_cast<std::uint16_t>(detail::Table::none);
-  }
+  bool for_me = f.expected ? this == f.expected : (f.begin == nullptr || (self >= f.begin && self < f.end));
+  if (!for_me) return;
+  f.armed = false;
+  f.taker = this;
+  flags_ = f.flags;
+  heap_id_ = f.heap_id;
 }
 
 Object::~Object() {
@@ -112,12 +119,12 @@ std::string Object::repr() const {
 
 void* Object::operator new(std::size_t size) {
   void* p = ::operator new(size);
-  detail::tls_make.note_allocation(p, size);
+  detail::note_allocation(p, size);
   return p;
 }
 void* Object::operator new(std::size_t size, std::align_val_t align) {
   void* p = ::operator new(size, align);
-  detail::tls_make.note_allocation(p, size);
+  detail::note_allocation(p, size);
   return p;
 }
 // The global sized forms need -fsized-deallocation on clang 14; the size is

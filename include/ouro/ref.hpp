@@ -10,6 +10,7 @@
 #pragma once
 
 #include <compare>
+#include <cstdint>
 #include <cstddef>
 #include <functional>
 #include <stdexcept>
@@ -184,12 +185,42 @@ constexpr bool overrides_finalize() {
     return true;
 }
 
+// Where Object's constructor learns that it is being built by make<T>()
+// (see src/make_context.hpp). Plain data, so make<T> can keep the caller's
+// frame on its own stack while a nested make<> runs.
+struct MakeFrame {
+  bool armed = false;
+  std::uint16_t flags = 0;
+  std::uint16_t heap_id = 0;
+  std::ptrdiff_t object_offset = -1;  // of T's Object subobject; -1: unknown
+  const char* begin = nullptr;        // the block Object::operator new returned
+  const char* end = nullptr;
+  const Object* expected = nullptr;   // begin + object_offset, once known
+  Object* taker = nullptr;            // the Object constructor that took the flags
+};
+
+// Offset of T's Object subobject, or -1 when Object is reached through a
+// virtual base (the offset then depends on the most derived type at run
+// time). Non-virtual upcasts are a constant adjustment, computed on a
+// made-up address that is never dereferenced.
+template <class T>
+std::ptrdiff_t object_offset_in() noexcept {
+  if constexpr (!requires(Object* o) { static_cast<T*>(o); }) {
+    return -1;
+  } else {
+    constexpr std::uintptr_t fake = std::uintptr_t{1} << 20;
+    T* t = reinterpret_cast<T*>(fake);
+    return reinterpret_cast<std::uintptr_t>(static_cast<Object*>(t)) - static_cast<std::ptrdiff_t>(fake);
+  }
+}
+
 // The steps of make<T>() that live in the library: counting the allocation
 // (which may start an automatic collection, before the new object exists),
-// telling Object's constructor it is managed, and tracking the result.
-void begin_make(bool tracked, bool has_finalizer);
-void abandon_make(bool tracked) noexcept;
-void finish_make(Object* o) noexcept;
+// telling Object's constructor it is managed, and tracking the result. Each
+// returns the thread to the caller's frame.
+MakeFrame begin_make(bool tracked, bool has_finalizer, std::ptrdiff_t object_offset);
+void abandon_make(bool tracked, const MakeFrame& caller) noexcept;
+void finish_make(Object* o, bool tracked, const MakeFrame& caller) noexcept;
 
 }  // namespace detail
 
@@ -205,15 +236,16 @@ Ref<T> make(Args&&... args) {
   static_assert(!std::is_abstract_v<T>, "ouro::make<T>: T is abstract; make a concrete type");
   constexpr bool tracked = detail::overrides_traverse<T>();
   constexpr bool finalizer = detail::overrides_finalize<T>();
-  detail::begin_make(tracked, finalizer);
+  const std::ptrdiff_t offset = detail::object_offset_in<T>();
+  const detail::MakeFrame caller = detail::begin_make(tracked, finalizer, offset);
   T* p;
   try {
     p = new T(std::forward<Args>(args)...);
   } catch (...) {
-    detail::abandon_make(tracked);
+    detail::abandon_make(tracked, caller);
     throw;
   }
-  if constexpr (tracked) detail::finish_make(detail::as_object(p));
+  detail::finish_make(detail::as_object(p), tracked, caller);
   return Ref<T>(p, detail::adopt_t{});
 }
 

@@ -98,7 +98,7 @@ class Visitor {
   }
   template <class... Ts>
   void operator()(std::tuple<Ts...>& t) {
-    std::apply([this](auto&... xs) { (visit_if_refs(xs), ...); }, t);
+    std::apply([&](auto&... xs) { (visit_if_refs(xs), ...); }, t);
   }
   template <class T>
   void operator()(std::optional<T>& o) {

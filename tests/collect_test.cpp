@@ -1,0 +1,742 @@
+// gc::collect() and the gc module's view of the heap (API.md, "The collector";
+// docs/design/decisions.md for get_objects/get_referrers and frozen objects).
+//
+//   collect(g)     returns the unreachable objects it found; survivors age
+//                  gen0 -> gen1 -> gen2; younger collections leave older
+//                  generations alone; works while automatic collection is
+//                  disabled; throws std::invalid_argument outside 0..2.
+//   get_referents  what traverse() visits, in order, duplicates kept.
+//   get_referrers  tracked objects (gens 0..2, not frozen) whose traverse
+//                  visits the object, each once.
+//   is_tracked, is_finalized, get_objects(), get_objects(g).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <ouro/ouro.hpp>
+
+#include "support/fresh_heap.hpp"
+#include "support/instrumented.hpp"
+
+namespace {
+
+namespace gc = ouro::gc;
+using ouro::make;
+using ouro::Object;
+using ouro::Ref;
+using ouro_test::Events;
+using ouro_test::FinalizedNode;
+using ouro_test::in_fresh_heap;
+using ouro_test::PlainNode;
+using ouro_test::TrackedNode;
+
+bool contains(const std::vector<Ref<Object>>& objects, const Object* o) {
+  return std::any_of(objects.begin(), objects.end(), [o](const Ref<Object>& r) { return r.get() == o; });
+}
+
+// The generation (0..2) whose get_objects(g) lists `o`, or -1 when none does.
+int generation_of(const Object* o) {
+  int found = -1;
+  for (int g = 0; g <= 2; ++g) {
+    if (!contains(gc::get_objects(g), o)) continue;
+    EXPECT_EQ(found, -1) << "object listed in two generations";
+    found = g;
+  }
+  return found;
+}
+
+// A ring a0 -> a1 -> ... -> a(n-1) -> a0 of TrackedNodes named prefix + i,
+// with no reference from outside once the function returns.
+void make_garbage_ring(Events& ev, int n, const std::string& prefix = "r") {
+  std::vector<Ref<TrackedNode>> ring;
+  for (int i = 0; i < n; ++i) ring.push_back(make<TrackedNode>(ev, prefix + std::to_string(i)));
+  for (int i = 0; i < n; ++i) ring[static_cast<std::size_t>(i)]->next = ring[static_cast<std::size_t>((i + 1) % n)];
+}
+
+// Records, in its destructor, whether its Ref members had been emptied.
+struct ClearedOnDeath : Object {
+  explicit ClearedOnDeath(std::vector<std::string>& log, std::string n) : log_(log), name(std::move(n)) {}
+  ~ClearedOnDeath() override {
+    log_.push_back(name + (next ? ": next set" : ": next empty") + (items.empty() ? ", items empty" : ", items set"));
+  }
+  void traverse(ouro::Visitor& v) override { v(next, items); }
+  std::vector<std::string>& log_;
+  std::string name;
+  Ref<ClearedOnDeath> next;
+  std::vector<Ref<Object>> items;
+};
+
+// Visits its members in a fixed order, one of them twice.
+struct Visits : Object {
+  void traverse(ouro::Visitor& v) override { v(first, second, first, untracked); }
+  Ref<Object> first, second, untracked;
+};
+
+// ---------------------------------------------------------------------------
+// collect(): counts and reclamation
+// ---------------------------------------------------------------------------
+
+TEST(Collect, TwoObjectCycleSurvivesRefcountingAndCollectReturnsTwo) {
+  in_fresh_heap([] {
+    Events ev;
+    {
+      auto a = make<TrackedNode>(ev, "a");
+      auto b = make<TrackedNode>(ev, "b");
+      a->next = b;
+      b->next = a;
+    }
+    EXPECT_EQ(ev.destroyed, 0) << "a cycle is not freed by refcounting";
+    EXPECT_EQ(gc::get_objects().size(), 2u);
+    EXPECT_EQ(gc::collect(), 2u);
+    EXPECT_EQ(ev.destroyed, 2);
+    EXPECT_TRUE(gc::get_objects().empty());
+    EXPECT_EQ(gc::collect(), 0u);
+  });
+}
+
+TEST(Collect, RingOfTenReturnsTenThenZero) {
+  in_fresh_heap([] {
+    Events ev;
+    make_garbage_ring(ev, 10);
+    EXPECT_EQ(ev.alive(), 10);
+    EXPECT_EQ(gc::collect(), 10u);
+    EXPECT_EQ(ev.alive(), 0);
+    EXPECT_EQ(gc::collect(), 0u);
+  });
+}
+
+TEST(Collect, SelfReferenceIsACycleOfOne) {
+  in_fresh_heap([] {
+    Events ev;
+    {
+      auto a = make<TrackedNode>(ev, "a");
+      a->next = a;
+    }
+    EXPECT_EQ(ev.alive(), 1);
+    EXPECT_EQ(gc::collect(), 1u);
+    EXPECT_EQ(ev.alive(), 0);
+  });
+}
+
+TEST(Collect, CountIncludesAcyclicObjectsHangingOffTheCycle) {
+  in_fresh_heap([] {
+    Events ev;
+    {
+      auto a = make<TrackedNode>(ev, "a");
+      auto b = make<TrackedNode>(ev, "b");
+      a->next = b;
+      b->next = a;
+      b->links.push_back(make<TrackedNode>(ev, "tail"));
+      b->links[0]->next = make<TrackedNode>(ev, "tail2");
+    }
+    EXPECT_EQ(gc::collect(), 4u);
+    EXPECT_EQ(ev.alive(), 0);
+  });
+}
+
+TEST(Collect, ObjectsReferencedFromOutsideSurviveWithWhatTheyReach) {
+  in_fresh_heap([] {
+    Events ev;
+    auto a = make<TrackedNode>(ev, "a");
+    {
+      auto b = make<TrackedNode>(ev, "b");
+      a->next = b;
+      b->next = a;
+      b->links.push_back(make<TrackedNode>(ev, "c"));
+    }
+    EXPECT_EQ(gc::collect(), 0u);
+    EXPECT_EQ(ev.destroyed, 0);
+    EXPECT_EQ(a->next->name, "b");
+    EXPECT_EQ(a->next->next, a);
+    EXPECT_EQ(a->next->links.at(0)->name, "c");
+    a.reset();
+    EXPECT_EQ(gc::collect(), 3u);
+    EXPECT_EQ(ev.alive(), 0);
+  });
+}
+
+TEST(Collect, CycleHeldOnlyByAnUntrackedObjectSurvives) {
+  in_fresh_heap([] {
+    Events ev;
+    auto holder = make<PlainNode>(ev, "holder");  // refcounted only: a reference from outside the tracked heap
+    {
+      auto a = make<TrackedNode>(ev, "a");
+      auto b = make<TrackedNode>(ev, "b");
+      a->next = b;
+      b->next = a;
+      holder->next = a;
+    }
+    EXPECT_EQ(gc::collect(), 0u);
+    EXPECT_EQ(ev.alive(), 3);
+    holder.reset();
+    EXPECT_EQ(ev.alive(), 2);
+    EXPECT_EQ(gc::collect(), 2u);
+    EXPECT_EQ(ev.alive(), 0);
+  });
+}
+
+TEST(Collect, OnlyTheUnreachablePartOfAMixedHeapIsCollected) {
+  in_fresh_heap([] {
+    Events ev;
+    auto root = make<TrackedNode>(ev, "root");
+    root->next = make<TrackedNode>(ev, "kept");
+    root->next->next = root;  // a live cycle
+    make_garbage_ring(ev, 3, "g");
+    make_garbage_ring(ev, 2, "h");
+    EXPECT_EQ(gc::collect(), 5u);
+    EXPECT_EQ(ev.alive(), 2);
+    EXPECT_EQ(ev.of("root"), (std::vector<std::string>{"construct"}));
+    EXPECT_EQ(ev.of("kept"), (std::vector<std::string>{"construct"}));
+    root->next->next.reset();
+  });
+}
+
+TEST(Collect, WorksWhileAutomaticCollectionIsDisabled) {
+  in_fresh_heap([] {
+    Events ev;
+    gc::disable();
+    make_garbage_ring(ev, 2);
+    EXPECT_EQ(gc::collect(), 2u);
+    EXPECT_EQ(ev.alive(), 0);
+    EXPECT_FALSE(gc::is_enabled()) << "collect() must not re-enable automatic collection";
+  });
+}
+
+TEST(Collect, WorksWithThresholdZero) {
+  in_fresh_heap([] {
+    Events ev;
+    gc::set_threshold(0);
+    make_garbage_ring(ev, 4);
+    EXPECT_EQ(gc::collect(), 4u);
+    EXPECT_EQ(ev.alive(), 0);
+  });
+}
+
+TEST(Collect, DefaultArgumentIsAFullCollection) {
+  in_fresh_heap([] {
+    Events ev;
+    {
+      auto a = make<TrackedNode>(ev, "a");
+      auto b = make<TrackedNode>(ev, "b");
+      a->next = b;
+      b->next = a;
+      gc::collect(1);  // both now in generation 2
+      EXPECT_EQ(gc::get_objects(2).size(), 2u);
+    }
+    EXPECT_EQ(gc::collect(), 2u);
+    EXPECT_EQ(gc::get_stats()[2].collections, 1u);
+  });
+}
+
+// Calls collect() from its constructor, after making tracked children.
+struct CollectsWhileBuilt : Object {
+  explicit CollectsWhileBuilt(Events& ev) {
+    for (int i = 0; i < 3; ++i) kids.push_back(make<TrackedNode>(ev, "kid" + std::to_string(i)));
+    seen_by_get_objects = gc::get_objects().size();
+    found = gc::collect();
+  }
+  void traverse(ouro::Visitor& v) override { v(kids); }
+  std::vector<Ref<TrackedNode>> kids;
+  std::size_t seen_by_get_objects = 0, found = 0;
+};
+
+TEST(Collect, FromAConstructorTheObjectBeingBuiltIsNotTrackedYetAndItsChildrenSurvive) {
+  in_fresh_heap([] {
+    Events ev;
+    auto built = make<CollectsWhileBuilt>(ev);
+    EXPECT_EQ(built->seen_by_get_objects, 3u) << "only the children";
+    EXPECT_EQ(built->found, 0u);
+    EXPECT_EQ(ev.alive(), 3);
+    EXPECT_TRUE(gc::is_tracked(*built));
+    EXPECT_EQ(gc::get_objects().size(), 4u);
+  });
+}
+
+// Its traverse throws (outside clearing) while `armed` is set.
+struct ThrowingTraverse : Object {
+  void traverse(ouro::Visitor& v) override {
+    if (armed && !v.clearing()) throw std::runtime_error("traverse failed");
+    v(next);
+  }
+  static inline bool armed = false;
+  Ref<Object> next;
+};
+
+TEST(Collect, TraverseThatThrowsLosesNothingAndLaterCollectionsWork) {
+  in_fresh_heap([] {
+    Events ev;
+    auto live = make<TrackedNode>(ev, "live");
+    live->next = make<TrackedNode>(ev, "live2");
+    {
+      auto t = make<ThrowingTraverse>();
+      t->next = t;
+    }
+    make_garbage_ring(ev, 2, "g");
+    ThrowingTraverse::armed = true;
+    try {
+      gc::collect();
+    } catch (const std::runtime_error&) {
+      // Whether the exception escapes is not specified; the heap must survive it.
+    }
+    ThrowingTraverse::armed = false;
+    EXPECT_EQ(ev.of("live"), (std::vector<std::string>{"construct"})) << "nothing live was freed";
+    EXPECT_EQ(ev.of("live2"), (std::vector<std::string>{"construct"}));
+    ASSERT_TRUE(live->next);
+    EXPECT_EQ(live->next->name, "live2");
+    std::size_t total = ev.destroyed == 2 ? 0 : 2;  // the ring, unless the failed collection took it
+    EXPECT_EQ(gc::collect(), total + 1) << "the ring (if still there) and the self-cycle";
+    EXPECT_EQ(ev.alive(), 2);
+    EXPECT_EQ(gc::get_objects().size(), 2u);
+    EXPECT_EQ(gc::collect(), 0u);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Generations
+// ---------------------------------------------------------------------------
+
+TEST(Generations, NewTrackedObjectsStartInGenerationZero) {
+  in_fresh_heap([] {
+    Events ev;
+    auto a = make<TrackedNode>(ev, "a");
+    EXPECT_EQ(generation_of(a.get()), 0);
+  });
+}
+
+TEST(Generations, SurvivorsAgeFromGenerationZeroToOneToTwoAndStay) {
+  in_fresh_heap([] {
+    Events ev;
+    auto a = make<TrackedNode>(ev, "a");
+    gc::collect(0);
+    EXPECT_EQ(generation_of(a.get()), 1);
+    gc::collect(1);
+    EXPECT_EQ(generation_of(a.get()), 2);
+    gc::collect(2);
+    EXPECT_EQ(generation_of(a.get()), 2);
+  });
+}
+
+TEST(Generations, CollectingGenerationOneAlsoCollectsAndPromotesGenerationZero) {
+  in_fresh_heap([] {
+    Events ev;
+    auto old = make<TrackedNode>(ev, "old");
+    gc::collect(0);  // old -> gen1
+    auto young = make<TrackedNode>(ev, "young");
+    make_garbage_ring(ev, 2, "g");  // garbage in gen0
+    EXPECT_EQ(gc::collect(1), 2u);
+    EXPECT_EQ(generation_of(old.get()), 2);
+    EXPECT_EQ(generation_of(young.get()), 2);
+  });
+}
+
+TEST(Generations, FullCollectionMovesEveryGenerationIntoTheOldest) {
+  in_fresh_heap([] {
+    Events ev;
+    auto a = make<TrackedNode>(ev, "a");
+    gc::collect(0);
+    auto b = make<TrackedNode>(ev, "b");
+    EXPECT_EQ(generation_of(a.get()), 1);
+    EXPECT_EQ(generation_of(b.get()), 0);
+    gc::collect(2);
+    EXPECT_EQ(generation_of(a.get()), 2);
+    EXPECT_EQ(generation_of(b.get()), 2);
+    EXPECT_TRUE(gc::get_objects(0).empty());
+    EXPECT_TRUE(gc::get_objects(1).empty());
+  });
+}
+
+TEST(Generations, CollectZeroLeavesGarbageInOlderGenerationsAlone) {
+  in_fresh_heap([] {
+    Events ev;
+    {
+      auto a = make<TrackedNode>(ev, "a");
+      auto b = make<TrackedNode>(ev, "b");
+      a->next = b;
+      b->next = a;
+      gc::collect(0);  // the pair is now in gen1
+    }
+    EXPECT_EQ(gc::collect(0), 0u);
+    EXPECT_EQ(ev.alive(), 2);
+    EXPECT_EQ(gc::get_objects(1).size(), 2u);
+    EXPECT_EQ(gc::collect(1), 2u);
+    EXPECT_EQ(ev.alive(), 0);
+  });
+}
+
+TEST(Generations, CollectOneLeavesGarbageInGenerationTwoAlone) {
+  in_fresh_heap([] {
+    Events ev;
+    {
+      auto a = make<TrackedNode>(ev, "a");
+      a->next = a;
+      gc::collect(1);  // a is now in gen2
+    }
+    EXPECT_EQ(gc::collect(0), 0u);
+    EXPECT_EQ(gc::collect(1), 0u);
+    EXPECT_EQ(ev.alive(), 1);
+    EXPECT_EQ(gc::collect(2), 1u);
+    EXPECT_EQ(ev.alive(), 0);
+  });
+}
+
+TEST(Generations, YoungObjectReferencedFromAnOlderGenerationSurvivesAYoungCollection) {
+  in_fresh_heap([] {
+    Events ev;
+    {
+      auto old = make<TrackedNode>(ev, "old");
+      gc::collect(0);  // old -> gen1
+      auto young = make<TrackedNode>(ev, "young");
+      old->next = young;
+      young->next = old;  // a garbage cycle spanning gen1 and gen0
+    }
+    EXPECT_EQ(gc::collect(0), 0u) << "the reference from gen1 counts as a reference from outside";
+    EXPECT_EQ(ev.alive(), 2);
+    EXPECT_EQ(gc::get_objects(1).size(), 2u) << "young was promoted next to old";
+    EXPECT_EQ(gc::collect(1), 2u);
+    EXPECT_EQ(ev.alive(), 0);
+  });
+}
+
+TEST(Generations, CollectUpdatesTheCountsOfYoungerAndNextGenerations) {
+  in_fresh_heap([] {
+    Events ev;
+    auto a = make<TrackedNode>(ev, "a");
+    auto b = make<TrackedNode>(ev, "b");
+    EXPECT_EQ(gc::get_count(), (std::array<std::size_t, 3>{2, 0, 0}));
+    gc::collect(0);
+    EXPECT_EQ(gc::get_count(), (std::array<std::size_t, 3>{0, 1, 0}));
+    gc::collect(0);
+    EXPECT_EQ(gc::get_count(), (std::array<std::size_t, 3>{0, 2, 0}));
+    gc::collect(1);
+    EXPECT_EQ(gc::get_count(), (std::array<std::size_t, 3>{0, 0, 1}));
+    auto c = make<TrackedNode>(ev, "c");
+    gc::collect(2);
+    EXPECT_EQ(gc::get_count(), (std::array<std::size_t, 3>{0, 0, 0}));
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Arguments
+// ---------------------------------------------------------------------------
+
+template <class F>
+std::string invalid_argument_message(F&& f) {
+  try {
+    f();
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  } catch (...) {
+    return "<another exception type>";
+  }
+  return "<no exception>";
+}
+
+TEST(Arguments, CollectRejectsGenerationsOutsideZeroToTwoWithAMessage) {
+  in_fresh_heap([] {
+    for (int g : {3, -1, 100, -100}) {
+      std::string msg = invalid_argument_message([g] { gc::collect(g); });
+      EXPECT_NE(msg, "<no exception>") << "collect(" << g << ")";
+      EXPECT_NE(msg, "<another exception type>") << "collect(" << g << ")";
+      EXPECT_NE(msg.find("generation"), std::string::npos) << msg;
+    }
+  });
+}
+
+TEST(Arguments, RejectedCollectDoesNothing) {
+  in_fresh_heap([] {
+    Events ev;
+    make_garbage_ring(ev, 2);
+    EXPECT_THROW(gc::collect(3), std::invalid_argument);
+    EXPECT_THROW(gc::collect(-1), std::invalid_argument);
+    EXPECT_EQ(ev.alive(), 2);
+    for (const gc::GenerationStats& s : gc::get_stats()) EXPECT_EQ(s.collections, 0u);
+    EXPECT_EQ(gc::get_count()[0], 2u);
+    EXPECT_EQ(gc::collect(), 2u);
+  });
+}
+
+TEST(Arguments, GetObjectsRejectsGenerationsOutsideZeroToTwoWithAMessage) {
+  in_fresh_heap([] {
+    for (int g : {3, -1}) {
+      std::string msg = invalid_argument_message([g] { (void)gc::get_objects(g); });
+      EXPECT_NE(msg, "<no exception>") << "get_objects(" << g << ")";
+      EXPECT_NE(msg, "<another exception type>") << "get_objects(" << g << ")";
+      EXPECT_NE(msg.find("generation"), std::string::npos) << msg;
+    }
+    EXPECT_NO_THROW((void)gc::get_objects(0));
+    EXPECT_NO_THROW((void)gc::get_objects(2));
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Breaking cycles
+// ---------------------------------------------------------------------------
+
+TEST(BreakingCycles, DestructorsOfCycleMembersSeeTheirVisitedRefsAlreadyReset) {
+  in_fresh_heap([] {
+    std::vector<std::string> log;
+    {
+      auto a = make<ClearedOnDeath>(log, "a");
+      auto b = make<ClearedOnDeath>(log, "b");
+      auto c = make<ClearedOnDeath>(log, "c");
+      a->next = b;
+      b->next = c;
+      c->next = a;
+      a->items.push_back(b);
+      a->items.push_back(c);
+    }
+    EXPECT_TRUE(log.empty());
+    EXPECT_EQ(gc::collect(), 3u);
+    std::sort(log.begin(), log.end());
+    EXPECT_EQ(log, (std::vector<std::string>{"a: next empty, items empty", "b: next empty, items empty",
+                                             "c: next empty, items empty"}));
+  });
+}
+
+TEST(BreakingCycles, LiveObjectsReferencedByGarbageKeepTheirOwnRefs) {
+  in_fresh_heap([] {
+    std::vector<std::string> log;
+    auto live = make<ClearedOnDeath>(log, "live");
+    live->next = make<ClearedOnDeath>(log, "live2");
+    {
+      auto a = make<ClearedOnDeath>(log, "a");
+      a->next = a;
+      a->items.push_back(live);
+    }
+    EXPECT_EQ(gc::collect(), 1u);
+    EXPECT_EQ(log, (std::vector<std::string>{"a: next empty, items empty"}));
+    ASSERT_TRUE(live->next);
+    EXPECT_EQ(live->next->name, "live2");
+    EXPECT_EQ(ouro::refcount(*live), 1u);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// get_referents / get_referrers
+// ---------------------------------------------------------------------------
+
+TEST(Referents, ListWhatTraverseVisitsInOrderWithDuplicates) {
+  in_fresh_heap([] {
+    Events ev;
+    auto v = make<Visits>();
+    auto a = make<TrackedNode>(ev, "a");
+    auto b = make<TrackedNode>(ev, "b");
+    auto p = make<PlainNode>(ev, "plain");
+    v->first = a;
+    v->second = b;
+    v->untracked = p;
+    std::vector<Ref<Object>> r = gc::get_referents(*v);
+    ASSERT_EQ(r.size(), 4u);
+    EXPECT_EQ(r[0].get(), a.get());
+    EXPECT_EQ(r[1].get(), b.get());
+    EXPECT_EQ(r[2].get(), a.get());
+    EXPECT_EQ(r[3].get(), p.get()) << "untracked referents are listed too";
+  });
+}
+
+TEST(Referents, EmptyRefsAreSkippedAndUntrackedObjectsHaveNone) {
+  in_fresh_heap([] {
+    Events ev;
+    auto v = make<Visits>();
+    auto b = make<TrackedNode>(ev, "b");
+    v->second = b;
+    std::vector<Ref<Object>> r = gc::get_referents(*v);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].get(), b.get());
+    auto p = make<PlainNode>(ev, "plain");
+    p->next = make<TrackedNode>(ev, "x");
+    EXPECT_TRUE(gc::get_referents(*p).empty()) << "a type without traverse reports nothing";
+  });
+}
+
+TEST(Referents, ReturnedRefsAreStrongReferences) {
+  in_fresh_heap([] {
+    Events ev;
+    auto a = make<TrackedNode>(ev, "a");
+    a->next = make<TrackedNode>(ev, "b");
+    std::vector<Ref<Object>> r = gc::get_referents(*a);
+    EXPECT_EQ(ouro::refcount(*a->next), 2u);
+    a->next.reset();
+    EXPECT_EQ(ev.alive(), 2) << "b is held by the vector get_referents returned";
+    r.clear();
+    EXPECT_EQ(ev.alive(), 1);
+  });
+}
+
+TEST(Referrers, FindEveryTrackedObjectWhoseTraverseVisitsTheTargetOnce) {
+  in_fresh_heap([] {
+    Events ev;
+    auto target = make<TrackedNode>(ev, "target");
+    auto r1 = make<TrackedNode>(ev, "r1");
+    auto r2 = make<TrackedNode>(ev, "r2");
+    auto other = make<TrackedNode>(ev, "other");
+    r1->next = target;
+    r2->links = {target, target, other};  // two references: listed once
+    other->next = r1;
+    std::vector<Ref<Object>> found = gc::get_referrers(*target);
+    EXPECT_EQ(found.size(), 2u);
+    EXPECT_TRUE(contains(found, r1.get()));
+    EXPECT_TRUE(contains(found, r2.get()));
+    EXPECT_FALSE(contains(found, other.get()));
+    EXPECT_FALSE(contains(found, target.get()));
+  });
+}
+
+TEST(Referrers, SelfReferenceMakesAnObjectItsOwnReferrer) {
+  in_fresh_heap([] {
+    Events ev;
+    auto a = make<TrackedNode>(ev, "a");
+    a->next = a;
+    std::vector<Ref<Object>> found = gc::get_referrers(*a);
+    ASSERT_EQ(found.size(), 1u);
+    EXPECT_EQ(found[0].get(), a.get());
+    a->next.reset();
+  });
+}
+
+TEST(Referrers, SeeAllGenerationsButNotUntrackedHolders) {
+  in_fresh_heap([] {
+    Events ev;
+    auto target = make<PlainNode>(ev, "target");  // targets need not be tracked
+    auto in2 = make<TrackedNode>(ev, "in2");
+    in2->next = target;
+    gc::collect(1);
+    auto in1 = make<TrackedNode>(ev, "in1");
+    in1->next = target;
+    gc::collect(0);
+    auto in0 = make<TrackedNode>(ev, "in0");
+    in0->next = target;
+    auto untracked = make<PlainNode>(ev, "untracked");
+    untracked->next = make<PlainNode>(ev, "x");
+    untracked->links.push_back(ouro::ref_cast<ouro_test::Instrumented>(target));
+    std::vector<Ref<Object>> found = gc::get_referrers(*target);
+    EXPECT_EQ(found.size(), 3u);
+    EXPECT_TRUE(contains(found, in0.get()));
+    EXPECT_TRUE(contains(found, in1.get()));
+    EXPECT_TRUE(contains(found, in2.get()));
+    EXPECT_FALSE(contains(found, untracked.get()));
+  });
+}
+
+TEST(Referrers, DoNotSeeFrozenObjects) {
+  in_fresh_heap([] {
+    Events ev;
+    auto target = make<TrackedNode>(ev, "target");
+    auto frozen = make<TrackedNode>(ev, "frozen");
+    frozen->next = target;
+    gc::freeze();
+    auto fresh = make<TrackedNode>(ev, "fresh");
+    fresh->next = target;
+    std::vector<Ref<Object>> found = gc::get_referrers(*target);
+    ASSERT_EQ(found.size(), 1u);
+    EXPECT_EQ(found[0].get(), fresh.get());
+    found.clear();
+    gc::unfreeze();
+    found = gc::get_referrers(*target);
+    EXPECT_EQ(found.size(), 2u);
+    EXPECT_TRUE(contains(found, frozen.get()));
+  });
+}
+
+TEST(Referrers, NoneForAnUnreferencedObject) {
+  in_fresh_heap([] {
+    Events ev;
+    auto a = make<TrackedNode>(ev, "a");
+    auto b = make<TrackedNode>(ev, "b");
+    a->next = b;
+    EXPECT_TRUE(gc::get_referrers(*a).empty());
+  });
+}
+
+// ---------------------------------------------------------------------------
+// is_tracked / is_finalized / get_objects
+// ---------------------------------------------------------------------------
+
+TEST(Introspection, IsTrackedForTypesThatOverrideTraverseOnly) {
+  in_fresh_heap([] {
+    Events ev;
+    auto t = make<TrackedNode>(ev, "t");
+    auto f = make<FinalizedNode>(ev, "f");
+    auto p = make<PlainNode>(ev, "p");
+    auto fo = make<ouro_test::FinalizerOnlyNode>(ev, "fo");
+    EXPECT_TRUE(gc::is_tracked(*t));
+    EXPECT_TRUE(gc::is_tracked(*f));
+    EXPECT_FALSE(gc::is_tracked(*p));
+    EXPECT_FALSE(gc::is_tracked(*fo));
+  });
+}
+
+TEST(Introspection, TrackedObjectsStayTrackedInEveryGeneration) {
+  in_fresh_heap([] {
+    Events ev;
+    auto t = make<TrackedNode>(ev, "t");
+    gc::collect(0);
+    EXPECT_TRUE(gc::is_tracked(*t));
+    gc::collect(1);
+    EXPECT_TRUE(gc::is_tracked(*t));
+    gc::collect();
+    EXPECT_TRUE(gc::is_tracked(*t));
+  });
+}
+
+TEST(Introspection, IsFinalizedBecomesTrueOnceFinalizeRan) {
+  in_fresh_heap([] {
+    Events ev;
+    std::vector<Ref<ouro_test::Instrumented>> saved;
+    {
+      auto f = make<FinalizedNode>(ev, "f");
+      f->next = f;
+      f->on_finalize = [&saved](ouro_test::Instrumented& self) { saved.push_back(ouro::ref(&self)); };
+      EXPECT_FALSE(gc::is_finalized(*f));
+    }
+    EXPECT_EQ(gc::collect(), 0u) << "the finalizer resurrected f";
+    ASSERT_EQ(saved.size(), 1u);
+    EXPECT_TRUE(gc::is_finalized(*saved[0]));
+    EXPECT_EQ(ev.finalized, 1);
+    auto g = make<TrackedNode>(ev, "g");
+    EXPECT_FALSE(gc::is_finalized(*g)) << "no finalizer, never finalized";
+    saved[0]->next.reset();
+    saved[0]->on_finalize = nullptr;
+  });
+}
+
+TEST(Introspection, GetObjectsListsEveryTrackedObjectOnce) {
+  in_fresh_heap([] {
+    Events ev;
+    EXPECT_TRUE(gc::get_objects().empty());
+    auto a = make<TrackedNode>(ev, "a");
+    gc::collect(1);
+    auto b = make<TrackedNode>(ev, "b");
+    gc::collect(0);
+    auto c = make<TrackedNode>(ev, "c");
+    auto p = make<PlainNode>(ev, "p");
+    std::vector<Ref<Object>> all = gc::get_objects();
+    EXPECT_EQ(all.size(), 3u);
+    EXPECT_TRUE(contains(all, a.get()));
+    EXPECT_TRUE(contains(all, b.get()));
+    EXPECT_TRUE(contains(all, c.get()));
+    EXPECT_FALSE(contains(all, p.get()));
+    EXPECT_EQ(gc::get_objects(0).size(), 1u);
+    EXPECT_EQ(gc::get_objects(1).size(), 1u);
+    EXPECT_EQ(gc::get_objects(2).size(), 1u);
+  });
+}
+
+TEST(Introspection, DeadObjectsLeaveGetObjects) {
+  in_fresh_heap([] {
+    Events ev;
+    auto a = make<TrackedNode>(ev, "a");
+    auto b = make<TrackedNode>(ev, "b");
+    gc::collect(0);
+    a.reset();
+    std::vector<Ref<Object>> all = gc::get_objects();
+    ASSERT_EQ(all.size(), 1u);
+    EXPECT_EQ(all[0].get(), b.get());
+  });
+}
+
+}  // namespace
