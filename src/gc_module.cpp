@@ -11,7 +11,6 @@
 namespace ouro::gc {
 namespace {
 
-using detail::Access;
 using detail::Heap;
 using detail::Table;
 

@@ -221,11 +221,11 @@ void finish_make(Object* o, bool tracked, const MakeFrame& caller) noexcept {
   Heap* h = tls_heap;
   if (!h) return;
   try {
-    h->table(Table::gen0).reserve_one_more();
+    h->place(o, Table::gen0);
   } catch (...) {
-    return;  // out of memory for the table: the object stays untracked (it may leak, it is never freed early)
+    // Out of memory for the table: the object stays untracked (it may leak
+    // in a cycle, it is never freed early).
   }
-  h->place(o, Table::gen0);
 }
 
 }  // namespace ouro::detail
