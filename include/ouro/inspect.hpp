@@ -14,6 +14,9 @@
 // collects, allocates a tracked object or changes a reference count: they read
 // the graph through traverse() and keep their scratch data in side arrays.
 // They are linear in the number of tracked objects and their references.
+// The Refs in their results are strong references held from outside the
+// tracked heap: while a result is kept, the objects in it count as roots
+// (drop it before asking again, as with Python's gc.get_referrers lists).
 //
 // ROOTS. The collector's notion, over the whole tracked heap (generations 0-2
 // and the permanent one): a tracked object is a root when its refcount is
