@@ -36,7 +36,8 @@ std::string node_id(std::uint32_t node) { return "n" + std::to_string(node); }
 
 void write_node(std::ostream& os, HeapGraph& g, std::uint32_t v, bool center) {
   const Object& o = *g.object(v);
-  std::string label = repr_for_report(o) + "\n" + type_name(o);
+  std::string label = repr_for_report(o), type = type_name(o);
+  if (label.rfind(type, 0) != 0) label += "\n" + type;  // "Page(1)" needs no "Page" below it
   std::string style = "filled";
   std::string fill = "white", color = "black", shape = "box";
   if (!g.is_tracked(v)) style += ",dashed";

@@ -23,7 +23,7 @@ body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Helvetic
 header { padding: 14px 24px; background: #243b53; color: #fff; }
 header h1 { margin: 0 0 4px; font-size: 20px; }
 header p { margin: 0; color: #d9e2ec; }
-main { display: grid; grid-template-columns: minmax(360px, 5fr) 7fr; gap: 20px; padding: 20px 24px; align-items: start; }
+main { display: grid; grid-template-columns: minmax(360px, 2fr) 3fr; gap: 20px; padding: 20px 24px; align-items: start; }
 section { background: #fff; border: 1px solid #d9e2ec; border-radius: 6px; padding: 12px 16px; margin-bottom: 20px; }
 h2 { font-size: 16px; margin: 0 0 10px; }
 h3 { font-size: 14px; margin: 8px 0 4px; font-weight: 600; }
@@ -47,36 +47,37 @@ span.obj { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 13p
 .legend .badge { margin-left: 10px; }
 .more { color: #7b8794; }
 #explorer { position: sticky; top: 12px; }
-.explorer-body { display: grid; grid-template-columns: 1fr 260px; gap: 12px; }
-#graph { width: 100%; height: 600px; border: 1px solid #e4e7eb; border-radius: 4px; background: #fbfcfd; }
+#graph { display: block; width: 100%; height: auto; border: 1px solid #e4e7eb; border-radius: 4px; background: #fbfcfd; }
 #graph .node { cursor: pointer; }
 #graph .node rect { fill: #fff; stroke: #52606d; stroke-width: 1.2; }
 #graph .node.root rect { fill: var(--root); stroke: var(--root-line); }
 #graph .node.garbage rect { fill: var(--garbage); stroke: var(--garbage-line); }
 #graph .node.untracked rect { stroke-dasharray: 4 3; }
 #graph .node.center rect { stroke-width: 3; }
-#graph .node:hover rect { stroke: #0b5cad; }
-#graph .repr { font: 12px ui-monospace, Menlo, Consolas, monospace; fill: #1f2933; }
-#graph .type { font-size: 10px; fill: #7b8794; }
-#graph .arc { stroke: var(--line); stroke-width: 1.2; fill: none; marker-end: url(#arrow); }
-#graph .arc-label { font: 10px ui-monospace, Menlo, Consolas, monospace; fill: #52606d; }
-#graph .column-title { font-size: 11px; fill: #7b8794; font-weight: 600; }
-#details { font-size: 13px; overflow-wrap: anywhere; }
-#details h3 { font-family: ui-monospace, Menlo, Consolas, monospace; }
-#details ul { padding-left: 18px; margin: 4px 0 10px; max-height: 210px; overflow: auto; }
-#search { width: 100%; padding: 5px 8px; margin-bottom: 8px; border: 1px solid #cbd2d9; border-radius: 4px; }
+#graph .node:hover rect { stroke: #0b5cad; stroke-width: 2; }
+#graph .repr { font: 14px ui-monospace, Menlo, Consolas, monospace; fill: #1f2933; }
+#graph .type { font-size: 12px; fill: #7b8794; }
+#graph .arc { stroke: var(--line); stroke-width: 1.3; fill: none; marker-end: url(#arrow); }
+#graph .arc-label { font: 12px ui-monospace, Menlo, Consolas, monospace; fill: #52606d; paint-order: stroke; stroke: #fbfcfd; stroke-width: 3px; }
+#graph .column-title { font-size: 13px; fill: #7b8794; font-weight: 600; }
+#details { font-size: 13px; overflow-wrap: anywhere; margin-top: 10px; }
+#details h3 { font-family: ui-monospace, Menlo, Consolas, monospace; margin: 0 0 2px; }
+#details p { margin: 0 0 6px; }
+#details h4 { margin: 4px 0 2px; font-size: 13px; }
+#details .lists { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
+#details ul { padding-left: 18px; margin: 0; max-height: 180px; overflow: auto; }
+#search { width: 100%; padding: 5px 8px; margin-bottom: 6px; border: 1px solid #cbd2d9; border-radius: 4px; }
 #matches { list-style: none; padding: 0; margin: 0 0 8px; max-height: 120px; overflow: auto; }
 </style></head><body>
 )HTML";
 
 inline constexpr const char* kHtmlExplorer = R"HTML(<section id="explorer"><h2>Explorer</h2>
-<div class="explorer-body">
-<svg id="graph" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="object graph around the selected object">
+<input id="search" type="search" placeholder="find an object by type or repr"><ul id="matches"></ul>
+<svg id="graph" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 880 470" role="img" aria-label="object graph around the selected object">
 <defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
 <path d="M 0 0 L 10 5 L 0 10 z" fill="#9aa5b1"/></marker></defs><g id="graph-content"></g></svg>
-<aside><input id="search" type="search" placeholder="find an object by type or repr"><ul id="matches"></ul>
-<div id="details"><p>Click an object to see its referrers and referents.</p></div></aside>
-</div></section>
+<div id="details"><p>Click an object to see its referrers and referents.</p></div>
+</section>
 )HTML";
 
 inline constexpr const char* kHtmlScript = R"HTML(<script>
@@ -87,7 +88,7 @@ inline constexpr const char* kHtmlScript = R"HTML(<script>
   const svgNS = "http://www.w3.org/2000/svg";
   const content = document.getElementById("graph-content");
   const details = document.getElementById("details");
-  const W = 200, H = 38, PER_COLUMN = 12;
+  const W = 236, H = 42, PER_COLUMN = 9, WIDTH = 880, HEIGHT = 470;
 
   function el(name, attrs, text) {
     const e = document.createElementNS(svgNS, name);
@@ -105,22 +106,23 @@ inline constexpr const char* kHtmlScript = R"HTML(<script>
     g.appendChild(el("title", {}, n.repr + " (" + n.type + ")"));
     g.appendChild(el("rect", { x: -W / 2, y: -H / 2, width: W, height: H, rx: 5 }));
     g.appendChild(el("text", { "class": "repr", x: 0, y: -3, "text-anchor": "middle" }, cut(n.repr, 26)));
-    g.appendChild(el("text", { "class": "type", x: 0, y: 12, "text-anchor": "middle" },
-        n.type + (n.root ? " \u00b7 root" : "") + (n.garbage ? " \u00b7 garbage" : "")));
+    const sameName = n.repr.indexOf(n.type) === 0;  // "Page(1)" needs no "Page" below it
+    g.appendChild(el("text", { "class": "type", x: 0, y: 13, "text-anchor": "middle" },
+        (sameName ? "" : n.type) + (n.root ? " root" : "") + (n.garbage ? " garbage" : "") + (n.tracked ? "" : " untracked")));
     g.addEventListener("click", function () { select(id); });
     content.appendChild(g);
   }
   function drawArc(x1, y1, x2, y2, label) {
     const mx = (x1 + x2) / 2;
     content.appendChild(el("path", { "class": "arc", d: "M" + x1 + "," + y1 + " C" + mx + "," + y1 + " " + mx + "," + y2 + " " + x2 + "," + y2 }));
-    if (label) content.appendChild(el("text", { "class": "arc-label", x: mx, y: (y1 + y2) / 2 - 4, "text-anchor": "middle" }, "." + label));
+    if (label) content.appendChild(el("text", { "class": "arc-label", x: mx, y: (y1 + y2) / 2 - 5, "text-anchor": "middle" }, "." + label));
   }
   // Referrers on the left, referents on the right, the object in the middle.
   function drawColumn(arcs, more, x, title, leftOfCenter, cx, cy, height) {
     const shown = arcs.slice(0, PER_COLUMN);
     const hidden = arcs.length - shown.length + more;
     content.appendChild(el("text", { "class": "column-title", x: x, y: 18, "text-anchor": "middle" }, title + " (" + (arcs.length + more) + ")"));
-    const step = Math.min(56, (height - 70) / Math.max(shown.length, 1));
+    const step = Math.min(60, (height - 80) / Math.max(shown.length, 1));
     const top = cy - step * (shown.length - 1) / 2;
     shown.forEach(function (a, i) {
       const y = top + i * step;
@@ -147,15 +149,17 @@ inline constexpr const char* kHtmlScript = R"HTML(<script>
     li.appendChild(a);
     return li;
   }
-  function list(title, id, arcs, more) {
+  function list(parent, title, id, arcs, more) {
+    const box = document.createElement("div");
     const h = document.createElement("h4");
     h.textContent = title + " (" + (arcs.length + more) + ")";
     const ul = document.createElement("ul");
     ul.id = id;
     arcs.forEach(function (a) { ul.appendChild(link(a[0], a[1])); });
     if (more > 0) { const li = document.createElement("li"); li.className = "more"; li.textContent = more + " not in this page"; ul.appendChild(li); }
-    details.appendChild(h);
-    details.appendChild(ul);
+    box.appendChild(h);
+    box.appendChild(ul);
+    parent.appendChild(box);
   }
   function badge(cls, text) { const b = document.createElement("span"); b.className = "badge " + cls; b.textContent = text; return b; }
   function showDetails(id) {
@@ -171,18 +175,19 @@ inline constexpr const char* kHtmlScript = R"HTML(<script>
     if (n.garbage) p.appendChild(badge("garbage", "garbage"));
     if (!n.tracked) p.appendChild(badge("untracked", "untracked"));
     details.appendChild(p);
-    list("Referrers", "referrers", n.in, n.inMore);
-    list("Referents", "referents", n.out, n.outMore);
+    const lists = document.createElement("div");
+    lists.className = "lists";
+    list(lists, "Referrers", "referrers", n.in, n.inMore);
+    list(lists, "Referents", "referents", n.out, n.outMore);
+    details.appendChild(lists);
   }
   function select(id) {
     if (id < 0 || id >= nodes.length) return;
-    const svg = document.getElementById("graph");
-    const width = svg.clientWidth || 800, height = svg.clientHeight || 600;
-    const cx = width / 2, cy = height / 2;
+    const width = WIDTH, height = HEIGHT, cx = width / 2, cy = height / 2;
     content.textContent = "";
     const n = nodes[id];
-    drawColumn(n.in, n.inMore, Math.max(W / 2 + 8, cx - W - 90), "referrers", true, cx, cy, height);
-    drawColumn(n.out, n.outMore, Math.min(width - W / 2 - 8, cx + W + 90), "referents", false, cx, cy, height);
+    drawColumn(n.in, n.inMore, W / 2 + 10, "referrers", true, cx, cy, height);
+    drawColumn(n.out, n.outMore, width - W / 2 - 10, "referents", false, cx, cy, height);
     drawNode(id, cx, cy, " center");
     showDetails(id);
     document.getElementById("explorer").dataset.selected = id;
