@@ -134,11 +134,15 @@ TEST(WhyAlive, UntrackedObjectHeldOnlyFromOutsideHasAnEmptyChain) {
   });
 }
 
+// A deliberate leak, kept reachable for LeakSanitizer (as in immortal_test).
+Object* immortal_for_lsan = nullptr;
+
 TEST(WhyAlive, ImmortalObjectsHaveAnEmptyChain) {
   in_fresh_heap([] {
     Ref<Box> a = make<Box>("a");
     a->next = make<Box>("b");
     ouro::immortalize(*a->next);
+    immortal_for_lsan = a->next.get();
     EXPECT_TRUE(inspect::why_alive(*a->next).empty());
     EXPECT_TRUE(inspect::is_root(*a->next));
   });
