@@ -205,7 +205,8 @@ std::vector<ChainSubject> samples_of_common_types(HeapGraph& g, const std::vecto
   std::unordered_map<const std::type_info*, std::string> names;
   for (std::size_t t = 0; t < types.size() && t < 3; ++t) {
     for (std::uint32_t v = 0; v < g.tracked(); ++v) {
-      const std::type_info& type = typeid(*g.object(v));
+      const Object& o = *g.object(v);
+      const std::type_info& type = typeid(o);
       auto it = names.try_emplace(&type, std::string()).first;
       if (it->second.empty()) it->second = short_type_name(type);
       if (it->second != types[t].type) continue;
