@@ -134,6 +134,30 @@ TEST(WhyAlive, UntrackedObjectHeldOnlyFromOutsideHasAnEmptyChain) {
   });
 }
 
+TEST(WhyAlive, UntrackedObjectHeldOnlyByGarbageThrows) {
+  in_fresh_heap([] {
+    Object* held;
+    {
+      Ref<Anon> x = make<Anon>("x");
+      x->link = make<Anon>("y");
+      static_cast<Anon&>(*x->link).link = x;
+      x->extra = make<Holder>(nullptr);
+      held = x->extra.get();
+    }
+    EXPECT_THROW(inspect::why_alive(*held), std::invalid_argument);
+    EXPECT_EQ(gc::collect(), 2u);
+  });
+}
+
+TEST(WhyAlive, UntrackedObjectHeldByALocalAndATrackedObjectHasAnEmptyChain) {
+  in_fresh_heap([] {
+    Ref<Anon> a = make<Anon>("a");
+    Ref<Holder> local = make<Holder>(nullptr);
+    a->link = local;
+    EXPECT_TRUE(inspect::why_alive(*local).empty());
+  });
+}
+
 // A deliberate leak, kept reachable for LeakSanitizer (as in immortal_test).
 Object* immortal_for_lsan = nullptr;
 

@@ -87,13 +87,15 @@ struct Edge {
 
 // The shortest chain of references from a root to `o` (breadth-first over the
 // tracked heap): the first edge starts at a root, the last ends at `o`.
-//  - Empty when `o` is a root itself (is_root(o)), when `o` is immortal and
-//    untracked, and when `o` is untracked and no tracked object refers to it
-//    (then only something outside the tracked heap can hold it).
-//  - An untracked `o` that tracked objects hold gets the chain to its holder.
-//  - Throws std::invalid_argument when `o` is tracked and no root reaches it:
-//    it is not alive for any reason but a cycle, i.e. it is garbage waiting
-//    for the next collection (find_cycles(o) shows that cycle).
+//  - Empty when `o` is a root itself (is_root(o)), when `o` is immortal (it
+//    needs no reason to live), and when `o` is untracked and something
+//    outside the tracked heap holds it (a local, an untracked object), or no
+//    tracked object refers to it at all.
+//  - An untracked `o` held only by tracked objects gets the chain to its
+//    nearest holder.
+//  - Throws std::invalid_argument when no root reaches `o` and nothing else
+//    holds it: it is alive for no reason but a garbage cycle, and only until
+//    the next collection (find_cycles(o) shows that cycle).
 std::vector<Edge> why_alive(const Object& o);
 
 // True when `o` is a tracked object of this heap that something outside the

@@ -28,13 +28,13 @@ struct Box : ouro::Object {
   OURO_TRAVERSE(next, children, by_name, maybe, pair)
 };
 
-// Tracked; visits its link without a name (field "").
+// Tracked; visits its links without a name (field "").
 struct Anon : ouro::Object {
   explicit Anon(std::string n = "anon") : name(std::move(n)) {}
   std::string repr() const override { return name; }
-  void traverse(ouro::Visitor& v) override { v(link); }
+  void traverse(ouro::Visitor& v) override { v(link, extra); }
   std::string name;
-  ouro::Ref<ouro::Object> link;
+  ouro::Ref<ouro::Object> link, extra;
 };
 
 // Untracked (no traverse): whatever it holds is held from outside the
