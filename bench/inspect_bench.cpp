@@ -4,6 +4,7 @@
 //                             only root: the whole heap is read and searched
 //   BM_Inspect_FindCycles/N   find_cycles: every group found and returned
 //   BM_Inspect_TypeStats/N    type_stats over every tracked object
+//   BM_Inspect_WriteHtml/N    the whole report (the explorer samples 4000)
 //
 // The heap: N nodes in rings of 16 (each ring a cycle, named edges), the
 // rings chained one to the next, the first ring held by a local: one root,
@@ -12,6 +13,7 @@
 #include <benchmark/benchmark.h>
 
 #include <ouro/ouro.hpp>
+#include <sstream>
 #include <vector>
 
 namespace {
@@ -77,8 +79,17 @@ void BM_Inspect_TypeStats(benchmark::State& state) {
   run(state, [](benchmark::State&, Node&) { benchmark::DoNotOptimize(ouro::inspect::type_stats()); });
 }
 
+void BM_Inspect_WriteHtml(benchmark::State& state) {
+  run(state, [](benchmark::State&, Node&) {
+    std::ostringstream page;
+    ouro::inspect::write_html(page);
+    benchmark::DoNotOptimize(page.str().size());
+  });
+}
+
 BENCHMARK(BM_Inspect_WhyAlive)->RangeMultiplier(4)->Range(1 << 14, 1 << 20)->Unit(benchmark::kMillisecond)->Complexity(benchmark::oN);
 BENCHMARK(BM_Inspect_FindCycles)->RangeMultiplier(4)->Range(1 << 14, 1 << 20)->Unit(benchmark::kMillisecond)->Complexity(benchmark::oN);
 BENCHMARK(BM_Inspect_TypeStats)->RangeMultiplier(4)->Range(1 << 14, 1 << 20)->Unit(benchmark::kMillisecond)->Complexity(benchmark::oN);
+BENCHMARK(BM_Inspect_WriteHtml)->Arg(1 << 14)->Arg(1 << 20)->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
   open_document("preview", 2, /*subscribe=*/false);  // a plain parent/child cycle: garbage until collected
   inspect::Snapshot after = inspect::snapshot();
 
-  std::cout << "== What grew while three documents were opened and closed ==\n";
+  std::cout << "== What grew while four documents were opened and dropped ==\n";
   for (const inspect::TypeStat& t : inspect::growth(before, after))
     std::cout << "  " << t.type << " +" << t.count << " (" << t.bytes << " bytes)\n";
 
