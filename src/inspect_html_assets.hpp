@@ -105,17 +105,21 @@ inline constexpr const char* kHtmlScript = R"HTML(<script>
     const g = el("g", { "class": "node" + classes(n) + (extra || ""), "data-id": id, transform: "translate(" + x + "," + y + ")" });
     g.appendChild(el("title", {}, n.repr + " (" + n.type + ")"));
     g.appendChild(el("rect", { x: -W / 2, y: -H / 2, width: W, height: H, rx: 5 }));
-    g.appendChild(el("text", { "class": "repr", x: 0, y: -3, "text-anchor": "middle" }, cut(n.repr, 26)));
     const sameName = n.repr.indexOf(n.type) === 0;  // "Page(1)" needs no "Page" below it
-    g.appendChild(el("text", { "class": "type", x: 0, y: 13, "text-anchor": "middle" },
-        (sameName ? "" : n.type) + (n.root ? " root" : "") + (n.garbage ? " garbage" : "") + (n.tracked ? "" : " untracked")));
+    const note = ((sameName ? "" : n.type) + (n.root ? " root" : "") + (n.garbage ? " garbage" : "") +
+        (n.tracked ? "" : " untracked")).trim();
+    g.appendChild(el("text", { "class": "repr", x: 0, y: note ? -3 : 5, "text-anchor": "middle" }, cut(n.repr, 26)));
+    if (note) g.appendChild(el("text", { "class": "type", x: 0, y: 13, "text-anchor": "middle" }, note));
     g.addEventListener("click", function () { select(id); });
     content.appendChild(g);
   }
-  function drawArc(x1, y1, x2, y2, label) {
+  // The label sits next to the side object's box, where arcs are still apart.
+  function drawArc(x1, y1, x2, y2, label, labelAtStart) {
     const mx = (x1 + x2) / 2;
     content.appendChild(el("path", { "class": "arc", d: "M" + x1 + "," + y1 + " C" + mx + "," + y1 + " " + mx + "," + y2 + " " + x2 + "," + y2 }));
-    if (label) content.appendChild(el("text", { "class": "arc-label", x: mx, y: (y1 + y2) / 2 - 5, "text-anchor": "middle" }, "." + label));
+    if (!label) return;
+    const lx = labelAtStart ? x1 + 6 : x2 - 14, ly = (labelAtStart ? y1 : y2) - 6;
+    content.appendChild(el("text", { "class": "arc-label", x: lx, y: ly, "text-anchor": labelAtStart ? "start" : "end" }, "." + label));
   }
   // Referrers on the left, referents on the right, the object in the middle.
   function drawColumn(arcs, more, x, title, leftOfCenter, cx, cy, height) {
@@ -126,8 +130,8 @@ inline constexpr const char* kHtmlScript = R"HTML(<script>
     const top = cy - step * (shown.length - 1) / 2;
     shown.forEach(function (a, i) {
       const y = top + i * step;
-      if (leftOfCenter) drawArc(x + W / 2, y, cx - W / 2, cy, a[1]);
-      else drawArc(cx + W / 2, cy, x - W / 2, y, a[1]);
+      if (leftOfCenter) drawArc(x + W / 2, y, cx - W / 2, cy, a[1], true);
+      else drawArc(cx + W / 2, cy, x - W / 2, y, a[1], false);
       drawNode(a[0], x, y, "");
     });
     if (hidden > 0) content.appendChild(el("text", { "class": "column-title", x: x, y: height - 10, "text-anchor": "middle" }, "+ " + hidden + " more"));

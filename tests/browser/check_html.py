@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks a page written by ouro::inspect::write_html in a real browser.
 
-    check_html.py PAGE.html CHROMIUM EXPECTED_TYPE
+    check_html.py PAGE.html CHROMIUM EXPECTED_TYPE [SCREENSHOT.png]
 
 Starts headless Chromium with --remote-debugging-pipe (the DevTools protocol
 over file descriptors 3 and 4: no port, no network, nothing beyond the
@@ -14,9 +14,11 @@ Python standard library), opens the page from its file, and checks that
      selects it: the details panel then names it and lists exactly its
      referrers, as the page's own data says.
 
+With SCREENSHOT.png, saves what the page looks like after the click.
 Prints what it saw; exits 0 when all holds, 1 otherwise, 2 on a protocol or
 browser failure.
 """
+import base64
 import json
 import os
 import select
@@ -145,6 +147,11 @@ def main():
             check(int(shown["center"]) == pick["id"], "the graph is redrawn around it")
             check(sorted(shown["referrers"]) == sorted(pick["referrers"]) and shown["referrers"],
                   "the panel lists its referrers %s (shown: %s)" % (pick["referrers"], shown["referrers"]))
+            if len(sys.argv) > 4:
+                browser.evaluate(session, "window.scrollTo(0, 0)")
+                png = browser.call("Page.captureScreenshot", {"format": "png"}, session)["data"]
+                with open(sys.argv[4], "wb") as f:
+                    f.write(base64.b64decode(png))
     except (RuntimeError, OSError, ValueError, KeyError) as e:
         print("error: %s" % e)
         return 2
