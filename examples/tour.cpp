@@ -48,11 +48,12 @@ struct Noisy : Object {
   std::string name;
 };
 
-// A graph node: tracked (it overrides traverse), silent, counted.
+// A graph node: tracked (OURO_TRAVERSE overrides traverse, naming the member
+// for the leak-forensics reports of section 17), silent, counted.
 struct Node : Object {
   explicit Node(std::string n) : name(std::move(n)) { ++alive; }
   ~Node() override { --alive; }
-  void traverse(ouro::Visitor& v) override { v(links); }
+  OURO_TRAVERSE(links)
   std::string repr() const override { return name; }
   std::string name;
   std::vector<Ref<Object>> links;
@@ -63,7 +64,7 @@ struct Node : Object {
 struct Resource : Object {
   explicit Resource(std::string n) : name(std::move(n)) {}
   ~Resource() override { std::cout << "  ~Resource " << name << "\n"; }
-  void traverse(ouro::Visitor& v) override { v(link); }
+  OURO_TRAVERSE(link)
   void finalize() override {
     std::cout << "  finalize " << name << " (its link: " << (link ? link->repr() : "none") << ")\n";
   }
@@ -525,6 +526,49 @@ void raii_file() {
   fs::remove_all(dir);
 }
 
+void why_alive_and_cycles() {
+  banner(17, "Why is it alive? inspect::why_alive and inspect::find_cycles",
+         "Section 11's ring, found by the library: find_cycles() names it, kept alive by\n"
+         "gc.garbage, and why_alive() gives the chain from that root. Once garbage() lets\n"
+         "go, the ring is garbage and collect() frees it.");
+  namespace inspect = ouro::inspect;
+  gc::set_finalizer_policy(gc::FinalizerPolicy::legacy);
+  {
+    Ref<Resource> r = make<Resource>("R");
+    Ref<Node> n1 = make<Node>("n1");
+    r->link = n1;
+    link(n1, make<Node>("n2"));
+    link(ouro::ref_cast<Node>(n1->links[0]), r);
+  }
+  std::size_t found = gc::collect();
+  std::cout << "  gc::collect() -> " << found << " uncollectable, gc::garbage() = " << names(gc::garbage())
+            << "\n";
+  Object* n2 = ouro::ref_cast<Node>(ouro::ref_cast<Resource>(gc::garbage()[0])->link)->links[0].get();
+  bool kept_alive = false;
+  for (const inspect::Cycle& c : inspect::find_cycles()) {
+    std::cout << "  cycle of " << c.objects.size() << ":";
+    for (const inspect::Edge& e : c.edges) std::cout << " " << e.from->repr() << "." << e.field << "->" << e.to->repr();
+    std::cout << (c.garbage ? "  (garbage)\n" : "  (kept alive from outside)\n");
+    kept_alive = c.objects.size() == 3 && !c.garbage;
+  }
+  std::vector<inspect::Edge> chain = inspect::why_alive(*n2);
+  std::cout << "  inspect::why_alive(n2): " << (chain.empty() ? "" : chain.front().from->repr() + " (root)");
+  for (const inspect::Edge& e : chain) std::cout << " ." << e.field << " -> " << e.to->repr();
+  std::cout << "\n";
+  expect(kept_alive, "find_cycles() should report the ring R -> n1 -> n2, kept alive by gc.garbage");
+  expect(chain.size() == 2 && chain.front().from == gc::garbage()[0], "the chain should start at R, in gc.garbage");
+  chain.clear();
+  gc::garbage().clear();
+  std::vector<inspect::Cycle> now = inspect::find_cycles();
+  bool garbage_now = now.size() == 1 && now[0].garbage;
+  std::cout << "  gc::garbage().clear(): find_cycles() says garbage = " << garbage_now << "\n";
+  now.clear();
+  gc::set_finalizer_policy(gc::FinalizerPolicy::pep442);
+  std::size_t freed = gc::collect();
+  std::cout << "  gc::collect() -> " << freed << "\n";
+  expect(garbage_now && freed == 3, "without gc.garbage the ring is garbage, and collect() frees all three");
+}
+
 }  // namespace
 
 int main() {
@@ -545,6 +589,7 @@ int main() {
       debug_saveall_and_leak,
       immortal_small_ints,
       raii_file,
+      why_alive_and_cycles,
   };
   try {
     for (auto section : sections) {

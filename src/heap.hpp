@@ -115,5 +115,7 @@ void report_unraisable(std::exception_ptr e, const Object* o, const char* where)
 
 // The demangled name of a type, with namespaces ("std::runtime_error").
 std::string demangled_name(const std::type_info& t);
+// The same without namespaces ("Graph" for tour::Graph), as type_name() says.
+std::string short_type_name(const std::type_info& t);
 
 }  // namespace ouro::detail

@@ -60,6 +60,7 @@ std::string address_text(const void* p) {
 }  // namespace
 
 std::string demangled_name(const std::type_info& t) { return demangle(t.name()); }
+std::string short_type_name(const std::type_info& t) { return without_scopes(demangle(t.name())); }
 
 [[noreturn]] void fatal(const char* message, const Object* object) noexcept {
   if (object)
@@ -146,6 +147,6 @@ bool is_immortal(const Object& o) { return detail::is_immortal_count(Access::ref
 
 void set_unraisable_hook(UnraisableHook hook) { detail::heap_for_api().unraisable = std::move(hook); }
 
-std::string type_name(const Object& o) { return detail::without_scopes(detail::demangle(typeid(o).name())); }
+std::string type_name(const Object& o) { return detail::short_type_name(typeid(o)); }
 
 }  // namespace ouro

@@ -11,7 +11,7 @@
 #define OURO_SURFACE_WEAKREF 0
 #endif
 #ifndef OURO_SURFACE_INSPECT
-#define OURO_SURFACE_INSPECT 0
+#define OURO_SURFACE_INSPECT 1
 #endif
 
 #include <array>

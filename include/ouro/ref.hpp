@@ -15,6 +15,7 @@
 #include <functional>
 #include <stdexcept>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 
 #include "ouro/detail/header.hpp"
@@ -219,6 +220,14 @@ std::ptrdiff_t object_offset_in() noexcept {
 // telling Object's constructor it is managed, and tracking the result. Each
 // returns the thread to the caller's frame.
 MakeFrame begin_make(bool tracked, bool has_finalizer, std::ptrdiff_t object_offset);
+
+// sizeof of every type make<T>() creates, for ouro::inspect::type_stats():
+// recorded once per type during static initialization (make<T> names the
+// variable, so it exists), which keeps make<T> itself free of any cost and
+// the object header at 16 bytes.
+void register_made_type(const std::type_info& type, std::size_t size) noexcept;
+template <class T>
+inline const bool made_type_registered = (register_made_type(typeid(T), sizeof(T)), true);
 void abandon_make(bool tracked, const MakeFrame& caller) noexcept;
 void finish_make(Object* o, bool tracked, const MakeFrame& caller) noexcept;
 
@@ -234,6 +243,7 @@ Ref<T> make(Args&&... args) {
   static_assert(std::is_convertible_v<T*, Object*>,
                 "ouro::make<T>: T must derive from ouro::Object publicly and unambiguously");
   static_assert(!std::is_abstract_v<T>, "ouro::make<T>: T is abstract; make a concrete type");
+  (void)detail::made_type_registered<T>;
   constexpr bool tracked = detail::overrides_traverse<T>();
   constexpr bool finalizer = detail::overrides_finalize<T>();
   const std::ptrdiff_t offset = detail::object_offset_in<T>();

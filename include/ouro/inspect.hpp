@@ -1,0 +1,162 @@
+// ouro/inspect.hpp — leak forensics: why is this object alive, which cycles
+// exist, what grew, and pictures of the object graph.
+//
+//   struct Child : ouro::Object {
+//     ouro::Ref<Parent> parent;
+//     OURO_TRAVERSE(parent)                       // traverse() with field names
+//   };
+//   for (const ouro::inspect::Edge& e : ouro::inspect::why_alive(*leaked))
+//     std::cout << e.from->repr() << " ." << e.field << " -> " << e.to->repr() << "\n";
+//   for (const ouro::inspect::Cycle& c : ouro::inspect::find_cycles())
+//     std::cout << c.objects.size() << " objects, " << (c.garbage ? "garbage" : "alive") << "\n";
+//
+// Every query works on the calling thread's heap, like ouro::gc. None of them
+// collects, allocates a tracked object or changes a reference count: they read
+// the graph through traverse() and keep their scratch data in side arrays.
+// They are linear in the number of tracked objects and their references.
+// The Refs in their results are strong references held from outside the
+// tracked heap: while a result is kept, the objects in it count as roots
+// (drop it before asking again, as with Python's gc.get_referrers lists).
+//
+// ROOTS. The collector's notion, over the whole tracked heap (generations 0-2
+// and the permanent one): a tracked object is a root when its refcount is
+// larger than the number of references that tracked objects hold to it, i.e.
+// something outside the tracked heap holds it (a local Ref, a global, an
+// untracked object, gc::garbage()). Immortal tracked objects are roots.
+// Everything a root reaches is alive; a tracked object no root reaches is
+// cyclic garbage that the next full collection frees.
+#pragma once
+
+#include <cstddef>
+#include <iosfwd>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ouro/object.hpp"
+#include "ouro/ref.hpp"
+#include "ouro/visitor.hpp"
+
+namespace ouro::detail {
+
+// The member names of one OURO_TRAVERSE, split once from the macro's
+// stringized argument list "left, right" into "left" and "right".
+class FieldNames {
+ public:
+  explicit FieldNames(std::string_view list);
+  const char* operator[](std::size_t i) const noexcept { return i < names_.size() ? names_[i] : ""; }
+
+ private:
+  std::string text_;
+  std::vector<const char*> names_;
+};
+
+template <class... Members>
+void traverse_named(Visitor& v, const FieldNames& names, Members&... members) {
+  std::size_t i = 0;
+  (v.named(names[i++], members), ...);
+}
+
+}  // namespace ouro::detail
+
+// In a class body: generates the traverse() override that visits each member
+// under its own name (Visitor::named), so every report below shows the field
+// a reference sits in. Counts as overriding traverse(): the type is tracked.
+// Members are visited like v(member) would: Refs, containers, pairs, maps...
+//
+//   struct Node : ouro::Object {
+//     ouro::Ref<Node> next;
+//     std::vector<ouro::Ref<Node>> children;
+//     OURO_TRAVERSE(next, children)      // no semicolon needed
+//   };
+#define OURO_TRAVERSE(...)                                                               \
+  void traverse(::ouro::Visitor& ouro_visitor_) override {                               \
+    static const ::ouro::detail::FieldNames ouro_field_names_(#__VA_ARGS__);             \
+    ::ouro::detail::traverse_named(ouro_visitor_, ouro_field_names_, __VA_ARGS__);       \
+  }
+
+namespace ouro::inspect {
+
+// One reference: `from` holds `to` in its member `field` ("" when traverse()
+// visited it without a name).
+struct Edge {
+  Ref<Object> from;
+  std::string field;
+  Ref<Object> to;
+};
+
+// The shortest chain of references from a root to `o` (breadth-first over the
+// tracked heap): the first edge starts at a root, the last ends at `o`.
+//  - Empty when `o` is a root itself (is_root(o)), when `o` is immortal (it
+//    needs no reason to live), and when `o` is untracked and something
+//    outside the tracked heap holds it (a local, an untracked object), or no
+//    tracked object refers to it at all.
+//  - An untracked `o` held only by tracked objects gets the chain to its
+//    nearest holder.
+//  - Throws std::invalid_argument when no root reaches `o` and nothing else
+//    holds it: it is alive for no reason but a garbage cycle, and only until
+//    the next collection (find_cycles(o) shows that cycle).
+std::vector<Edge> why_alive(const Object& o);
+
+// True when `o` is a tracked object of this heap that something outside the
+// tracked heap refers to (see ROOTS above). False for untracked objects.
+bool is_root(const Object& o);
+
+// A strongly connected group of tracked objects: each reaches all others.
+// `edges` are the references between members; `garbage` is true when nothing
+// outside the group keeps it alive (no root reaches it: the next full
+// collection reclaims it, or keeps it in gc::garbage() under the legacy policy).
+struct Cycle {
+  std::vector<Ref<Object>> objects;
+  std::vector<Edge> edges;
+  bool garbage;
+};
+
+// Every group of more than one object, or of one object that refers to itself,
+// largest first. Iterative Tarjan: no recursion on user graphs.
+std::vector<Cycle> find_cycles();
+// Only the group that contains `o` (none, or one).
+std::vector<Cycle> find_cycles(const Object& o);
+
+// Live tracked objects by dynamic type (the short name type_name() gives),
+// most common first, like objgraph's typestats over gc.get_objects().
+// bytes = count * sizeof(the dynamic type), as make<T> recorded it (no memory
+// owned by members, such as a vector's buffer, is included).
+struct TypeStat {
+  std::string type;
+  std::size_t count, bytes;
+};
+std::vector<TypeStat> type_stats();
+
+// type_stats() at one moment, to compare with a later one.
+class Snapshot {
+ public:
+  Snapshot() = default;
+  const std::vector<TypeStat>& types() const noexcept { return types_; }
+  std::size_t objects() const noexcept;  // tracked objects in all
+
+ private:
+  friend Snapshot snapshot();
+  std::vector<TypeStat> types_;
+};
+Snapshot snapshot();
+
+// Types whose count grew from `before` to `after`, by how much (count and
+// bytes are the increases), largest increase first.
+std::vector<TypeStat> growth(const Snapshot& before, const Snapshot& after);
+
+// Graphviz (dot) picture of what `center` reaches (referrers = false) or of
+// what reaches it (true), `depth` references out. Nodes are labelled with
+// their repr and type, edges with field names; roots are drawn as double
+// octagons (filled light blue), garbage in red, the center in bold, untracked
+// objects dashed.
+void write_dot(std::ostream& os, const Object& center, int depth, bool referrers);
+
+// One self-contained HTML page (no network, inline CSS and JS): a summary, the
+// type table, the cycles, why-alive chains for the largest cycles, and a
+// graph explorer (click an object to see its referrers and referents). Heaps
+// larger than a few thousand objects are sampled for the explorer: cycle
+// members and chains first.
+void write_html(std::ostream& os);
+
+}  // namespace ouro::inspect

@@ -1,0 +1,267 @@
+// inspect_html.cpp — ouro::inspect::write_html: one self-contained page (no
+// network, no external script or style) about the calling thread's heap.
+//
+// The tables (types, cycles, why-alive chains) are plain HTML, readable
+// without JavaScript. The explorer is drawn by the inline script from a JSON
+// copy of the graph embedded in <script type="application/json">: every
+// string in it is escaped so that "<", ">" and "&" never appear raw (a repr
+// containing "</script>" cannot end the block). Heaps larger than
+// kMaxHtmlNodes objects are sampled: cycle members and chains first, then
+// their neighbours; counts of the references left out are kept.
+#include <algorithm>
+#include <cstdio>
+#include <ostream>
+#include <string>
+#include <typeinfo>
+#include <unordered_map>
+
+#include "inspect_html_assets.hpp"
+#include "inspect_shared.hpp"
+
+namespace ouro::detail {
+namespace {
+
+constexpr std::uint32_t kMaxHtmlNodes = 4000;
+constexpr std::size_t kMaxCyclesShown = 30, kMaxEdgesShown = 12, kMaxTypesShown = 100, kChains = 5;
+
+std::string html_escaped(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string json_string(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || c == '<' || c == '>' || c == '&' || u == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+// The graph as the page sees it: a subset of the heap's nodes, renumbered.
+class PageGraph {
+ public:
+  explicit PageGraph(HeapGraph& g) : g_(g) {}
+
+  void include(std::uint32_t node) {
+    if (ids_.size() >= kMaxHtmlNodes && !ids_.count(node)) return;
+    if (ids_.emplace(node, static_cast<std::uint32_t>(nodes_.size())).second) nodes_.push_back(node);
+  }
+  bool full() const noexcept { return nodes_.size() >= kMaxHtmlNodes; }
+  // The page's id of a heap node, -1 when it was left out.
+  long id(std::uint32_t node) const {
+    auto it = ids_.find(node);
+    return it == ids_.end() ? -1 : static_cast<long>(it->second);
+  }
+  // Adds the neighbours of what is included, breadth-first, while room lasts.
+  void fill_with_neighbours() {
+    for (std::size_t head = 0; head < nodes_.size() && !full(); ++head) {
+      for (const HeapGraph::Arc& a : g_.out(nodes_[head])) include(a.node);
+      for (const HeapGraph::Arc& a : g_.in(nodes_[head])) include(a.node);
+    }
+  }
+  void write_json(std::ostream& os, long start) const;
+
+ private:
+  void write_arcs(std::ostream& os, std::span<const HeapGraph::Arc> arcs, const char* name,
+                  const char* left_out) const;
+  HeapGraph& g_;
+  std::vector<std::uint32_t> nodes_;
+  std::unordered_map<std::uint32_t, std::uint32_t> ids_;
+};
+
+void PageGraph::write_arcs(std::ostream& os, std::span<const HeapGraph::Arc> arcs, const char* name,
+                           const char* left_out) const {
+  os << ",\"" << name << "\":[";
+  std::size_t written = 0;
+  for (const HeapGraph::Arc& a : arcs) {
+    long to = id(a.node);
+    if (to < 0) continue;
+    os << (written++ ? "," : "") << "[" << to << "," << json_string(a.field) << "]";
+  }
+  os << "],\"" << left_out << "\":" << arcs.size() - written;
+}
+
+void PageGraph::write_json(std::ostream& os, long start) const {
+  os << "{\"start\":" << start << ",\"nodes\":[\n";
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    std::uint32_t v = nodes_[i];
+    const Object& o = *g_.object(v);
+    os << (i ? ",\n" : "") << "{\"type\":" << json_string(type_name(o))
+       << ",\"repr\":" << json_string(repr_for_report(o, 120)) << ",\"root\":" << (g_.is_root(v) ? "true" : "false")
+       << ",\"garbage\":" << (g_.is_alive(v) ? "false" : "true")
+       << ",\"tracked\":" << (g_.is_tracked(v) ? "true" : "false") << ",\"refcount\":" << refcount(o);
+    write_arcs(os, g_.out(v), "out", "outMore");
+    write_arcs(os, g_.in(v), "in", "inMore");
+    os << "}";
+  }
+  os << "\n]}";
+}
+
+// A link that selects the object in the explorer (plain text if left out).
+std::string object_link(HeapGraph& g, const PageGraph& page, std::uint32_t node) {
+  std::string text = html_escaped(repr_for_report(*g.object(node)));
+  long id = page.id(node);
+  if (id < 0) return "<span class=\"obj\">" + text + "</span>";
+  return "<a href=\"#explorer\" class=\"obj" + std::string(g.is_alive(node) ? "" : " garbage") +
+         "\" data-node=\"" + std::to_string(id) + "\">" + text + "</a>";
+}
+
+std::string field_text(const char* field) {
+  return *field ? "<span class=\"field\">." + html_escaped(field) + "</span>" : "<span class=\"field\">(unnamed)</span>";
+}
+
+void write_types(std::ostream& os, const std::vector<inspect::TypeStat>& types) {
+  os << "<section id=\"types\"><h2>Objects by type</h2>\n"
+        "<table id=\"type-table\"><thead><tr><th>Type</th><th class=\"num\">Count</th>"
+        "<th class=\"num\">Bytes</th></tr></thead><tbody>\n";
+  for (std::size_t i = 0; i < types.size() && i < kMaxTypesShown; ++i)
+    os << "<tr><td>" << html_escaped(types[i].type) << "</td><td class=\"num\">" << types[i].count
+       << "</td><td class=\"num\">" << types[i].bytes << "</td></tr>\n";
+  os << "</tbody></table></section>\n";
+}
+
+void write_cycles(std::ostream& os, HeapGraph& g, const PageGraph& page,
+                  const std::vector<std::vector<std::uint32_t>>& groups) {
+  os << "<section id=\"cycles\"><h2>Cycles</h2>\n";
+  if (groups.empty()) os << "<p>No reference cycles among tracked objects.</p>\n";
+  for (std::size_t i = 0; i < groups.size() && i < kMaxCyclesShown; ++i) {
+    const std::vector<std::uint32_t>& members = groups[i];
+    bool garbage = !g.is_alive(members.front());
+    os << "<div class=\"cycle" << (garbage ? " garbage" : "") << "\"><h3>Cycle " << i + 1 << ": "
+       << members.size() << (members.size() == 1 ? " object" : " objects") << " &mdash; "
+       << (garbage ? "<span class=\"badge garbage\">garbage</span> nothing outside keeps it alive"
+                   : "<span class=\"badge alive\">alive</span> reachable from a root")
+       << "</h3><ul class=\"edges\">\n";
+    std::unordered_map<std::uint32_t, bool> member;
+    for (std::uint32_t v : members) member[v] = true;
+    std::size_t shown = 0, total = 0;
+    for (std::uint32_t v : members)
+      for (const HeapGraph::Arc& a : g.out(v)) {
+        if (!member.count(a.node)) continue;
+        if (++total > kMaxEdgesShown) continue;
+        ++shown;
+        os << "<li>" << object_link(g, page, v) << " " << field_text(a.field) << " &rarr; "
+           << object_link(g, page, a.node) << "</li>\n";
+      }
+    if (total > shown) os << "<li class=\"more\">&hellip; and " << total - shown << " more references</li>\n";
+    os << "</ul></div>\n";
+  }
+  if (groups.size() > kMaxCyclesShown)
+    os << "<p class=\"more\">&hellip; and " << groups.size() - kMaxCyclesShown << " smaller cycles</p>\n";
+  os << "</section>\n";
+}
+
+struct ChainSubject {
+  std::string title;
+  std::uint32_t node;
+};
+
+void write_chains(std::ostream& os, HeapGraph& g, const PageGraph& page, const std::vector<ChainSubject>& subjects) {
+  os << "<section id=\"chains\"><h2>Why alive</h2>\n"
+        "<p>The shortest chain of references from a root (held from outside the tracked heap) to one object of "
+        "each of the largest groups.</p>\n";
+  for (const ChainSubject& s : subjects) {
+    os << "<div class=\"chain\"><h3>" << html_escaped(s.title) << ": " << object_link(g, page, s.node) << "</h3>";
+    bool reached = false;
+    std::vector<HeapGraph::Step> steps = g.chain_to(s.node, reached);
+    if (!reached)
+      os << "<p><span class=\"badge garbage\">garbage</span> no root reaches it: the next collection reclaims it.</p>";
+    else if (steps.empty())
+      os << "<p><span class=\"badge root\">root</span> it is held from outside the tracked heap itself.</p>";
+    else {
+      os << "<ol><li><span class=\"badge root\">root</span> " << object_link(g, page, steps.front().from) << "</li>";
+      for (const HeapGraph::Step& step : steps)
+        os << "<li>" << field_text(step.field) << " &rarr; " << object_link(g, page, step.to) << "</li>";
+      os << "</ol>";
+    }
+    os << "</div>\n";
+  }
+  os << "</section>\n";
+}
+
+// One object of each of the most common types (scanning in node order).
+std::vector<ChainSubject> samples_of_common_types(HeapGraph& g, const std::vector<inspect::TypeStat>& types) {
+  std::vector<ChainSubject> out;
+  std::unordered_map<const std::type_info*, std::string> names;
+  for (std::size_t t = 0; t < types.size() && t < 3; ++t) {
+    for (std::uint32_t v = 0; v < g.tracked(); ++v) {
+      const Object& o = *g.object(v);
+      const std::type_info& type = typeid(o);
+      auto it = names.try_emplace(&type, std::string()).first;
+      if (it->second.empty()) it->second = short_type_name(type);
+      if (it->second != types[t].type) continue;
+      out.push_back({"Most common type " + types[t].type + " (" + std::to_string(types[t].count) + ")", v});
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+}  // namespace ouro::detail
+
+namespace ouro::inspect {
+
+void write_html(std::ostream& os) {
+  using detail::HeapGraph;
+  detail::Heap& h = detail::heap_for_api();
+  std::vector<TypeStat> types = detail::count_types(h);
+  HeapGraph g(h);
+  std::vector<std::vector<std::uint32_t>> groups = g.cycle_groups();
+  std::stable_sort(groups.begin(), groups.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+
+  std::vector<detail::ChainSubject> subjects;
+  for (std::size_t i = 0; i < groups.size() && i < detail::kChains; ++i)
+    subjects.push_back({"Cycle " + std::to_string(i + 1), groups[i].front()});
+  for (detail::ChainSubject& s : detail::samples_of_common_types(g, types)) subjects.push_back(std::move(s));
+
+  detail::PageGraph page(g);
+  for (const detail::ChainSubject& s : subjects) {
+    bool reached = false;
+    for (const HeapGraph::Step& step : g.chain_to(s.node, reached)) page.include(step.from);
+    page.include(s.node);
+  }
+  for (std::size_t i = 0; i < groups.size() && i < detail::kMaxCyclesShown; ++i)
+    for (std::uint32_t v : groups[i]) page.include(v);
+  if (g.size() <= detail::kMaxHtmlNodes)
+    for (std::uint32_t v = 0; v < g.size(); ++v) page.include(v);
+  page.fill_with_neighbours();
+
+  std::size_t roots = 0, garbage_cycles = 0;
+  for (std::uint32_t v = 0; v < g.tracked(); ++v) roots += g.is_root(v);
+  for (const auto& grp : groups) garbage_cycles += !g.is_alive(grp.front());
+
+  os << detail::kHtmlHead << "<header><h1>ouroboros heap report</h1><p id=\"summary\">" << g.tracked()
+     << " tracked objects, " << roots << " roots, " << groups.size() << " cycles (" << garbage_cycles
+     << " garbage). <span class=\"legend\"><span class=\"badge root\">root</span> held from outside the tracked "
+        "heap <span class=\"badge garbage\">garbage</span> no root reaches it <span class=\"badge untracked\">"
+        "untracked</span> no traverse()</span></p></header>\n<main>\n<div class=\"reports\">\n";
+  detail::write_types(os, types);
+  detail::write_cycles(os, g, page, groups);
+  detail::write_chains(os, g, page, subjects);
+  os << "</div>\n" << detail::kHtmlExplorer << "</main>\n<script type=\"application/json\" id=\"heap-data\">";
+  page.write_json(os, subjects.empty() ? (g.size() ? 0 : -1) : page.id(subjects.front().node));
+  os << "</script>\n" << detail::kHtmlScript << "</body></html>\n";
+}
+
+}  // namespace ouro::inspect

@@ -1,0 +1,163 @@
+// inspect::write_dot and inspect::write_html as text (API.md, "Leak
+// forensics"): what they contain, that roots and garbage are marked, that
+// depth and direction are honoured, and that no repr can break out of its
+// quoting (dot strings, HTML text, the page's embedded JSON). The page in a
+// real browser is html_browser_test.
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <string>
+
+#include <ouro/ouro.hpp>
+
+#include "support/forensic_nodes.hpp"
+#include "support/fresh_heap.hpp"
+
+namespace {
+
+namespace inspect = ouro::inspect;
+using ouro::make;
+using ouro::Ref;
+using ouro_test::Box;
+using ouro_test::in_fresh_heap;
+
+std::string dot_of(const ouro::Object& center, int depth, bool referrers) {
+  std::ostringstream os;
+  inspect::write_dot(os, center, depth, referrers);
+  return os.str();
+}
+
+std::string html() {
+  std::ostringstream os;
+  inspect::write_html(os);
+  return os.str();
+}
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+TEST(WriteDot, ReferentsWithFieldLabelsAndTheRootMarked) {
+  in_fresh_heap([] {
+    Ref<Box> a = make<Box>("a");
+    a->next = make<Box>("b");
+    a->next->children.push_back(make<Box>("c"));
+    std::string dot = dot_of(*a, 5, false);
+    EXPECT_TRUE(has(dot, "digraph ouro {")) << dot;
+    EXPECT_TRUE(has(dot, "label=\"a\\nBox\\n(root)\"")) << dot;
+    EXPECT_TRUE(has(dot, "doubleoctagon")) << dot;
+    EXPECT_TRUE(has(dot, "label=\"b\\nBox\"")) << dot;
+    EXPECT_TRUE(has(dot, "[label=\"next\"]")) << dot;
+    EXPECT_TRUE(has(dot, "[label=\"children\"]")) << dot;
+    EXPECT_EQ(dot.back(), '\n');
+    EXPECT_TRUE(has(dot, "}\n"));
+  });
+}
+
+TEST(WriteDot, DepthLimitsTheNeighbourhood) {
+  in_fresh_heap([] {
+    Ref<Box> a = make<Box>("a");
+    a->next = make<Box>("b");
+    a->next->next = make<Box>("c");
+    std::string dot = dot_of(*a, 1, false);
+    EXPECT_TRUE(has(dot, "label=\"b\\nBox\""));
+    EXPECT_FALSE(has(dot, "label=\"c\\nBox\""));
+    EXPECT_FALSE(has(dot_of(*a, 0, false), "label=\"b\\nBox\""));
+  });
+}
+
+TEST(WriteDot, ReferrersFollowReferencesBackwards) {
+  in_fresh_heap([] {
+    Ref<Box> a = make<Box>("a");
+    a->next = make<Box>("b");
+    a->next->next = make<Box>("c");
+    Box* c = a->next->next.get();
+    std::string dot = dot_of(*c, 2, true);
+    EXPECT_TRUE(has(dot, "label=\"a\\nBox\\n(root)\"")) << dot;
+    EXPECT_TRUE(has(dot, "what refers to c"));
+    EXPECT_FALSE(has(dot_of(*c, 2, false), "label=\"a\\nBox"));
+  });
+}
+
+TEST(WriteDot, GarbageIsMarkedRed) {
+  in_fresh_heap([] {
+    Box* raw;
+    {
+      Ref<Box> a = make<Box>("a");
+      a->next = a;
+      raw = a.get();
+    }
+    std::string dot = dot_of(*raw, 1, false);
+    EXPECT_TRUE(has(dot, "(garbage)"));
+    EXPECT_TRUE(has(dot, "color=red"));
+    ouro::gc::collect();
+  });
+}
+
+TEST(WriteDot, QuotesBackslashesAndNewlinesInReprsAreEscaped) {
+  in_fresh_heap([] {
+    Ref<Box> a = make<Box>("say \"hi\"\\\nnext line\t];");
+    std::string dot = dot_of(*a, 1, false);
+    EXPECT_TRUE(has(dot, "label=\"say \\\"hi\\\"\\\\\\nnext line ];\\nBox")) << dot;
+    // Every line is a statement or a brace: the repr's newline did not leak.
+    std::istringstream lines(dot);
+    for (std::string line; std::getline(lines, line);)
+      EXPECT_TRUE(line == "digraph ouro {" || line == "}" || line.rfind("  ", 0) == 0) << line;
+  });
+}
+
+TEST(WriteDot, UntrackedCenterNobodyHoldsIsDrawnAlone) {
+  in_fresh_heap([] {
+    Ref<ouro_test::Holder> h = make<ouro_test::Holder>(nullptr);
+    std::string dot = dot_of(*h, 3, true);
+    EXPECT_TRUE(has(dot, "holder\\nHolder"));
+    EXPECT_TRUE(has(dot, "dashed"));
+  });
+}
+
+TEST(WriteHtml, SelfContainedPageWithTypesCyclesAndChains) {
+  in_fresh_heap([] {
+    Ref<Box> parent = make<Box>("parent");
+    parent->children.push_back(make<Box>("child"));
+    parent->children[0]->next = parent;
+    std::string page = html();
+    EXPECT_EQ(page.rfind("<!DOCTYPE html>", 0), 0u);
+    EXPECT_TRUE(has(page, "</html>"));
+    EXPECT_TRUE(has(page, "<table id=\"type-table\">"));
+    EXPECT_TRUE(has(page, "<tr><td>Box</td><td class=\"num\">2</td>"));
+    EXPECT_TRUE(has(page, "Cycle 1: 2 objects"));
+    EXPECT_TRUE(has(page, "<span class=\"field\">.children</span>"));
+    EXPECT_TRUE(has(page, "id=\"heap-data\""));
+    EXPECT_TRUE(has(page, "reachable from a root"));
+    // Nothing to fetch: no external scripts, styles, images or fonts.
+    EXPECT_FALSE(has(page, "src="));
+    EXPECT_FALSE(has(page, "<link"));
+    EXPECT_FALSE(has(page, "https://"));
+    EXPECT_FALSE(has(page, "url(http"));
+    EXPECT_FALSE(has(page, "@import"));
+  });
+}
+
+TEST(WriteHtml, ReprsCannotBreakOutOfTextOrTheEmbeddedJson) {
+  in_fresh_heap([] {
+    Ref<Box> evil = make<Box>("</script><script>alert(\"x\")</script>&amp;<b>");
+    evil->next = evil;
+    std::string page = html();
+    EXPECT_FALSE(has(page, "<script>alert")) << "raw markup from a repr reached the page";
+    EXPECT_FALSE(has(page, "<b>"));
+    EXPECT_TRUE(has(page, "&lt;/script&gt;&lt;script&gt;alert(&quot;x&quot;)"));
+    EXPECT_TRUE(has(page, "\\u003c/script\\u003e"));
+    // Exactly the page's own two script blocks.
+    std::size_t scripts = 0;
+    for (std::size_t at = 0; (at = page.find("<script", at)) != std::string::npos; ++at) ++scripts;
+    EXPECT_EQ(scripts, 2u);
+  });
+}
+
+TEST(WriteHtml, EmptyHeapStillMakesAPage) {
+  in_fresh_heap([] {
+    std::string page = html();
+    EXPECT_TRUE(has(page, "0 tracked objects"));
+    EXPECT_TRUE(has(page, "No reference cycles"));
+  });
+}
+
+}  // namespace
