@@ -8,7 +8,7 @@
 // Parts of the API that later issues bring (weak references, leak
 // forensics) stay behind these switches until they exist.
 #ifndef OURO_SURFACE_WEAKREF
-#define OURO_SURFACE_WEAKREF 0
+#define OURO_SURFACE_WEAKREF 1
 #endif
 #ifndef OURO_SURFACE_INSPECT
 #define OURO_SURFACE_INSPECT 0

@@ -7,16 +7,16 @@
 //     void traverse(ouro::Visitor& v) override { v(edges, by_name, parent); }
 //   };
 //
-// A Visitor accepts, recursively: Ref<T>; ranges of anything it accepts
-// (vector, array, deque, list, set, ...); std::pair, std::tuple and
-// std::optional of such; associative containers whose keys and/or mapped
-// values are such; several of those at once. Members that hold no reference
+// A Visitor accepts, recursively: Ref<T> and WeakRef<T>; ranges of anything
+// it accepts (vector, array, deque, list, set, ...); std::pair, std::tuple
+// and std::optional of such; associative containers whose keys and/or
+// mapped values are such; several of those at once. Members that hold no reference
 // (ints, strings) cannot be passed: a static_assert says so.
 //
 // The collector also uses traverse() to break a garbage cycle (CPython's
-// tp_clear): the Visitor then resets each Ref and empties each container it
-// is given, so a destructor of an object reclaimed from a cycle may find its
-// Ref members already empty.
+// tp_clear): the Visitor then resets each Ref and WeakRef and empties each
+// container it is given, so a destructor of an object reclaimed from a cycle
+// may find its Ref members already empty.
 #pragma once
 
 #include <cstddef>
@@ -34,6 +34,8 @@ template <class T>
 class WeakRef;
 
 namespace detail {
+
+struct WeakNode;  // ouro/weakref.hpp
 
 template <class T>
 struct holds_refs : std::false_type {};
@@ -153,17 +155,23 @@ class Visitor {
 
   // One reference to `target` (never nullptr).
   virtual void visit(Object* target) = 0;
-  // A weak reference member (the collector needs these; most visitors don't).
-  virtual void visit_weak_reference(void* /*weak*/) {}
+  // A non-empty weak reference member, as its node (the collector needs
+  // these to tell weak references owned by the garbage; most visitors don't).
+  virtual void visit_weak_reference(detail::WeakNode* /*weak*/) {}
 
  private:
   template <class T>
   void visit_if_refs(T& x) {
     if constexpr (detail::holds_refs_v<T>) (*this)(x);
   }
+  // Clearing a cycle drops its weak references too (their callbacks never
+  // run: the collector cleared them before the finalizers).
   template <class W>
   void visit_weak(W& w) {
-    visit_weak_reference(static_cast<void*>(&w));
+    if (clearing_)
+      w.reset();
+    else if (w.node_)
+      visit_weak_reference(w.node_);
   }
 
   bool clearing_;
