@@ -22,6 +22,7 @@
 
 #include "support/fresh_heap.hpp"
 #include "support/instrumented.hpp"
+#include "support/weak_logging.hpp"
 
 namespace {
 
@@ -35,11 +36,8 @@ using ouro_test::in_fresh_heap;
 using ouro_test::Instrumented;
 using ouro_test::TrackedNode;
 
-using WeakNode = WeakRef<Instrumented>;
-
-std::function<void(WeakNode&)> logging(Events& ev, std::string tag) {
-  return [&ev, tag](WeakNode& self) { ev.log.push_back("callback " + tag + (self.expired() ? "" : " (alive!)")); };
-}
+using ouro_test::WeakNode;
+const auto logging = ouro_test::logging_callback;
 
 // A tracked node with a finalizer that also owns weak references.
 struct WeakOwner : FinalizedNode {

@@ -24,6 +24,7 @@
 
 #include "support/fresh_heap.hpp"
 #include "support/instrumented.hpp"
+#include "support/weak_logging.hpp"
 
 namespace {
 
@@ -39,12 +40,8 @@ using ouro_test::Instrumented;
 using ouro_test::PlainNode;
 using ouro_test::TrackedNode;
 
-using WeakNode = WeakRef<Instrumented>;
-
-// A callback that logs "callback <tag>" and whether its weakref had expired.
-std::function<void(WeakNode&)> logging(Events& ev, std::string tag) {
-  return [&ev, tag](WeakNode& self) { ev.log.push_back("callback " + tag + (self.expired() ? "" : " (alive!)")); };
-}
+using ouro_test::WeakNode;
+const auto logging = ouro_test::logging_callback;
 
 static_assert(sizeof(WeakRef<Instrumented>) <= 2 * sizeof(void*));
 static_assert(std::is_nothrow_move_constructible_v<WeakRef<Instrumented>>);

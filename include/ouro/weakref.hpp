@@ -455,7 +455,7 @@ class WeakKeyMap : public detail::WeakMapBase<detail::KeyMapTraits<K, V>> {
     const Object* id = detail::as_object(key.get());
     auto it = s.entries.find(id);
     if (it != s.entries.end() && !it->second.key.expired()) {
-      V old = std::exchange(it->second.value, std::move(value));  // dies after the map is consistent
+      [[maybe_unused]] V old = std::exchange(it->second.value, std::move(value));  // dies after the map is consistent
       return;
     }
     State* sp = &s;
