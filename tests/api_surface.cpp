@@ -156,7 +156,7 @@ inline void weak_references() {
   std::string* found = side.find(*a);
   erased = side.erase(*a) || erased;
   live += side.size();
-  (void)none, (void)cb, (void)moved, (void)back, (void)gone, (void)wc, (void)hit, (void)found;
+  (void)none, (void)cb, (void)moved, (void)back, (void)gone, (void)wc, (void)hit, (void)found, (void)live;
 }
 #endif
 
