@@ -289,4 +289,57 @@ TEST(WeakKeyMap, DeadEntriesDoNotAccumulate) {
   EXPECT_EQ(m.size(), 0u);
 }
 
+// ---------------------------------------------------------------------------
+// As members of managed objects
+// ---------------------------------------------------------------------------
+
+// Holds both kinds of map and reports them in traverse().
+struct MapHolder : TrackedNode {
+  using TrackedNode::TrackedNode;
+  WeakValueMap<Ref<Instrumented>, Instrumented> by_key;  // keys strong
+  WeakKeyMap<Instrumented, Ref<Instrumented>> by_object;  // values strong
+  void traverse(ouro::Visitor& v) override {
+    TrackedNode::traverse(v);
+    v(by_key, by_object);
+  }
+};
+
+TEST(WeakMapsAsMembers, TheirStrongKeysAndValuesAreSeenByTheCollector) {
+  in_fresh_heap([] {
+    Events ev;
+    auto outside = make<PlainNode>(ev, "outside");
+    {
+      auto a = make<MapHolder>(ev, "a");
+      auto b = make<MapHolder>(ev, "b");
+      a->by_key.insert_or_assign(b, outside);     // a -> b through a key
+      b->by_object.insert_or_assign(outside, a);  // b -> a through a value
+      std::vector<Ref<ouro::Object>> referents = gc::get_referents(*a);
+      ASSERT_EQ(referents.size(), 1u);
+      EXPECT_EQ(referents[0], b);
+      EXPECT_EQ(ouro::weakref_count(*outside), 2u);
+    }
+    EXPECT_EQ(gc::collect(), 2u) << "the cycle through the maps is found";
+    EXPECT_EQ(ev.of("a"), (std::vector<std::string>{"construct", "destroy"}));
+    EXPECT_EQ(ouro::weakref_count(*outside), 0u) << "the maps' weak references went with them";
+    outside.reset();
+    EXPECT_EQ(ev.alive(), 0);
+  });
+}
+
+TEST(WeakMapsAsMembers, EntriesOfAMapOwnedByTheGarbageDoNotCallBack) {
+  in_fresh_heap([] {
+    Events ev;
+    {
+      auto a = make<MapHolder>(ev, "a");
+      auto value = make<TrackedNode>(ev, "value");
+      a->next = value;
+      value->next = a;  // the value dies with the map's owner, in one collection
+      a->by_key.insert_or_assign(make<PlainNode>(ev, "key"), value);
+      a->by_object.insert_or_assign(value, make<PlainNode>(ev, "payload"));
+    }
+    EXPECT_EQ(gc::collect(), 2u);
+    EXPECT_EQ(ev.alive(), 0);
+  });
+}
+
 }  // namespace

@@ -32,10 +32,16 @@ namespace ouro {
 
 template <class T>
 class WeakRef;
+class Visitor;
 
 namespace detail {
 
 struct WeakNode;  // ouro/weakref.hpp
+
+// A type that reports its own references: v(x) calls x.visit_refs(v)
+// (WeakValueMap and WeakKeyMap do).
+template <class T>
+concept visits_itself = requires(T& t, Visitor& v) { t.visit_refs(v); };
 
 template <class T>
 struct holds_refs : std::false_type {};
@@ -51,8 +57,11 @@ struct holds_refs<std::tuple<Ts...>> : std::bool_constant<(holds_refs<std::remov
 template <class T>
 struct holds_refs<std::optional<T>> : holds_refs<std::remove_cv_t<T>> {};
 template <class R>
-  requires std::ranges::range<R>
+  requires(std::ranges::range<R> && !visits_itself<R>)
 struct holds_refs<R> : holds_refs<std::remove_cv_t<std::ranges::range_value_t<R>>> {};
+template <class T>
+  requires visits_itself<T>
+struct holds_refs<T> : std::true_type {};
 
 template <class T>
 inline constexpr bool holds_refs_v = holds_refs<std::remove_cvref_t<T>>::value;
@@ -111,7 +120,7 @@ class Visitor {
   }
 
   template <class R>
-    requires(std::ranges::range<R> && !std::is_const_v<R>)
+    requires(std::ranges::range<R> && !std::is_const_v<R> && !detail::visits_itself<R>)
   void operator()(R& range) {
     static_assert(detail::holds_refs_v<R>, "ouro::Visitor: this container holds no Ref or WeakRef to visit");
     if constexpr (detail::clearable_container<R>) {
@@ -124,6 +133,12 @@ class Visitor {
       }
     }
     for (auto& element : range) (*this)(element);
+  }
+
+  template <class M>
+    requires detail::visits_itself<M>
+  void operator()(M& m) {
+    m.visit_refs(*this);
   }
 
   // Several members at once: v(a, b, c).

@@ -34,6 +34,7 @@
 #include "ouro/detail/header.hpp"
 #include "ouro/object.hpp"
 #include "ouro/ref.hpp"
+#include "ouro/visitor.hpp"
 
 namespace ouro {
 
@@ -219,6 +220,7 @@ struct WeakMapState {
   typename Traits::Entries entries;
   unsigned busy = 0;
   bool sweep_due = false;
+  std::size_t sweep_at = 16;  // insertions sweep when the map reaches this size
 
   WeakMapState() = default;
   WeakMapState(const WeakMapState&) = delete;
@@ -258,6 +260,15 @@ struct WeakMapState {
 
   void check_not_busy(const char* what) const {
     if (busy) throw std::logic_error(std::string(what) + ": the map was modified while an iterator over it is alive");
+  }
+
+  // Amortised O(1) per insertion: entries whose callback will never run
+  // (cleared as owned by garbage, see visit_refs) cannot pile up either.
+  void sweep_if_grown() noexcept {
+    if (entries.size() < sweep_at) return;
+    sweep_due = true;
+    sweep();
+    sweep_at = 2 * entries.size() + 16;
   }
 
   std::size_t live_size() const noexcept {
@@ -343,6 +354,19 @@ class WeakMapBase {
   iterator begin() const { return s_ ? iterator(s_.get(), s_->entries.begin()) : iterator(); }
   iterator end() const { return s_ ? iterator(nullptr, s_->entries.end()) : iterator(); }
 
+  // What v(map) in traverse() calls: reports the strong references the map
+  // holds (WeakValueMap's keys, WeakKeyMap's values, when they hold Refs)
+  // and its weak references (so that a collection knows they belong to the
+  // garbage when the map does). Clearing a cycle empties the map.
+  void visit_refs(Visitor& v) {
+    if (!s_) return;
+    if (v.clearing()) {
+      std::unique_ptr<State> doomed = std::move(s_);  // the map is empty before anything is destroyed
+      return;
+    }
+    for (auto& e : s_->entries) Traits::visit(e, v);
+  }
+
  protected:
   using State = WeakMapState<Traits>;
   State& state() {
@@ -359,6 +383,10 @@ struct ValueMapTraits {
   using value_type = std::pair<const K&, Ref<V>>;
   static WeakRef<V>& weak(const typename Entries::value_type& e) { return const_cast<WeakRef<V>&>(e.second); }
   static value_type make(typename Entries::value_type& e, const Ref<V>& v) { return value_type(e.first, v); }
+  static void visit(typename Entries::value_type& e, Visitor& v) {
+    if constexpr (holds_refs_v<K>) v(e.first);
+    v(e.second);
+  }
 };
 
 template <class K, class V>
@@ -374,6 +402,10 @@ struct KeyMapTraits {
   using value_type = std::pair<Ref<K>, V&>;
   static WeakRef<K>& weak(const typename Entries::value_type& e) { return const_cast<WeakRef<K>&>(e.second.key); }
   static value_type make(typename Entries::value_type& e, const Ref<K>& k) { return value_type(k, e.second.value); }
+  static void visit(typename Entries::value_type& e, Visitor& v) {
+    v(e.second.key);
+    if constexpr (holds_refs_v<V>) v(e.second.value);
+  }
 };
 
 }  // namespace detail
@@ -390,8 +422,9 @@ struct KeyMapTraits {
 // K needs std::hash. Not copyable (each entry's weak reference has a
 // callback that belongs to this map); movable. Inserting or erasing while an
 // iterator is alive throws std::logic_error (a dict changed size during
-// iteration); values dying meanwhile are fine. Not visited by traverse():
-// keys that are Refs are then invisible to the collector (a leak at worst).
+// iteration); values dying meanwhile are fine. As a member of a managed
+// object, report it in traverse() with v(map): keys that hold Refs are then
+// seen by the collector.
 template <class K, class V>
 class WeakValueMap : public detail::WeakMapBase<detail::ValueMapTraits<K, V>> {
   using Base = detail::WeakMapBase<detail::ValueMapTraits<K, V>>;
@@ -404,6 +437,7 @@ class WeakValueMap : public detail::WeakMapBase<detail::ValueMapTraits<K, V>> {
     if (!value) throw std::invalid_argument("ouro::WeakValueMap::insert_or_assign: the value is an empty Ref");
     State& s = this->state();
     s.check_not_busy("ouro::WeakValueMap::insert_or_assign");
+    s.sweep_if_grown();
     auto [it, inserted] = s.entries.try_emplace(std::move(key));
     State* sp = &s;
     const K* stored = &it->first;
@@ -452,6 +486,7 @@ class WeakKeyMap : public detail::WeakMapBase<detail::KeyMapTraits<K, V>> {
     if (!key) throw std::invalid_argument("ouro::WeakKeyMap::insert_or_assign: the key is an empty Ref");
     State& s = this->state();
     s.check_not_busy("ouro::WeakKeyMap::insert_or_assign");
+    s.sweep_if_grown();
     const Object* id = detail::as_object(key.get());
     auto it = s.entries.find(id);
     if (it != s.entries.end() && !it->second.key.expired()) {
