@@ -44,6 +44,8 @@ using ouro_test::WeakNode;
 const auto logging = ouro_test::logging_callback;
 
 static_assert(sizeof(WeakRef<Instrumented>) <= 2 * sizeof(void*));
+// Weak lists live in a side table: objects without weak references pay nothing.
+static_assert(sizeof(ouro::Object) == sizeof(void*) + 16);
 static_assert(std::is_nothrow_move_constructible_v<WeakRef<Instrumented>>);
 
 TEST(WeakRef, AnEmptyWeakRefIsExpiredAndLocksToNothing) {
