@@ -160,6 +160,19 @@ class ClearOwnedWeakrefs final : public Visitor {
   }
 };
 
+#if OURO_CHECKS
+// Every entry is a non-empty list whose nodes all point at the entry's
+// object, which has its kHasWeakrefs bit; the links agree both ways.
+void check_weak_lists(const WeakLists& lists) noexcept {
+  for (const auto& [o, head] : lists) {
+    OURO_ASSERT(has(*o, kHasWeakrefs) && head.target == o && head.next != &head,
+                "weak list of an object without its weak-references bit, or an empty one", o);
+    for (const WeakNode* n = head.next; n != &head; n = n->next)
+      OURO_ASSERT(n->target == o && n->next->prev == n, "weak list with a node of another object or broken links", o);
+  }
+}
+#endif
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -218,6 +231,11 @@ bool handle_weakrefs(Heap& h) {
   make_empty(pending);
   for (std::uint32_t i = 0; i < garbage.size(); ++i)
     if (has(*garbage[i], kHasWeakrefs)) take_weak_list(garbage[i], pending);
+#if OURO_CHECKS
+  check_weak_lists(h.weak_lists);  // and none of them belongs to the garbage:
+  for (std::uint32_t i = 0; i < garbage.size(); ++i)
+    OURO_ASSERT(!has(*garbage[i], kHasWeakrefs), "garbage still weakly referenced before its finalizers", garbage[i]);
+#endif
   // 3. The callbacks of the others, before the finalizers.
   bool any = pending.next != &pending;
   run_callbacks(pending);

@@ -17,6 +17,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -289,9 +290,10 @@ struct Holder : TrackedNode {
   std::optional<WeakRef<Instrumented>> maybe;
   std::map<int, WeakRef<Instrumented>> by_id;
   std::pair<Ref<Instrumented>, WeakRef<Instrumented>> pair;
+  std::tuple<int, WeakRef<Instrumented>> tuple;
   void traverse(ouro::Visitor& v) override {
     TrackedNode::traverse(v);
-    v(weak, many, maybe, by_id, pair);
+    v(weak, many, maybe, by_id, pair, tuple);
   }
 };
 
@@ -305,7 +307,8 @@ TEST(WeakRef, WeakRefMembersAreVisitedButAreNotReferents) {
     h->maybe = WeakNode(target);
     h->by_id.emplace(1, target);
     h->pair = {target, target};
-    EXPECT_EQ(ouro::weakref_count(*target), 5u);
+    std::get<1>(h->tuple) = target;
+    EXPECT_EQ(ouro::weakref_count(*target), 6u);
     std::vector<Ref<ouro::Object>> referents = gc::get_referents(*h);
     ASSERT_EQ(referents.size(), 1u);  // the pair's strong half only
     EXPECT_EQ(referents[0], target);
@@ -317,6 +320,7 @@ TEST(WeakRef, WeakRefMembersAreVisitedButAreNotReferents) {
     EXPECT_TRUE(h->maybe->expired());
     EXPECT_TRUE(h->by_id.at(1).expired());
     EXPECT_TRUE(h->pair.second.expired());
+    EXPECT_TRUE(std::get<1>(h->tuple).expired());
   });
 }
 
