@@ -132,7 +132,7 @@ TEST(WeakValueMap, IterationVisitsLiveEntriesAndHoldsEachAliveWhileLookedAt) {
     if (i % 2 == 0) keep.push_back(v);
   }
   std::map<int, std::string> seen;
-  for (auto [key, value] : m) seen[key] = value->name;
+  for (auto& [key, value] : m) seen[key] = value->name;
   EXPECT_EQ(seen, (std::map<int, std::string>{{0, "0"}, {2, "2"}, {4, "4"}}));
   // Values dying during the loop are fine; the entries go afterwards.
   int visited = 0;
@@ -146,12 +146,42 @@ TEST(WeakValueMap, IterationVisitsLiveEntriesAndHoldsEachAliveWhileLookedAt) {
   EXPECT_EQ(ev.alive(), 0);
 }
 
+TEST(WeakValueMap, IteratorsCanBeCopiedAndTheSweepWaitsForTheLastOne) {
+  Events ev;
+  WeakValueMap<int, Instrumented> m;
+  auto a = make<PlainNode>(ev, "a");
+  auto b = make<PlainNode>(ev, "b");
+  m.insert_or_assign(1, a);
+  m.insert_or_assign(2, b);
+  {
+    auto it = m.begin();
+    auto copy = it;
+    auto other = m.end();
+    other = copy;
+    EXPECT_TRUE(other == it);
+    EXPECT_EQ(ouro::refcount(*it->second), 4u) << "three iterators and a hold the current value";
+    ++it;  // the second live entry
+    EXPECT_FALSE(it == m.end());
+    a.reset();
+    b.reset();
+    EXPECT_EQ(ev.destroyed, 0) << "both values are held by iterators";
+    ++it;  // the end: lets go of the second value, which dies
+    EXPECT_TRUE(it == m.end());
+    EXPECT_EQ(ev.destroyed, 1);
+    EXPECT_EQ(m.size(), 1u);
+    EXPECT_THROW(m.erase(1), std::logic_error);
+  }
+  EXPECT_EQ(ev.destroyed, 2);
+  EXPECT_EQ(m.size(), 0u);
+  EXPECT_TRUE(m.begin() == m.end());
+}
+
 TEST(WeakValueMap, ModifyingTheMapDuringIterationThrows) {
   Events ev;
   WeakValueMap<int, Instrumented> m;
   auto a = make<PlainNode>(ev, "a");
   m.insert_or_assign(1, a);
-  for (auto entry : m) {
+  for (const auto& entry : m) {
     EXPECT_THROW(m.insert_or_assign(2, a), std::logic_error);
     EXPECT_THROW(m.erase(entry.first), std::logic_error);
   }

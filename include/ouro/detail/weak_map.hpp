@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -111,20 +112,29 @@ class WeakMapIterator {
 
   WeakMapIterator() = default;
   WeakMapIterator(State* s, Inner it) : s_(s), it_(it) {
-    enter();
+    enter(s_);
     settle();
   }
-  WeakMapIterator(const WeakMapIterator& o) : s_(o.s_), it_(o.it_), current_(o.current_) { enter(); }
+  WeakMapIterator(const WeakMapIterator& o) : s_(o.s_), it_(o.it_), current_(o.current_) { enter(s_); }
   WeakMapIterator& operator=(const WeakMapIterator& o) {
-    WeakMapIterator copy(o);
-    std::swap(s_, copy.s_);
-    std::swap(it_, copy.it_);
-    std::swap(current_, copy.current_);
+    if (this == &o) return *this;
+    State* old = std::exchange(s_, o.s_);
+    enter(s_);  // before leaving the old one: the same state must not be swept in between
+    it_ = o.it_;
+    current_.reset();
+    if (o.current_) current_.emplace(*o.current_);
+    leave(old);
     return *this;
   }
-  ~WeakMapIterator() { leave(); }
+  ~WeakMapIterator() {
+    current_.reset();
+    leave(s_);
+  }
 
-  value_type operator*() const { return Traits::make(*it_, current_); }
+  // A reference to a pair that holds the current referent alive (so
+  // `for (auto& [k, v] : map)` works too).
+  const value_type& operator*() const { return *current_; }
+  const value_type* operator->() const { return &*current_; }
   WeakMapIterator& operator++() {
     ++it_;
     settle();
@@ -134,25 +144,28 @@ class WeakMapIterator {
   friend bool operator==(const WeakMapIterator& a, const WeakMapIterator& b) { return a.it_ == b.it_; }
 
  private:
-  void enter() noexcept {
-    if (s_) ++s_->busy;
+  static void enter(State* s) noexcept {
+    if (s) ++s->busy;
   }
-  void leave() noexcept {
-    if (s_ && --s_->busy == 0 && s_->sweep_due) s_->sweep();
+  static void leave(State* s) noexcept {
+    if (s && --s->busy == 0 && s->sweep_due) s->sweep();
   }
-  // Skips dead entries.
+  // Skips dead entries. Dropping the previous referent may kill it: its
+  // entry is then only marked (the map is busy), never erased under us.
   void settle() {
     current_.reset();
     if (!s_) return;
     for (; it_ != s_->entries.end(); ++it_) {
-      current_ = Traits::weak(*it_).lock();
-      if (current_) return;
+      if (auto strong = Traits::weak(*it_).lock()) {
+        current_.emplace(Traits::make(*it_, strong));
+        return;
+      }
     }
   }
 
   State* s_ = nullptr;
   Inner it_{};
-  Ref<typename Traits::referent> current_;
+  std::optional<value_type> current_;
 };
 
 // The members both maps have: size, iteration, the lazily made state.
