@@ -569,6 +569,49 @@ void why_alive_and_cycles() {
   expect(garbage_now && freed == 3, "without gc.garbage the ring is garbage, and collect() frees all three");
 }
 
+void weak_value_cache() {
+  banner(18, "A cache that empties itself: WeakValueDictionary",
+         "weakref.WeakValueDictionary maps keys to objects without keeping them alive:\n"
+         "an entry disappears the moment the last real reference to its value goes.");
+  ouro::WeakValueMap<std::string, Noisy> cache;
+  Ref<Noisy> logo = make<Noisy>("logo.png");
+  cache.insert_or_assign("logo", logo);
+  std::cout << "  cache[\"banner\"] = Noisy('banner.png'), a temporary:\n";
+  cache.insert_or_assign("banner", make<Noisy>("banner.png"));
+  std::cout << row("len(cache)") << cache.size() << "\n";
+  std::cout << row("cache.get(\"logo\")") << (cache.get("logo") ? cache.get("logo")->repr() : "None") << "\n";
+  std::cout << row("cache.get(\"banner\")") << (cache.get("banner") ? "alive" : "None") << "\n";
+  for (auto [key, value] : cache) std::cout << row("for key, value in cache") << key << " -> " << value->repr() << "\n";
+  expect(cache.size() == 1 && cache.get("logo") == logo, "only the logo should be cached");
+  std::cout << "  del logo:\n";
+  logo.reset();
+  std::cout << row("len(cache)") << cache.size() << "\n";
+  expect(cache.size() == 0 && !cache.get("logo"), "the cache should have emptied itself");
+}
+
+void weakref_callback_reports_collection() {
+  banner(19, "A weak reference's callback reports a cycle being collected",
+         "weakref.ref(obj, callback): the callback runs once obj is unreachable and gets\n"
+         "the already dead weak reference. For a garbage cycle, gc.collect() clears all\n"
+         "weak references to it and runs their callbacks before any finalizer runs.");
+  int callbacks = 0;
+  Ref<Resource> a = make<Resource>("a");
+  Ref<Resource> b = make<Resource>("b");
+  a->link = b;
+  b->link = a;
+  ouro::WeakRef<Resource> watch(a, [&callbacks](ouro::WeakRef<Resource>& self) {
+    ++callbacks;
+    std::cout << "  callback: a is unreachable, its weakref expired: " << std::boolalpha << self.expired() << "\n";
+  });
+  a.reset();
+  b.reset();
+  std::cout << row("del a, b") << "watch.expired() = " << std::boolalpha << watch.expired() << " (a cycle)\n";
+  std::cout << "  gc::collect():\n";
+  std::size_t found = gc::collect();
+  std::cout << row("-> " + std::to_string(found)) << "watch() is None: " << (watch.lock() == nullptr) << "\n";
+  expect(found == 2 && callbacks == 1 && watch.expired(), "the callback should run once and the pair be freed");
+}
+
 }  // namespace
 
 int main() {
@@ -590,6 +633,8 @@ int main() {
       immortal_small_ints,
       raii_file,
       why_alive_and_cycles,
+      weak_value_cache,
+      weakref_callback_reports_collection,
   };
   try {
     for (auto section : sections) {

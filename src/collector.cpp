@@ -55,6 +55,13 @@
 //                        destroy them, the collector decides their fate
 //   move_legacy_finalizers  (legacy policy) objects with a finalizer and all
 //                        they reach move to `uncollectable`
+//   handle_weakrefs      (weakref.cpp; CPython 3.11's) weak references owned
+//                        by the garbage are cleared and never call back;
+//                        then every weak reference to the garbage is
+//                        cleared; then the callbacks of the latter run:
+//                        nothing can reach the garbage weakly any more, so
+//                        a callback only resurrects through a raw pointer,
+//                        which split_resurrected handles
 //   finalize_garbage     (pep442) every finalizer once, while all of the
 //                        garbage is intact; user code runs here and may do
 //                        anything, the guarded tables do not change under it
@@ -82,6 +89,7 @@
 #include <utility>
 
 #include "ouro/visitor.hpp"
+#include "weak_lists.hpp"
 
 namespace ouro::detail {
 namespace {
@@ -417,8 +425,9 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 CollectionResult collect_unreachable(Heap& h, Table old, std::chrono::steady_clock::time_point t0) {
   if (h.policy == gc::FinalizerPolicy::legacy) move_legacy_finalizers(h);
   print_collectable(h);
-  bool user_code_ran = finalize_garbage(h);
-  if (user_code_ran) split_resurrected(h, old);
+  bool callbacks_ran = handle_weakrefs(h);  // before any finalizer: they see expired weakrefs
+  bool finalizers_ran = finalize_garbage(h);
+  if (callbacks_ran || finalizers_ran) split_resurrected(h, old);
 
   CollectionResult result;
   result.collected = h.table(Table::unreachable).size();

@@ -3,8 +3,10 @@
 // In order, as in CPython: finalize() unless it already ran (with the count
 // held at one meanwhile, so the finalizer may make and drop Refs to its
 // object; if it stores one, the object is resurrected and nothing else
-// happens), then the heap forgets the object, then the virtual destructor,
-// then the memory (the deleting destructor).
+// happens), then the heap forgets the object, then its weak references are
+// cleared and their callbacks run (newest first; the object is already
+// marked as being destroyed, so nothing can reach it again), then the
+// virtual destructor, then the memory (the deleting destructor).
 //
 // Destruction cascades: a destructor drops its members' Refs, which may
 // destroy more objects. To survive a 10-million-node chain on any stack,
@@ -19,6 +21,7 @@
 #include "collector.hpp"
 #include "heap.hpp"
 #include "ouro/detail/header.hpp"
+#include "weak_lists.hpp"
 
 namespace ouro::detail {
 namespace {
@@ -64,7 +67,8 @@ void dispose(Object* o) noexcept {
     }
   }
   set(*o, kDestroying);
-  forget(o);
+  forget(o);  // untracked first: a callback below may start a collection
+  if (has(*o, kHasWeakrefs)) clear_weakrefs(o);
   delete o;
 }
 

@@ -31,10 +31,6 @@ void mark_heap_id(std::uint16_t id, bool dead) noexcept {
     dead_heaps[id / 64].fetch_and(~bit, std::memory_order_relaxed);
 }
 
-[[maybe_unused]] bool is_dead_heap_id(std::uint16_t id) noexcept {
-  return (dead_heaps[id / 64].load(std::memory_order_relaxed) >> (id % 64)) & 1;
-}
-
 std::uint16_t next_heap_id() noexcept {
   static std::atomic<std::uint32_t> counter{0};
   std::uint16_t id;
@@ -61,7 +57,8 @@ void orphan_remaining_objects(Heap& h) noexcept {
 }
 
 // Thread exit: the heap drops garbage(), collects until nothing more is
-// found, orphans what is still referenced from elsewhere and frees itself.
+// found, orphans what is still referenced from elsewhere (with its weak
+// references) and frees itself.
 // User hooks may point at objects of the ending thread: they are dropped
 // first. Finalizer cycles are reclaimed even under the legacy policy, so
 // that RAII resources of a finished thread are released.
@@ -88,6 +85,7 @@ void tear_down(Heap* h) noexcept {
   }
   { std::vector<Ref<Object>> dropped = std::move(h->garbage); }
   orphan_remaining_objects(*h);
+  orphan_weak_lists(*h);  // weak references to the survivors stay valid
   mark_heap_id(h->id, true);
   tls_heap = nullptr;
   tls_heap_id = 0;
@@ -134,6 +132,10 @@ Heap* current_heap() {
 }
 
 Heap* existing_heap() noexcept { return tls_heap; }
+
+bool is_dead_heap_id(std::uint16_t id) noexcept {
+  return (dead_heaps[id / 64].load(std::memory_order_relaxed) >> (id % 64)) & 1;
+}
 
 Heap& heap_for_api() {
   Heap* h = current_heap();

@@ -16,6 +16,7 @@
 #include "ouro/gc.hpp"
 #include "ouro/object.hpp"
 #include "slot_table.hpp"
+#include "weak_lists.hpp"
 
 namespace ouro::detail {
 
@@ -50,6 +51,9 @@ struct Heap {
   std::size_t next_callback_id = 1;
   gc::FinalizerPolicy policy = gc::FinalizerPolicy::pep442;
   UnraisableHook unraisable;
+
+  // Weak lists of this heap's objects that have weak references (weakref.cpp).
+  WeakLists weak_lists;
 
   // Collector scratch, kept between collections to avoid reallocating.
   std::vector<std::int32_t> scratch;
@@ -108,6 +112,8 @@ Heap* current_heap();
 Heap* existing_heap() noexcept;
 // current_heap(), or throws std::logic_error after teardown (for the gc API).
 Heap& heap_for_api();
+// True when the heap with this id was torn down (its objects are orphans).
+bool is_dead_heap_id(std::uint16_t id) noexcept;
 
 // Reports an exception nobody can catch through the heap's unraisable hook.
 // `where` names the source when there is no object ("gc callback").

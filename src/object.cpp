@@ -12,6 +12,7 @@
 
 #include "heap.hpp"
 #include "make_context.hpp"
+#include "weak_lists.hpp"
 #include "ouro/detail/header.hpp"
 #include "ouro/object.hpp"
 #include "ouro/ref.hpp"
@@ -97,6 +98,8 @@ Object::Object() noexcept : refcnt_(1), slot_(0), flags_(static_cast<std::uint16
 }
 
 Object::~Object() {
+  // Only when the object did not die by release() (a constructor threw).
+  if (detail::has(*this, detail::kHasWeakrefs)) detail::clear_weakrefs(this);
   if (!detail::has(*this, detail::kManaged) || detail::has(*this, detail::kDestroying)) return;
   // A managed object's destructor runs outside the library only when its
   // constructor threw (make<T>() unwinds it) or when user code deleted it.

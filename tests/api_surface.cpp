@@ -8,7 +8,7 @@
 // Parts of the API that later issues bring (weak references, leak
 // forensics) stay behind these switches until they exist.
 #ifndef OURO_SURFACE_WEAKREF
-#define OURO_SURFACE_WEAKREF 0
+#define OURO_SURFACE_WEAKREF 1
 #endif
 #ifndef OURO_SURFACE_INSPECT
 #define OURO_SURFACE_INSPECT 1
@@ -156,7 +156,7 @@ inline void weak_references() {
   std::string* found = side.find(*a);
   erased = side.erase(*a) || erased;
   live += side.size();
-  (void)none, (void)cb, (void)moved, (void)back, (void)gone, (void)wc, (void)hit, (void)found;
+  (void)none, (void)cb, (void)moved, (void)back, (void)gone, (void)wc, (void)hit, (void)found, (void)live;
 }
 #endif
 

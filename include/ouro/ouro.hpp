@@ -1,5 +1,5 @@
 // ouro/ouro.hpp — everything: objects and references, visitors, the
-// collector's controls, leak forensics.
+// collector's controls, weak references, leak forensics.
 #pragma once
 
 #include "ouro/gc.hpp"
@@ -7,3 +7,4 @@
 #include "ouro/object.hpp"
 #include "ouro/ref.hpp"
 #include "ouro/visitor.hpp"
+#include "ouro/weakref.hpp"

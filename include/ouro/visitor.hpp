@@ -7,16 +7,16 @@
 //     void traverse(ouro::Visitor& v) override { v(edges, by_name, parent); }
 //   };
 //
-// A Visitor accepts, recursively: Ref<T>; ranges of anything it accepts
-// (vector, array, deque, list, set, ...); std::pair, std::tuple and
-// std::optional of such; associative containers whose keys and/or mapped
-// values are such; several of those at once. Members that hold no reference
+// A Visitor accepts, recursively: Ref<T> and WeakRef<T>; ranges of anything
+// it accepts (vector, array, deque, list, set, ...); std::pair, std::tuple
+// and std::optional of such; associative containers whose keys and/or
+// mapped values are such; several of those at once. Members that hold no reference
 // (ints, strings) cannot be passed: a static_assert says so.
 //
 // The collector also uses traverse() to break a garbage cycle (CPython's
-// tp_clear): the Visitor then resets each Ref and empties each container it
-// is given, so a destructor of an object reclaimed from a cycle may find its
-// Ref members already empty.
+// tp_clear): the Visitor then resets each Ref and WeakRef and empties each
+// container it is given, so a destructor of an object reclaimed from a cycle
+// may find its Ref members already empty.
 #pragma once
 
 #include <cstddef>
@@ -32,8 +32,16 @@ namespace ouro {
 
 template <class T>
 class WeakRef;
+class Visitor;
 
 namespace detail {
+
+struct WeakNode;  // ouro/weakref.hpp
+
+// A type that reports its own references: v(x) calls x.visit_refs(v)
+// (WeakValueMap and WeakKeyMap do).
+template <class T>
+concept visits_itself = requires(T& t, Visitor& v) { t.visit_refs(v); };
 
 template <class T>
 struct holds_refs : std::false_type {};
@@ -49,8 +57,11 @@ struct holds_refs<std::tuple<Ts...>> : std::bool_constant<(holds_refs<std::remov
 template <class T>
 struct holds_refs<std::optional<T>> : holds_refs<std::remove_cv_t<T>> {};
 template <class R>
-  requires std::ranges::range<R>
+  requires(std::ranges::range<R> && !visits_itself<R>)
 struct holds_refs<R> : holds_refs<std::remove_cv_t<std::ranges::range_value_t<R>>> {};
+template <class T>
+  requires visits_itself<T>
+struct holds_refs<T> : std::true_type {};
 
 template <class T>
 inline constexpr bool holds_refs_v = holds_refs<std::remove_cvref_t<T>>::value;
@@ -109,7 +120,7 @@ class Visitor {
   }
 
   template <class R>
-    requires(std::ranges::range<R> && !std::is_const_v<R>)
+    requires(std::ranges::range<R> && !std::is_const_v<R> && !detail::visits_itself<R>)
   void operator()(R& range) {
     static_assert(detail::holds_refs_v<R>, "ouro::Visitor: this container holds no Ref or WeakRef to visit");
     if constexpr (detail::clearable_container<R>) {
@@ -122,6 +133,12 @@ class Visitor {
       }
     }
     for (auto& element : range) (*this)(element);
+  }
+
+  template <class M>
+    requires detail::visits_itself<M>
+  void operator()(M& m) {
+    m.visit_refs(*this);
   }
 
   // Several members at once: v(a, b, c).
@@ -153,17 +170,23 @@ class Visitor {
 
   // One reference to `target` (never nullptr).
   virtual void visit(Object* target) = 0;
-  // A weak reference member (the collector needs these; most visitors don't).
-  virtual void visit_weak_reference(void* /*weak*/) {}
+  // A non-empty weak reference member, as its node (the collector needs
+  // these to tell weak references owned by the garbage; most visitors don't).
+  virtual void visit_weak_reference(detail::WeakNode* /*weak*/) {}
 
  private:
   template <class T>
   void visit_if_refs(T& x) {
     if constexpr (detail::holds_refs_v<T>) (*this)(x);
   }
+  // Clearing a cycle drops its weak references too (their callbacks never
+  // run: the collector cleared them before the finalizers).
   template <class W>
   void visit_weak(W& w) {
-    visit_weak_reference(static_cast<void*>(&w));
+    if (clearing_)
+      w.reset();
+    else if (w.node_)
+      visit_weak_reference(w.node_);
   }
 
   bool clearing_;
