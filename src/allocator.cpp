@@ -233,6 +233,7 @@ bool carve(Page* p) noexcept {
   char* b = p->bump + (n - 1) * size;
   for (std::size_t k = 0; k < n; ++k, b -= size) {
     auto* blk = reinterpret_cast<Block*>(b);
+    OURO_UNPOISON(blk, sizeof(Block));  // the page may have held another class
     blk->next = head;
     OURO_POISON(blk, size);
     head = blk;
