@@ -79,15 +79,6 @@ void live_traversal(const std::string& workload, int depth) {
   report(workload.c_str(), "boehm", compare::tree_nodes(depth), compare::median(times));
 }
 
-TreeNode* bottom_up(int depth) {
-  TreeNode* n = new_tree_node();
-  if (depth > 0) {
-    n->left = bottom_up(depth - 1);
-    n->right = bottom_up(depth - 1);
-  }
-  return n;
-}
-
 long long check(const TreeNode* t) {
   long long n = 1;
   if (t->left) n += check(t->left) + check(t->right);
@@ -97,7 +88,7 @@ long long check(const TreeNode* t) {
 void binary_trees(int depth) {
   double t0 = now();
   long long made = compare::binary_trees(
-      depth, [](int d) { return bottom_up(d); }, [](const TreeNode* t) { return check(t); },
+      depth, [](int d) { return tree_parent_first(d);  // the Benchmarks Game's bottom_up_tree }, [](const TreeNode* t) { return check(t); },
       [](TreeNode*& t) { t = nullptr; });
   double t = now() - t0;
   report("binary_trees", "boehm", made, t, "collections=" + std::to_string(GC_get_gc_no()));

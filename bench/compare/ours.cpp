@@ -84,20 +84,11 @@ long long check(const ouro::Ref<TreeNode>& t) {
   return n;
 }
 
-ouro::Ref<TreeNode> bottom_up(int depth) {
-  auto n = ouro::make<TreeNode>();
-  if (depth > 0) {
-    n->left = bottom_up(depth - 1);
-    n->right = bottom_up(depth - 1);
-  }
-  return n;
-}
-
 void binary_trees(int depth, bool gc) {
   if (!gc) ouro::gc::disable();
   double t0 = now();
   long long made = compare::binary_trees(
-      depth, [](int d) { return bottom_up(d); }, [](const ouro::Ref<TreeNode>& t) { return check(t); },
+      depth, [](int d) { return tree_parent_first(d);  // the Benchmarks Game's bottom_up_tree }, [](const ouro::Ref<TreeNode>& t) { return check(t); },
       [](ouro::Ref<TreeNode>& t) { t.reset(); });
   double t = now() - t0;
   report("binary_trees", gc ? "ours" : "ours_nogc", made, t, collections());
