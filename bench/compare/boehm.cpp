@@ -85,10 +85,11 @@ long long check(const TreeNode* t) {
   return n;
 }
 
+// The Benchmarks Game's bottom_up_tree is tree_parent_first.
 void binary_trees(int depth) {
   double t0 = now();
   long long made = compare::binary_trees(
-      depth, [](int d) { return tree_parent_first(d);  // the Benchmarks Game's bottom_up_tree }, [](const TreeNode* t) { return check(t); },
+      depth, [](int d) { return tree_parent_first(d); }, [](const TreeNode* t) { return check(t); },
       [](TreeNode*& t) { t = nullptr; });
   double t = now() - t0;
   report("binary_trees", "boehm", made, t, "collections=" + std::to_string(GC_get_gc_no()));

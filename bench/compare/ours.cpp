@@ -84,11 +84,12 @@ long long check(const ouro::Ref<TreeNode>& t) {
   return n;
 }
 
+// The Benchmarks Game's bottom_up_tree is tree_parent_first.
 void binary_trees(int depth, bool gc) {
   if (!gc) ouro::gc::disable();
   double t0 = now();
   long long made = compare::binary_trees(
-      depth, [](int d) { return tree_parent_first(d);  // the Benchmarks Game's bottom_up_tree }, [](const ouro::Ref<TreeNode>& t) { return check(t); },
+      depth, [](int d) { return tree_parent_first(d); }, [](const ouro::Ref<TreeNode>& t) { return check(t); },
       [](ouro::Ref<TreeNode>& t) { t.reset(); });
   double t = now() - t0;
   report("binary_trees", gc ? "ours" : "ours_nogc", made, t, collections());
