@@ -46,9 +46,11 @@
 //   merge_younger        gens 0..g become one working set (gen g's table)
 //   update_refs          scratch = refcount
 //   subtract_refs        scratch -= references from inside the set
-//   mark_reachable       roots (scratch != 0) and all they reach, by an
-//                        explicit stack: cost does not depend on allocation
-//                        order, and no recursion on user graphs
+//   mark_reachable       roots (scratch != 0) and all they reach, by one
+//                        scan in table order plus an explicit stack for
+//                        references back to objects already scanned: cost
+//                        does not depend on allocation order, and no
+//                        recursion on user graphs
 //   split_survivors      reachable ones go to the next generation; the rest
 //                        move to the `unreachable` table and are guarded:
 //                        from here on a refcount reaching zero does not
@@ -87,6 +89,7 @@ namespace ouro::detail {
 namespace {
 
 constexpr std::int32_t kReachable = INT32_MIN;
+constexpr std::int32_t kMarkedAhead = INT32_MIN + 1;  // reachable, not traversed yet (see mark_reachable)
 constexpr std::uint64_t kScratchCap = std::uint64_t{1} << 30;
 
 // True when `t` is an object of `set` in this heap (an object of another
@@ -128,15 +131,25 @@ class SubtractInternalRefs final : public Visitor {
   std::int32_t* scratch_;
 };
 
+// Marks what a traversed object reaches. A target later in the table than
+// the scan's cursor is only marked (kMarkedAhead): the scan traverses it when
+// it gets there, in table order. A target at or before the cursor was
+// already passed over as unreachable, so it goes on the stack now.
 class MarkReachable final : public Visitor {
  public:
   MarkReachable(Heap& h, Table set) : h_(h), set_(set), scratch_(h.scratch.data()) {}
+  std::uint32_t cursor = 0;
 
  private:
   void visit(Object* target) override {
     if (!in_set(h_, target, set_)) return;
-    std::int32_t& count = scratch_[Access::slot(*target)];
-    if (count == kReachable) return;
+    std::uint32_t slot = Access::slot(*target);
+    std::int32_t& count = scratch_[slot];
+    if (count == kReachable || count == kMarkedAhead) return;
+    if (slot > cursor) {
+      count = kMarkedAhead;
+      return;
+    }
     count = kReachable;
     h_.stack.push_back(target);  // capacity reserved for the whole set
   }
@@ -178,6 +191,16 @@ void subtract_refs(Heap& h, Table set) {
 
 // On exit scratch[i] == kReachable for every object reachable from a root,
 // 0 for the others.
+//
+// One scan in table order: a root (scratch > 0; negative, an over-reported
+// count in a release build, counts as a root too) or an object marked by an
+// earlier one is traversed where it stands. Only references to objects the
+// scan already passed go through the explicit stack. So when referrers come
+// before their referents (parent-first allocation) the pass is a sequential
+// walk; when they come after (children-first) the stack walks the referents
+// back down, again mostly in address order. A plain depth-first search from
+// each root would follow the graph's shape instead, and jump all over the
+// heap for one of the two orders.
 void mark_reachable(Heap& h, Table set) {
   SlotTable& tab = h.table(set);
   MarkReachable mark(h, set);
@@ -185,7 +208,8 @@ void mark_reachable(Heap& h, Table set) {
   for (std::uint32_t i = 0; i < tab.size(); ++i) {
     if (scratch[i] == 0 || scratch[i] == kReachable) continue;
     scratch[i] = kReachable;
-    h.stack.push_back(tab[i]);
+    mark.cursor = i;
+    tab[i]->traverse(mark);
     while (!h.stack.empty()) {
       Object* o = h.stack.back();
       h.stack.pop_back();
