@@ -6,6 +6,7 @@
 #pragma once
 
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -23,6 +24,14 @@ inline double now() {
 
 // The process's own high-water mark (VmHWM). Not getrusage's ru_maxrss:
 // Linux carries that over exec from the parent (the Python driver script).
+// CPU time of the calling thread: a pause measured with it leaves out the
+// time the thread spent preempted (a loaded machine's scheduler quanta).
+inline double thread_cpu() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
 inline long peak_rss_kb() {
   long kb = -1;
   if (std::FILE* f = std::fopen("/proc/self/status", "r")) {
