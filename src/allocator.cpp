@@ -335,7 +335,7 @@ void* allocate_slow(unsigned cls) {
   return pop(refill(pools, cls));
 }
 
-void free_slow(Page* p, Block*) noexcept {
+void free_slow(Page* p) noexcept {
   Pools& pools = tls_pools;
   if (p->used == 0 && !is_current(pools, p)) {
     release_page(pools, p);

@@ -186,7 +186,7 @@ inline void set_next(Block* b, Block* n) noexcept {
 }
 
 void* allocate_slow(unsigned cls);
-void free_slow(Page* page, Block* b) noexcept;  // the owner's page became empty, or not the owner
+void free_slow(Page* page) noexcept;  // the owner's page became empty, or has room again
 void free_remote(Page* page, Block* b) noexcept;
 
 // A block of at least `size` bytes aligned to `align` (is_small(size, align)
@@ -214,7 +214,7 @@ OURO_ALWAYS_INLINE void deallocate(void* p) noexcept {
     OURO_POISON(b, page->block_size);
     page->free = b;
     if (OURO_LIKELY(--page->used != 0 && page->homed)) return;
-    free_slow(page, b);
+    free_slow(page);
     return;
   }
   free_remote(page, b);
