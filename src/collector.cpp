@@ -4,16 +4,16 @@
 // Reference counting frees an object when its last Ref goes; it cannot free
 // objects that only keep each other alive. The collector finds those groups
 // among tracked objects (types that override traverse()) with CPython's
-// trial deletion: copy every refcount of the generations being collected
-// into a scratch count, subtract one for every reference that one object of
-// the set holds to another (as traverse() reports it), and what is left is
-// the number of references from outside the set. Objects with a count above
-// zero are roots; everything reachable from a root is alive; the rest is
-// garbage. A reference that traverse() forgets only makes its target look
-// externally referenced: a missed reference can leak, never free early. A
-// reference reported that the object does not hold can drive a count below
-// zero: checked builds abort naming the type; release builds treat such an
-// object as a root (again: leak, never free early).
+// trial deletion: count, for every object of the generations being
+// collected, the references that other objects of the set hold to it (as
+// traverse() reports them); its refcount minus that count is the number of
+// references from outside the set. Objects with outside references are
+// roots; everything reachable from a root is alive; the rest is garbage. A
+// reference that traverse() forgets only makes its target look externally
+// referenced: a missed reference can leak, never free early. A reference
+// reported that the object does not hold can push the internal count above
+// the refcount: checked builds abort naming the type; release builds treat
+// such an object as a root (again: leak, never free early).
 //
 // THE HEADER (16 bytes after the vtable pointer; ouro/detail/header.hpp)
 //
@@ -44,11 +44,14 @@
 //
 // THE PHASES of collect_generations(g), each a function below:
 //   merge_younger        gens 0..g become one working set (gen g's table)
-//   update_refs          scratch = refcount
-//   subtract_refs        scratch -= references from inside the set
-//   mark_reachable       roots (scratch != 0) and all they reach, by an
-//                        explicit stack: cost does not depend on allocation
-//                        order, and no recursion on user graphs
+//   count_internal_refs  scratch = references from inside the set (CPython's
+//                        update_refs + subtract_refs, without the pass that
+//                        copies every refcount)
+//   mark_reachable       roots (refcount > scratch) and all they reach, by one
+//                        scan in table order plus an explicit stack for
+//                        references back to objects already scanned: cost
+//                        does not depend on allocation order, and no
+//                        recursion on user graphs
 //   split_survivors      reachable ones go to the next generation; the rest
 //                        move to the `unreachable` table and are guarded:
 //                        from here on a refcount reaching zero does not
@@ -82,6 +85,7 @@
 // std::bad_alloc can only come before the heap is touched.
 #include "collector.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cstdint>
@@ -95,7 +99,20 @@ namespace ouro::detail {
 namespace {
 
 constexpr std::int32_t kReachable = INT32_MIN;
+constexpr std::int32_t kMarkedAhead = INT32_MIN + 1;  // reachable, not traversed yet (see mark_reachable)
 constexpr std::uint64_t kScratchCap = std::uint64_t{1} << 30;
+
+// The passes walk a table in order, but after deaths (swap-with-last) and
+// promotions the objects behind it are not always in address order: ask
+// for the header a few entries ahead.
+constexpr std::uint32_t kPrefetchDistance = 8;
+inline void prefetch(const Object* o) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch(o);
+#else
+  (void)o;
+#endif
+}
 
 // True when `t` is an object of `set` in this heap (an object of another
 // heap, misused, must never be mistaken for one of ours).
@@ -107,18 +124,26 @@ inline bool in_set(const Heap& h, const Object* t, Table set) noexcept {
 // Visitors of the phases
 // ---------------------------------------------------------------------------
 
-class SubtractInternalRefs final : public Visitor {
+// An object's reference count as the scratch arithmetic sees it (capped, so
+// immortal counts fit).
+inline std::int32_t capped_refcount(const Object* o) noexcept {
+  std::uint64_t rc = Access::refcnt(*o);
+  return static_cast<std::int32_t>(rc < kScratchCap ? rc : kScratchCap);
+}
+
+class CountInternalRefs final : public Visitor {
  public:
-  SubtractInternalRefs(Heap& h, Table set) : h_(h), set_(set), scratch_(h.scratch.data()) {}
+  CountInternalRefs(Heap& h, Table set) : h_(h), set_(set), scratch_(h.scratch.data()) {}
   Object* referrer = nullptr;
 
  private:
   void visit(Object* target) override {
     if (!in_set(h_, target, set_)) return;
     std::int32_t& count = scratch_[Access::slot(*target)];
-    --count;
+    ++count;
 #if OURO_CHECKS
-    if (count < 0) report_overcount(target);
+    // The target's header is in cache already (its slot was just read).
+    if (count > capped_refcount(target)) report_overcount(target);
 #endif
   }
 #if OURO_CHECKS
@@ -136,15 +161,25 @@ class SubtractInternalRefs final : public Visitor {
   std::int32_t* scratch_;
 };
 
+// Marks what a traversed object reaches. A target later in the table than
+// the scan's cursor is only marked (kMarkedAhead): the scan traverses it when
+// it gets there, in table order. A target at or before the cursor was
+// already passed over as unreachable, so it goes on the stack now.
 class MarkReachable final : public Visitor {
  public:
   MarkReachable(Heap& h, Table set) : h_(h), set_(set), scratch_(h.scratch.data()) {}
+  std::uint32_t cursor = 0;
 
  private:
   void visit(Object* target) override {
     if (!in_set(h_, target, set_)) return;
-    std::int32_t& count = scratch_[Access::slot(*target)];
-    if (count == kReachable) return;
+    std::uint32_t slot = Access::slot(*target);
+    std::int32_t& count = scratch_[slot];
+    if (count == kReachable || count == kMarkedAhead) return;
+    if (slot > cursor) {
+      count = kMarkedAhead;
+      return;
+    }
     count = kReachable;
     h_.stack.push_back(target);  // capacity reserved for the whole set
   }
@@ -166,45 +201,76 @@ class ClearRefs final : public Visitor {
 // `unreachable` after the finalizers ran)
 // ---------------------------------------------------------------------------
 
-void update_refs(Heap& h, Table set) noexcept {
+// On exit scratch[i] is the number of references to object i that objects
+// of the set hold (as their traverse() reports them). CPython first copies
+// every refcount into the scratch field and subtracts from it; counting up
+// from zero instead saves that pass over every object of the set: the
+// comparison with the refcount happens in mark_reachable, which reads the
+// object anyway.
+void count_internal_refs(Heap& h, Table set) {
   SlotTable& tab = h.table(set);
-  std::int32_t* scratch = h.scratch.data();
-  for (std::uint32_t i = 0; i < tab.size(); ++i) {
-    std::uint64_t rc = Access::refcnt(*tab[i]);
-    scratch[i] = static_cast<std::int32_t>(rc < kScratchCap ? rc : kScratchCap);
-  }
+  std::fill(h.scratch.begin(), h.scratch.begin() + tab.size(), 0);
+  CountInternalRefs count(h, set);
+  tab.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t) {
+    for (std::uint32_t i = 0; i < n; ++i) {
+      if (i + kPrefetchDistance < n) prefetch(objects[i + kPrefetchDistance]);
+      count.referrer = objects[i];
+      objects[i]->traverse(count);
+    }
+  });
 }
 
-void subtract_refs(Heap& h, Table set) {
-  SlotTable& tab = h.table(set);
-  SubtractInternalRefs subtract(h, set);
-  for (std::uint32_t i = 0; i < tab.size(); ++i) {
-    subtract.referrer = tab[i];
-    tab[i]->traverse(subtract);
-  }
+// On entry scratch[i] is object i's count of internal references, or
+// kMarkedAhead for an object known to be reachable. On exit scratch[i] ==
+// kReachable for every object reachable from a root; the others keep their
+// count.
+//
+// A root is an object referenced from outside the set: refcount above the
+// internal count (below it means a traverse() over-reported, in a release
+// build: a root too, so the error can only leak).
+//
+// One scan in table order: a root or an object marked by an earlier one is
+// traversed where it stands. Only references to objects the scan already
+// passed go through the explicit stack. So when referrers come before their
+// referents (parent-first allocation) the pass is a sequential walk; when
+// they come after (children-first) the stack walks the referents back down,
+// again mostly in address order. A plain depth-first search from each root
+// would follow the graph's shape instead, and jump all over the heap for one
+// of the two orders.
+// Every reachable object passes here exactly once, with its header in
+// cache: the moment to drop its kPending bit (only gen2 objects carry one,
+// and a full collection restarts the pending count), so that
+// split_survivors need not touch survivors again.
+inline void traverse_reachable(Object* o, MarkReachable& mark) {
+  if (has(*o, kPending)) unset(*o, kPending);
+  o->traverse(mark);
 }
 
-// On exit scratch[i] == kReachable for every object reachable from a root,
-// 0 for the others.
 void mark_reachable(Heap& h, Table set) {
   SlotTable& tab = h.table(set);
   MarkReachable mark(h, set);
   std::int32_t* scratch = h.scratch.data();
-  for (std::uint32_t i = 0; i < tab.size(); ++i) {
-    if (scratch[i] == 0 || scratch[i] == kReachable) continue;
-    scratch[i] = kReachable;
-    h.stack.push_back(tab[i]);
-    while (!h.stack.empty()) {
-      Object* o = h.stack.back();
-      h.stack.pop_back();
-      o->traverse(mark);
+  tab.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
+    std::int32_t* counts = scratch + base;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      if (i + kPrefetchDistance < n) prefetch(objects[i + kPrefetchDistance]);
+      std::int32_t s = counts[i];
+      if (s == kReachable) continue;
+      if (s != kMarkedAhead && capped_refcount(objects[i]) == s) continue;  // no outside reference (so far)
+      counts[i] = kReachable;
+      mark.cursor = base + i;
+      traverse_reachable(objects[i], mark);
+      while (!h.stack.empty()) {
+        Object* o = h.stack.back();
+        h.stack.pop_back();
+        traverse_reachable(o, mark);
+      }
     }
-  }
+  });
 }
 
 void find_reachable(Heap& h, Table set) {
-  update_refs(h, set);
-  subtract_refs(h, set);
+  count_internal_refs(h, set);
   mark_reachable(h, set);
 }
 
@@ -257,16 +323,22 @@ void split_survivors(Heap& h, int g, Table old) {
     young.truncate(0);
     return;
   }
+  // Survivors lost their kPending bit when mark_reachable traversed them,
+  // so a survivor is only touched when compaction moves it: when nothing
+  // died, this pass reads the table and the scratch array, no object.
   std::uint32_t kept = 0;
   for (std::uint32_t i = 0; i < young.size(); ++i) {
     Object* o = young[i];
-    unset(*o, kPending);
     if (scratch[i] != kReachable) {
+      unset(*o, kPending);
       guard_as_unreachable(h, o);
       continue;
     }
-    young[kept] = o;
-    Access::slot(*o) = kept++;
+    if (kept != i) {
+      young[kept] = o;
+      Access::slot(*o) = kept;
+    }
+    ++kept;
   }
   young.truncate(kept);
   h.long_lived_pending = 0;
@@ -283,7 +355,7 @@ void move_legacy_finalizers(Heap& h) {
   bool any = false;
   for (std::uint32_t i = 0; i < unreachable.size(); ++i) {
     bool seed = is_legacy_finalizer(unreachable[i]);
-    scratch[i] = seed ? 1 : 0;
+    scratch[i] = seed ? kMarkedAhead : capped_refcount(unreachable[i]);  // seeds are "reachable", nothing else is a root
     any = any || seed;
   }
   if (!any) return;

@@ -10,6 +10,11 @@
 #include <string>
 #include <typeinfo>
 
+#if OURO_ALLOCATOR_MIMALLOC
+#include <mimalloc.h>
+#endif
+
+#include "allocator.hpp"
 #include "heap.hpp"
 #include "make_context.hpp"
 #include "weak_lists.hpp"
@@ -121,6 +126,24 @@ std::string Object::repr() const {
   return text;
 }
 
+// Managed memory comes from the pool allocator (allocator.hpp) by default;
+// OURO_ALLOCATOR=mimalloc or =system in CMake swaps it for comparison. The
+// deleting destructor passes the dynamic type's size and alignment, which is
+// what decides pool or ::operator new, the same way on both sides.
+#if OURO_ALLOCATOR_MIMALLOC
+void* Object::operator new(std::size_t size) {
+  void* p = mi_new(size);
+  detail::note_allocation(p, size);
+  return p;
+}
+void* Object::operator new(std::size_t size, std::align_val_t align) {
+  void* p = mi_new_aligned(size, static_cast<std::size_t>(align));
+  detail::note_allocation(p, size);
+  return p;
+}
+void Object::operator delete(void* p, std::size_t) noexcept { mi_free(p); }
+void Object::operator delete(void* p, std::size_t, std::align_val_t) noexcept { mi_free(p); }
+#elif OURO_ALLOCATOR_SYSTEM
 void* Object::operator new(std::size_t size) {
   void* p = ::operator new(size);
   detail::note_allocation(p, size);
@@ -131,10 +154,34 @@ void* Object::operator new(std::size_t size, std::align_val_t align) {
   detail::note_allocation(p, size);
   return p;
 }
-// The global sized forms need -fsized-deallocation on clang 14; the size is
-// for the pool allocator to come, glibc does not need it.
+// The global sized forms need -fsized-deallocation on clang 14.
 void Object::operator delete(void* p, std::size_t) noexcept { ::operator delete(p); }
 void Object::operator delete(void* p, std::size_t, std::align_val_t align) noexcept { ::operator delete(p, align); }
+#else
+void* Object::operator new(std::size_t size) {
+  void* p = detail::pool::is_small(size) ? detail::pool::allocate(size) : ::operator new(size);
+  detail::note_allocation(p, size);
+  return p;
+}
+void* Object::operator new(std::size_t size, std::align_val_t align) {
+  auto a = static_cast<std::size_t>(align);
+  void* p = detail::pool::is_small(size, a) ? detail::pool::allocate(size, a) : ::operator new(size, align);
+  detail::note_allocation(p, size);
+  return p;
+}
+void Object::operator delete(void* p, std::size_t size) noexcept {
+  if (detail::pool::is_small(size))
+    detail::pool::deallocate(p);
+  else
+    ::operator delete(p);
+}
+void Object::operator delete(void* p, std::size_t size, std::align_val_t align) noexcept {
+  if (detail::pool::is_small(size, static_cast<std::size_t>(align)))
+    detail::pool::deallocate(p);
+  else
+    ::operator delete(p, align);
+}
+#endif
 
 std::size_t refcount(const Object& o) {
   std::uint64_t rc = Access::refcnt(o);

@@ -58,6 +58,16 @@ class SlotTable {
     if (chunks_.size() > needed) chunks_.resize(needed);
   }
 
+  // f(entries, count, index of entries[0]) for each chunk's used part, in
+  // order: the collector's passes walk a chunk as a plain array.
+  template <class F>
+  void for_each_chunk(F&& f) const {
+    for (std::uint32_t base = 0; base < size_; base += kChunkSize) {
+      std::uint32_t n = size_ - base < kChunkSize ? size_ - base : kChunkSize;
+      f(chunks_[base >> kChunkBits].get(), n, base);
+    }
+  }
+
   template <class F>
   void for_each(F&& f) const {
     for (std::uint32_t i = 0; i < size_; ++i) f((*this)[i]);

@@ -1,0 +1,126 @@
+// common.hpp — what every comparison driver shares: the clock, peak RSS,
+// the one output line, argument parsing, and the shapes of the workloads
+// (sizes and loop structure), so that every implementation runs the same
+// work. Each driver is one process per (workload, run): peak RSS is then the
+// workload's own.
+#pragma once
+
+#include <sys/resource.h>
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace compare {
+
+inline double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// The process's own high-water mark (VmHWM). Not getrusage's ru_maxrss:
+// Linux carries that over exec from the parent (the Python driver script).
+// CPU time of the calling thread: a pause measured with it leaves out the
+// time the thread spent preempted (a loaded machine's scheduler quanta).
+inline double thread_cpu() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+inline long peak_rss_kb() {
+  long kb = -1;
+  if (std::FILE* f = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    while (std::fgets(line, sizeof line, f))
+      if (std::strncmp(line, "VmHWM:", 6) == 0) kb = std::atol(line + 6);
+    std::fclose(f);
+  }
+  if (kb < 0) {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    kb = u.ru_maxrss;
+  }
+  return kb;
+}
+
+// workload=W impl=I n=N seconds=S ns_per_obj=X peak_rss_kb=R [extra]
+inline void report(const char* workload, const char* impl, long long n, double seconds, const std::string& extra = "") {
+  std::printf("workload=%s impl=%s n=%lld seconds=%.6f ns_per_obj=%.3f peak_rss_kb=%ld%s%s\n", workload, impl, n,
+              seconds, seconds * 1e9 / static_cast<double>(n), peak_rss_kb(), extra.empty() ? "" : " ",
+              extra.c_str());
+  std::fflush(stdout);
+}
+
+inline double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0.0 : v[v.size() / 2];
+}
+
+inline double percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  auto i = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+// Arguments: <workload> <size> [<size2>]. Sizes per workload:
+//   cycles_collect                K L      K rings of L nodes
+//   live_traversal.children_first D        complete binary tree of 2^(D+1)-1 nodes
+//   live_traversal.parent_first   D
+//   binary_trees                  D        max depth (min depth 4)
+//   refcount_ops                  N        copies
+//   young_pause                   N        objects kept alive
+struct Args {
+  std::string workload;
+  long long a = 0;
+  long long b = 0;
+};
+
+inline Args parse(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: %s <workload> <size> [<size2>]\n", argv[0]);
+    std::exit(2);
+  }
+  Args args;
+  args.workload = argv[1];
+  args.a = std::atoll(argv[2]);
+  args.b = argc > 3 ? std::atoll(argv[3]) : 0;
+  return args;
+}
+
+inline long long tree_nodes(int depth) { return (1LL << (depth + 1)) - 1; }
+
+// The Benchmarks Game's binary-trees, generic over how a tree is made and
+// checked: make(d) returns a tree, check(t) counts its nodes, drop(t) lets
+// it go. Returns the number of nodes made.
+template <class Make, class Check, class Drop>
+long long binary_trees(int max_depth, Make make, Check check, Drop drop) {
+  constexpr int min_depth = 4;
+  long long made = 0;
+  {
+    auto stretch = make(max_depth + 1);
+    made += check(stretch);
+    drop(stretch);
+  }
+  auto long_lived = make(max_depth);
+  for (int d = min_depth; d <= max_depth; d += 2) {
+    long long iterations = 1LL << (max_depth - d + min_depth);
+    long long sum = 0;
+    for (long long i = 0; i < iterations; ++i) {
+      auto t = make(d);
+      sum += check(t);
+      drop(t);
+    }
+    made += sum;
+  }
+  made += check(long_lived);
+  drop(long_lived);
+  return made;
+}
+
+}  // namespace compare

@@ -1,0 +1,164 @@
+// ours.cpp — the comparison workloads on ouroboros (see common.hpp for the
+// shapes). impl=ours runs with the collector enabled as shipped; for
+// binary_trees, impl=ours_nogc runs the same with gc::disable().
+#include <algorithm>
+#include <ouro/ouro.hpp>
+#include <string>
+#include <vector>
+
+#include "common.hpp"
+
+namespace {
+
+using compare::now;
+using compare::report;
+
+struct Node : ouro::Object {
+  ouro::Ref<Node> next;
+  void traverse(ouro::Visitor& v) override { v(next); }
+};
+
+struct TreeNode : ouro::Object {
+  ouro::Ref<TreeNode> left, right;
+  void traverse(ouro::Visitor& v) override { v(left, right); }
+};
+
+std::string collections() {
+  auto s = ouro::gc::get_stats();
+  return "collections=" + std::to_string(s[0].collections) + "/" + std::to_string(s[1].collections) + "/" +
+         std::to_string(s[2].collections);
+}
+
+void cycles_collect(long long rings, long long length) {
+  ouro::gc::disable();
+  for (long long r = 0; r < rings; ++r) {
+    auto head = ouro::make<Node>();
+    Node* tail = head.get();
+    for (long long i = 1; i < length; ++i) {
+      tail->next = ouro::make<Node>();
+      tail = tail->next.get();
+    }
+    tail->next = head;
+  }
+  double t0 = now();
+  std::size_t found = ouro::gc::collect();
+  double t = now() - t0;
+  if (found != static_cast<std::size_t>(rings * length)) std::fprintf(stderr, "ours: collect found %zu\n", found);
+  report("cycles_collect", "ours", rings * length, t);
+}
+
+ouro::Ref<TreeNode> tree_children_first(int depth) {
+  if (depth == 0) return ouro::make<TreeNode>();
+  auto l = tree_children_first(depth - 1);
+  auto r = tree_children_first(depth - 1);
+  auto n = ouro::make<TreeNode>();
+  n->left = std::move(l);
+  n->right = std::move(r);
+  return n;
+}
+
+ouro::Ref<TreeNode> tree_parent_first(int depth) {
+  auto n = ouro::make<TreeNode>();
+  if (depth > 0) {
+    n->left = tree_parent_first(depth - 1);
+    n->right = tree_parent_first(depth - 1);
+  }
+  return n;
+}
+
+void live_traversal(const std::string& workload, int depth) {
+  ouro::gc::disable();
+  auto root = workload == "live_traversal.parent_first" ? tree_parent_first(depth) : tree_children_first(depth);
+  ouro::gc::collect();  // everything into the old generation
+  std::vector<double> times;
+  for (int i = 0; i < 3; ++i) {
+    double t0 = now();
+    ouro::gc::collect();
+    times.push_back(now() - t0);
+  }
+  report(workload.c_str(), "ours", compare::tree_nodes(depth), compare::median(times));
+}
+
+long long check(const ouro::Ref<TreeNode>& t) {
+  long long n = 1;
+  if (t->left) n += check(t->left) + check(t->right);
+  return n;
+}
+
+// The Benchmarks Game's bottom_up_tree is tree_parent_first.
+void binary_trees(int depth, bool gc) {
+  if (!gc) ouro::gc::disable();
+  double t0 = now();
+  long long made = compare::binary_trees(
+      depth, [](int d) { return tree_parent_first(d); }, [](const ouro::Ref<TreeNode>& t) { return check(t); },
+      [](ouro::Ref<TreeNode>& t) { t.reset(); });
+  double t = now() - t0;
+  report("binary_trees", gc ? "ours" : "ours_nogc", made, t, collections());
+}
+
+void refcount_ops(long long n) {
+  auto r = ouro::make<Node>();
+  double t0 = now();
+  for (long long i = 0; i < n; ++i) {
+    ouro::Ref<Node> c = r;
+    asm volatile("" : : "r"(c.get()) : "memory");  // the copy and the drop both happen
+  }
+  double t = now() - t0;
+  report("refcount_ops", "ours", n, t);
+}
+
+struct Pair : ouro::Object {
+  ouro::Ref<Pair> a, b;
+  void traverse(ouro::Visitor& v) override { v(a, b); }
+};
+
+// Wall time from the start callback to the stop callback (what a user
+// sees), and the thread's CPU time over the same span (without preemption).
+void young_pause(long long n) {
+  std::vector<double> wall[3], cpu[3];
+  double started = 0, started_cpu = 0;
+  ouro::gc::add_callback([&](ouro::gc::Phase phase, const ouro::gc::CollectionInfo& info) {
+    if (phase == ouro::gc::Phase::start) {
+      started = now();
+      started_cpu = compare::thread_cpu();
+      return;
+    }
+    wall[info.generation].push_back(now() - started);
+    cpu[info.generation].push_back(compare::thread_cpu() - started_cpu);
+  });
+  std::vector<ouro::Ref<Pair>> list;
+  double t0 = now();
+  for (long long i = 0; i < n; ++i) {
+    auto p = ouro::make<Pair>();
+    if (!list.empty()) p->a = list.back();
+    list.push_back(std::move(p));
+  }
+  double t = now() - t0;
+  double total = 0;
+  for (auto& v : wall)
+    for (double x : v) total += x;
+  auto worst = [](const std::vector<double>& v) { return v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()); };
+  char extra[400];
+  std::snprintf(extra, sizeof extra,
+                "gen0_n=%zu p99_gen0_us=%.1f gen1_n=%zu p99_gen1_us=%.1f gen2_n=%zu max_gen2_ms=%.2f "
+                "p99_gen0_cpu_us=%.1f p99_gen1_cpu_us=%.1f max_gen2_cpu_ms=%.2f total_s=%.4f",
+                wall[0].size(), compare::percentile(wall[0], 0.99) * 1e6, wall[1].size(),
+                compare::percentile(wall[1], 0.99) * 1e6, wall[2].size(), worst(wall[2]) * 1e3,
+                compare::percentile(cpu[0], 0.99) * 1e6, compare::percentile(cpu[1], 0.99) * 1e6, worst(cpu[2]) * 1e3, t);
+  report("young_pause", "ours", n, total, extra);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  compare::Args args = compare::parse(argc, argv);
+  const std::string& w = args.workload;
+  if (w == "cycles_collect") cycles_collect(args.a, args.b);
+  else if (w.rfind("live_traversal.", 0) == 0) live_traversal(w, static_cast<int>(args.a));
+  else if (w == "binary_trees") binary_trees(static_cast<int>(args.a), true);
+  else if (w == "binary_trees_nogc") binary_trees(static_cast<int>(args.a), false);
+  else if (w == "refcount_ops") refcount_ops(args.a);
+  else if (w == "young_pause") young_pause(args.a);
+  else return 2;
+  return 0;
+}

@@ -1,0 +1,91 @@
+// std_ptr.cpp — the comparison workloads on std::shared_ptr (make_shared)
+// and std::unique_ptr, where they mean something: shared_ptr cannot reclaim
+// cycles (cycles_collect leaks) and has no collector to time (live_traversal,
+// young_pause); unique_ptr has no copies (refcount_ops).
+//
+//   std_ptr shared_ptr <workload> <size> [<size2>]
+//   std_ptr unique_ptr <workload> <size>
+#include <memory>
+#include <string>
+
+#include "common.hpp"
+
+namespace {
+
+using compare::now;
+using compare::report;
+
+struct SharedNode {
+  std::shared_ptr<SharedNode> left, right;
+};
+
+std::shared_ptr<SharedNode> shared_tree(int depth) {
+  auto n = std::make_shared<SharedNode>();
+  if (depth > 0) {
+    n->left = shared_tree(depth - 1);
+    n->right = shared_tree(depth - 1);
+  }
+  return n;
+}
+
+long long check(const std::shared_ptr<SharedNode>& t) {
+  long long n = 1;
+  if (t->left) n += check(t->left) + check(t->right);
+  return n;
+}
+
+struct UniqueNode {
+  std::unique_ptr<UniqueNode> left, right;
+};
+
+std::unique_ptr<UniqueNode> unique_tree(int depth) {
+  auto n = std::make_unique<UniqueNode>();
+  if (depth > 0) {
+    n->left = unique_tree(depth - 1);
+    n->right = unique_tree(depth - 1);
+  }
+  return n;
+}
+
+long long check(const std::unique_ptr<UniqueNode>& t) {
+  long long n = 1;
+  if (t->left) n += check(t->left) + check(t->right);
+  return n;
+}
+
+void binary_trees(int depth, bool unique) {
+  double t0 = now();
+  long long made;
+  if (unique)
+    made = compare::binary_trees(
+        depth, [](int d) { return unique_tree(d); }, [](const std::unique_ptr<UniqueNode>& t) { return check(t); },
+        [](std::unique_ptr<UniqueNode>& t) { t.reset(); });
+  else
+    made = compare::binary_trees(
+        depth, [](int d) { return shared_tree(d); }, [](const std::shared_ptr<SharedNode>& t) { return check(t); },
+        [](std::shared_ptr<SharedNode>& t) { t.reset(); });
+  report("binary_trees", unique ? "unique_ptr" : "shared_ptr", made, now() - t0);
+}
+
+void refcount_ops(long long n) {
+  auto r = std::make_shared<SharedNode>();
+  double t0 = now();
+  for (long long i = 0; i < n; ++i) {
+    std::shared_ptr<SharedNode> c = r;
+    asm volatile("" : : "r"(c.get()) : "memory");
+  }
+  report("refcount_ops", "shared_ptr", n, now() - t0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return 2;
+  std::string impl = argv[1];
+  compare::Args args = compare::parse(argc - 1, argv + 1);
+  bool unique = impl == "unique_ptr";
+  if (args.workload == "binary_trees") binary_trees(static_cast<int>(args.a), unique);
+  else if (args.workload == "refcount_ops" && !unique) refcount_ops(args.a);
+  else return 3;  // not meaningful for this implementation
+  return 0;
+}
