@@ -65,6 +65,9 @@ void dispose(Object* o) noexcept {
   }
   set(*o, kDestroying);
   forget(o);
+#if OURO_CHECKS
+  remember_type_for_checks(*o);  // after forget(): it reuses the slot field
+#endif
   delete o;
 }
 
