@@ -53,7 +53,9 @@ TEST(FuzzCorpus, ProgramNamedByOuroFuzzReplay) {
 }
 
 // Random programs: bytes from mt19937 seeded with seed, 8 to 700 of them.
+// OURO_FUZZ_PROGRAMS=<n> runs only the first n of each part (valgrind).
 void run_random_programs(std::uint32_t first_seed, int count) {
+  if (const char* limit = std::getenv("OURO_FUZZ_PROGRAMS")) count = std::min(count, std::atoi(limit));
   for (int i = 0; i < count; ++i) {
     std::uint32_t seed = first_seed + static_cast<std::uint32_t>(i);
     std::mt19937 rng(seed);
