@@ -154,6 +154,28 @@ TEST_F(MisuseDeathTest, ImmortalizeInItsOwnDestructorAbortsNamingTheType) {
       "\\(object of type ImmortalizesItselfWhenDestroyed at 0x");
 }
 
+struct RefsItselfWhenDestroyed : Object {
+  ~RefsItselfWhenDestroyed() override { Ref<RefsItselfWhenDestroyed> again = ouro::ref(this); }
+};
+
+TEST_F(MisuseDeathTest, RefOfThisInADestructorAbortsNamingTheType) {
+  EXPECT_DEATH(
+      { Ref<RefsItselfWhenDestroyed> a = make<RefsItselfWhenDestroyed>(); },
+      "ouro: fatal: ouro::ref of an object whose destruction has begun \\(a Ref must not be made in a destructor\\) "
+      "\\(object of type RefsItselfWhenDestroyed at 0x");
+}
+
+TEST_F(MisuseDeathTest, DeletingATrackedObjectDirectlyAborts) {
+  EXPECT_DEATH(
+      {
+        Ref<Ring> a = make<Ring>();
+        delete a.release_unchecked();
+      },
+      "ouro: fatal: a managed object was deleted directly; it dies when its last ouro::Ref goes");
+}
+
+const Object* g_immortal_forever = nullptr;  // never freed: kept reachable for LeakSanitizer
+
 TEST(Misuse, ImmortalizeOfAReachableObjectInsideACollectionIsFine) {
   ouro_test::in_fresh_heap([] {
     Ref<Ring> kept = make<Ring>();
@@ -170,6 +192,7 @@ TEST(Misuse, ImmortalizeOfAReachableObjectInsideACollectionIsFine) {
     EXPECT_EQ(gc::collect(), 1u);
     EXPECT_TRUE(ouro::is_immortal(*kept));
     kept->next.reset();
+    g_immortal_forever = kept.get();
   });
 }
 
