@@ -38,6 +38,8 @@ std::string run(const std::vector<std::uint8_t>& program) {
 TEST(FuzzCorpus, EveryCommittedProgramAgreesWithTheModel) {
   std::vector<std::filesystem::path> files = corpus_files();
   ASSERT_GE(files.size(), 20u) << "the corpus at " << OURO_FUZZ_CORPUS << " is missing";
+  if (const char* limit = std::getenv("OURO_FUZZ_PROGRAMS"))
+    files.resize(std::min(files.size(), static_cast<std::size_t>(std::atoi(limit))));
   for (const auto& f : files) {
     std::string failure = run(read_file(f));
     ASSERT_EQ(failure, "") << f.filename();
@@ -53,7 +55,8 @@ TEST(FuzzCorpus, ProgramNamedByOuroFuzzReplay) {
 }
 
 // Random programs: bytes from mt19937 seeded with seed, 8 to 700 of them.
-// OURO_FUZZ_PROGRAMS=<n> runs only the first n of each part (valgrind).
+// OURO_FUZZ_PROGRAMS=<n> runs only the first n of each part, and of the
+// corpus (valgrind).
 void run_random_programs(std::uint32_t first_seed, int count) {
   if (const char* limit = std::getenv("OURO_FUZZ_PROGRAMS")) count = std::min(count, std::atoi(limit));
   for (int i = 0; i < count; ++i) {
