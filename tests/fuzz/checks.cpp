@@ -196,6 +196,8 @@ void check_collected(World& w, const std::vector<char>& before, bool legacy) {
   if (!w.failure.empty() || w.freeze_during_op || w.finalizer_dropped) return;
   std::vector<char> after = unreachable(w);
   for (std::size_t id = 0; id < before.size(); ++id) {
+    if (before[id] && w.collect_save_all && !w.objects[id].alive)
+      w.fail(describe(w, static_cast<std::uint32_t>(id)) + " was garbage under DEBUG_SAVEALL and was freed");
     if (before[id] && w.objects[id].alive && after[id])
       w.fail(describe(w, static_cast<std::uint32_t>(id)) +
              " was unreachable before collect(2) and is still alive and unreachable after it" + state(w, id));
@@ -218,6 +220,7 @@ void install_collection_check(World& w) {
 
 std::size_t collect_and_check(World& w) {
   w.collect_legacy = gc::get_finalizer_policy() == gc::FinalizerPolicy::legacy;
+  w.collect_save_all = (gc::get_debug() & gc::DEBUG_SAVEALL) != 0;
   w.unreachable_before = unreachable(w);
   w.finalizer_dropped = false;
   w.collect_check_armed = true;

@@ -25,7 +25,8 @@
 //   check runs in the first Phase::stop callback, so later callbacks cannot
 //   spoil it; it is skipped when a finalizer dropped a Ref (a resurrected
 //   object may legally become garbage again) or when user code froze or
-//   unfroze the heap (then only check_world applies).
+//   unfroze the heap (then only check_world applies). Under DEBUG_SAVEALL
+//   none of them is freed (they all end up in garbage()).
 //   Under the legacy policy, none of those objects was finalized.
 #pragma once
 

@@ -37,6 +37,8 @@ using OpFunction = std::string (*)(World& w, Reader& in);
 struct Op {
   const char* name;
   OpFunction run;
+  int arguments;  // argument bytes it reads (for program generators)
+  int weight;     // how often a generated program uses it, relative
 };
 
 std::span<const Op> ops();

@@ -11,9 +11,11 @@
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "ops.hpp"
 #include "program.hpp"
 
 namespace {
@@ -54,18 +56,41 @@ TEST(FuzzCorpus, ProgramNamedByOuroFuzzReplay) {
   EXPECT_EQ(run(read_file(file)), "") << file;
 }
 
-// Random programs: bytes from mt19937 seeded with seed, 8 to 700 of them.
-// OURO_FUZZ_PROGRAMS=<n> runs only the first n of each part, and of the
-// corpus (valgrind).
+// Random programs from fixed seeds, two kinds: raw bytes (as libFuzzer
+// starts), and programs generated op by op with the table's weights (deep
+// object graphs need many makes and links between collections, which raw
+// bytes rarely give). OURO_FUZZ_PROGRAMS=<n> runs only the first n of each
+// part, and of the corpus (valgrind).
+std::vector<std::uint8_t> random_bytes(std::mt19937& rng) {
+  std::vector<std::uint8_t> program(8 + rng() % 700);
+  for (auto& b : program) b = static_cast<std::uint8_t>(rng());
+  return program;
+}
+
+std::vector<std::uint8_t> weighted_program(std::mt19937& rng) {
+  std::span<const ouro_fuzz::Op> table = ouro_fuzz::ops();
+  int total = 0;
+  for (const auto& op : table) total += op.weight;
+  std::vector<std::uint8_t> program;
+  const std::size_t n = 20 + rng() % 200;
+  for (std::size_t i = 0; i < n; ++i) {
+    int pick = static_cast<int>(rng() % static_cast<std::uint32_t>(total));
+    std::size_t index = 0;
+    while (pick >= table[index].weight) pick -= table[index++].weight;
+    program.push_back(static_cast<std::uint8_t>(index));
+    for (int a = 0; a < table[index].arguments; ++a) program.push_back(static_cast<std::uint8_t>(rng()));
+  }
+  return program;
+}
+
 void run_random_programs(std::uint32_t first_seed, int count) {
   if (const char* limit = std::getenv("OURO_FUZZ_PROGRAMS")) count = std::min(count, std::atoi(limit));
   for (int i = 0; i < count; ++i) {
     std::uint32_t seed = first_seed + static_cast<std::uint32_t>(i);
     std::mt19937 rng(seed);
-    std::vector<std::uint8_t> program(8 + rng() % 700);
-    for (auto& b : program) b = static_cast<std::uint8_t>(rng());
-    std::string failure = run(program);
-    ASSERT_EQ(failure, "") << "random program from seed " << seed;
+    bool weighted = seed % 2 == 0;
+    std::string failure = run(weighted ? weighted_program(rng) : random_bytes(rng));
+    ASSERT_EQ(failure, "") << (weighted ? "weighted" : "raw") << " random program from seed " << seed;
   }
 }
 

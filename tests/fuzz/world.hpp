@@ -133,6 +133,7 @@ struct World {
   // Phase::stop, before any other callback can change the graph.
   bool collect_check_armed = false;
   bool collect_legacy = false;
+  bool collect_save_all = false;  // DEBUG_SAVEALL: garbage goes to garbage(), none is freed
   std::vector<char> unreachable_before;
 
   std::int64_t throwing_id = -1;  // the last ThrowingNode made
