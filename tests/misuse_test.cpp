@@ -113,6 +113,22 @@ TEST_F(MisuseDeathTest, ADestroyedObjectOfATrackedTypeIsNamedToo) {
       "(a Ref to a Ring that was already destroyed was used|heap-use-after-free)");
 }
 
+// A destructor that copies a Ref to its own object (one it never counted):
+// the object's destruction has begun, so this can only be a dangling Ref.
+struct CopiesAnUncountedRefToItselfWhenDestroyed : Object {
+  ~CopiesAnUncountedRefToItselfWhenDestroyed() override {
+    Ref<CopiesAnUncountedRefToItselfWhenDestroyed> uncounted(this, ouro::detail::adopt_t{});
+    Ref<CopiesAnUncountedRefToItselfWhenDestroyed> copy = uncounted;
+  }
+};
+
+TEST_F(MisuseDeathTest, CopyingARefToAnObjectWhoseDestructorRunsAbortsNamingTheType) {
+  EXPECT_DEATH(
+      { make<CopiesAnUncountedRefToItselfWhenDestroyed>(); },
+      "ouro: fatal: a Ref to an object whose destruction has begun was used \\(its refcount had reached zero: a raw "
+      "pointer, or a Ref made from one, outlived it\\) \\(object of type CopiesAnUncountedRefToItselfWhenDestroyed");
+}
+
 #endif  // OURO_CHECKS
 
 // Always checked, in release builds too: immortalize is rare, and both
