@@ -496,6 +496,10 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 // From guarded garbage to reclaimed memory: the phases that run user code.
 CollectionResult collect_unreachable(Heap& h, Table old, std::chrono::steady_clock::time_point t0) {
   if (h.policy == gc::FinalizerPolicy::legacy) move_legacy_finalizers(h);
+  // Room in garbage() now, while nothing has been freed: appending the
+  // uncollectable objects at the end must not run out of memory after the
+  // collectable ones are gone.
+  h.garbage.reserve(h.garbage.size() + h.table(Table::uncollectable).size());
   print_collectable(h);
   bool callbacks_ran = handle_weakrefs(h);  // before any finalizer: they see expired weakrefs
   bool finalizers_ran = finalize_garbage(h);
@@ -554,10 +558,13 @@ CollectionResult collect_generations(Heap& h, int g) {
 namespace {
 
 void invoke_callbacks(Heap& h, gc::Phase phase, const gc::CollectionInfo& info) {
-  // By index, on a copy: a callback may add or remove callbacks.
+  // By index, on a copy: a callback may add or remove callbacks. Copying
+  // may run out of memory: that is reported like an exception of the
+  // callback, since at Phase::stop the collection has already happened and
+  // collect() must not throw after doing its work.
   for (std::size_t i = 0; i < h.callbacks.size(); ++i) {
-    gc::Callback cb = h.callbacks[i].second;
     try {
+      gc::Callback cb = h.callbacks[i].second;
       if (cb) cb(phase, info);
     } catch (...) {
       report_unraisable(std::current_exception(), nullptr, "gc callback");

@@ -69,6 +69,9 @@ void dispose(Object* o) noexcept {
   set(*o, kDestroying);
   forget(o);  // untracked first: a callback below may start a collection
   if (has(*o, kHasWeakrefs)) clear_weakrefs(o);
+#if OURO_CHECKS
+  remember_type_for_checks(*o);  // after forget(): it reuses the slot field
+#endif
   delete o;
 }
 

@@ -119,6 +119,12 @@ bool is_dead_heap_id(std::uint16_t id) noexcept;
 // `where` names the source when there is no object ("gc callback").
 void report_unraisable(std::exception_ptr e, const Object* o, const char* where) noexcept;
 
+#if OURO_CHECKS
+// Records the dynamic type of an object about to be destroyed in its slot
+// field, for report_use_of_dead_object (object.cpp).
+void remember_type_for_checks(Object& o) noexcept;
+#endif
+
 // The demangled name of a type, with namespaces ("std::runtime_error").
 std::string demangled_name(const std::type_info& t);
 // The same without namespaces ("Graph" for tour::Graph), as type_name() says.

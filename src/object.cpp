@@ -2,13 +2,17 @@
 // names and reprs, and the one fatal-error path.
 #include <cxxabi.h>
 
+#include <algorithm>
 #include <cinttypes>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <typeinfo>
+#include <vector>
 
 #if OURO_ALLOCATOR_MIMALLOC
 #include <mimalloc.h>
@@ -78,7 +82,77 @@ std::string short_type_name(const std::type_info& t) { return without_scopes(dem
   std::abort();
 }
 
+// ---------------------------------------------------------------------------
+// Naming the type of a destroyed object (checked builds)
+// ---------------------------------------------------------------------------
+// dispose() stores the index of the dying object's type here in its slot_
+// field just before the destructor runs (the dynamic type is lost once it
+// has), and ~Object poisons the flags; a dangling Ref that touches the
+// object later finds both. Types are few: a vector and a lock, with a
+// per-thread cache of the last type for the common case of many objects of
+// one type dying in a row.
+#if OURO_CHECKS
+namespace {
+
+std::mutex type_table_mutex;
+std::vector<const std::type_info*>& type_table() {
+  static auto* table = new std::vector<const std::type_info*>;  // never destroyed: used until exit
+  return *table;
+}
+
+bool is_poisoned(const Object& o) noexcept {
+  return Access::flags(o) == kPoisonFlags && Access::heap_id(o) == kPoisonHeapId;
+}
+
+std::string remembered_type_name(std::uint32_t index) {
+  std::lock_guard lock(type_table_mutex);
+  if (index >= type_table().size()) return "object of unknown type";
+  return without_scopes(demangle(type_table()[index]->name()));
+}
+
+}  // namespace
+
+void remember_type_for_checks(Object& o) noexcept {
+  thread_local const std::type_info* last_type = nullptr;
+  thread_local std::uint32_t last_index = 0;
+  const std::type_info& t = typeid(o);
+  if (&t != last_type) {
+    std::lock_guard lock(type_table_mutex);
+    std::vector<const std::type_info*>& table = type_table();
+    auto it = std::find(table.begin(), table.end(), &t);
+    if (it == table.end()) {
+      try {
+        table.push_back(&t);
+      } catch (...) {
+        Access::slot(o) = UINT32_MAX;  // no room: the message will not name the type
+        return;
+      }
+      it = table.end() - 1;
+    }
+    last_type = &t;
+    last_index = static_cast<std::uint32_t>(it - table.begin());
+  }
+  Access::slot(o) = last_index;
+}
+
+void report_use_of_dead_object(const Object* o) noexcept {
+  if (is_poisoned(*o)) {
+    // Freed memory: no typeid, no vtable; the name comes from the table.
+    std::string msg = "a Ref to a " + remembered_type_name(Access::slot(*o)) +
+                      " that was already destroyed was used (use after free: its refcount reached zero earlier; a "
+                      "raw pointer, or a Ref made from one with ouro::ref or adopted twice, outlived it)";
+    fatal(msg.c_str());
+  }
+  fatal("a Ref to an object whose destruction has begun was used (its refcount had reached zero: a raw pointer, or a "
+        "Ref made from one, outlived it)",
+        o);
+}
+#endif
+
 void check_ref_target(const Object* o) {
+#if OURO_CHECKS
+  if (is_poisoned(*o)) report_use_of_dead_object(o);
+#endif
   if (!has(*o, kManaged))
     throw std::invalid_argument("ouro::ref: the " + type_name(*o) +
                                 " was not created by ouro::make, so it cannot be referenced");
@@ -105,13 +179,20 @@ Object::Object() noexcept : refcnt_(1), slot_(0), flags_(static_cast<std::uint16
 Object::~Object() {
   // Only when the object did not die by release() (a constructor threw).
   if (detail::has(*this, detail::kHasWeakrefs)) detail::clear_weakrefs(this);
-  if (!detail::has(*this, detail::kManaged) || detail::has(*this, detail::kDestroying)) return;
-  // A managed object's destructor runs outside the library only when its
-  // constructor threw (make<T>() unwinds it) or when user code deleted it.
-  if (detail::table_of(*this) != detail::Table::none)
-    detail::fatal("a managed object was deleted directly; it dies when its last ouro::Ref goes");
-  if (refcnt_ > 1)
-    detail::fatal("a constructor threw after a reference to its object escaped (ouro::ref(this) stored elsewhere)");
+  if (!detail::has(*this, detail::kManaged)) return;
+  if (!detail::has(*this, detail::kDestroying)) {
+    // A managed object's destructor runs outside the library only when its
+    // constructor threw (make<T>() unwinds it) or when user code deleted it.
+    if (detail::table_of(*this) != detail::Table::none)
+      detail::fatal("a managed object was deleted directly; it dies when its last ouro::Ref goes");
+    if (refcnt_ > 1)
+      detail::fatal("a constructor threw after a reference to its object escaped (ouro::ref(this) stored elsewhere)");
+  }
+#if OURO_CHECKS
+  if (!detail::has(*this, detail::kDestroying)) slot_ = UINT32_MAX;  // not through dispose(): type unknown
+  flags_ = detail::kPoisonFlags;  // see detail::check_alive
+  heap_id_ = detail::kPoisonHeapId;
+#endif
 }
 
 void Object::traverse(Visitor&) {}
@@ -190,6 +271,18 @@ std::size_t refcount(const Object& o) {
 
 void immortalize(const Object& o) {
   Object& obj = const_cast<Object&>(o);
+  // Always checked (immortalize is rare): both would corrupt the heap or
+  // keep a half-destroyed object forever.
+  if (detail::has(obj, detail::kDestroying) || detail::has(obj, detail::kDeferred)) {
+#if OURO_CHECKS
+    if (detail::is_poisoned(obj)) detail::report_use_of_dead_object(&obj);
+#endif
+    detail::fatal("ouro::immortalize of an object whose destruction has begun (its refcount reached zero)", &obj);
+  }
+  if (detail::has(obj, detail::kGuarded))
+    detail::fatal("ouro::immortalize of an object that the running collection found to be garbage (an unreachable "
+                  "cycle); immortalize objects while they are reachable",
+                  &obj);
   if (!detail::is_immortal_count(Access::refcnt(obj))) Access::refcnt(obj) += detail::kImmortalBase;
 }
 

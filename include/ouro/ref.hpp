@@ -101,8 +101,14 @@ class Ref {
   void swap(Ref& other) noexcept { std::swap(p_, other.p_); }
 
   T* get() const noexcept { return p_; }
-  T& operator*() const noexcept { return *p_; }
-  T* operator->() const noexcept { return p_; }
+  T& operator*() const noexcept {
+    if (p_) detail::check_alive(detail::as_object(p_));
+    return *p_;
+  }
+  T* operator->() const noexcept {
+    if (p_) detail::check_alive(detail::as_object(p_));
+    return p_;
+  }
   explicit operator bool() const noexcept { return p_ != nullptr; }
 
   // Gives up ownership without dropping the count (for conversions).

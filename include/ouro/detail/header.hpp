@@ -45,6 +45,15 @@ enum Flag : std::uint16_t {
 
 inline constexpr std::uint64_t kImmortalBase = std::uint64_t{1} << 62;
 
+// Checked builds: what ~Object leaves in flags_ and heap_id_ of a managed
+// object, so that a later use of a dangling Ref can be told apart from a
+// live object (see check_alive). Table 6 is never used by a live object.
+// slot_ then holds an index into the table of type names (object.cpp), so
+// the message can name the type. The allocator may overwrite the first 16
+// bytes of a freed block (vtable pointer, refcount), not these.
+inline constexpr std::uint16_t kPoisonFlags = 0xFFFE;
+inline constexpr std::uint16_t kPoisonHeapId = 0xDEAD;
+
 struct Access {
   static std::uint64_t& refcnt(Object& o) noexcept { return o.refcnt_; }
   static std::uint64_t refcnt(const Object& o) noexcept { return o.refcnt_; }
@@ -74,10 +83,22 @@ void release(Object* o) noexcept;
 #if OURO_CHECKS
 // Aborts when `o` belongs to another thread's heap.
 void check_owner(const Object* o) noexcept;
+// Aborts naming the type: `o` was destroyed, or its destruction has begun.
+[[noreturn]] void report_use_of_dead_object(const Object* o) noexcept;
 #endif
+
+// Checked builds: a Ref that is copied, dropped or dereferenced must point
+// at an object whose destruction has not begun (no live Ref can point at
+// one, so this only fires for dangling Refs: a use after free).
+OURO_ALWAYS_INLINE void check_alive([[maybe_unused]] const Object* o) noexcept {
+#if OURO_CHECKS
+  if (OURO_UNLIKELY((Access::flags(*o) & (kDestroying | kDeferred)) != 0)) report_use_of_dead_object(o);
+#endif
+}
 
 OURO_ALWAYS_INLINE void incref(Object* o) noexcept {
 #if OURO_CHECKS
+  check_alive(o);
   check_owner(o);
 #endif
   ++Access::refcnt(*o);
@@ -85,6 +106,7 @@ OURO_ALWAYS_INLINE void incref(Object* o) noexcept {
 
 OURO_ALWAYS_INLINE void decref(Object* o) noexcept {
 #if OURO_CHECKS
+  check_alive(o);
   check_owner(o);
 #endif
   if (--Access::refcnt(*o) == 0) release(o);

@@ -1,0 +1,256 @@
+// fuzz/checks.cpp — the model's verdicts (see checks.hpp for the list).
+#include "checks.hpp"
+
+#include <algorithm>
+#include <string>
+
+namespace ouro_fuzz {
+
+namespace gc = ouro::gc;
+using ouro::Object;
+using ouro::Ref;
+
+namespace {
+
+// Every object in this heap is a Base; the cast only adjusts the address
+// (it never reads the object, which may be freed if the library is wrong).
+const Base* as_base(const Object* o) { return static_cast<const Base*>(o); }
+Base& object_at(const std::pair<const Base* const, std::uint32_t>& entry) { return const_cast<Base&>(*entry.first); }
+
+std::string describe(const World& w, std::uint32_t id) {
+  static const char* const kinds[] = {"Node", "FinNode", "Leaf", "FinLeaf"};
+  const Info& info = w.objects[id];
+  return "object " + std::to_string(id) + " (" + kinds[static_cast<int>(info.kind)] + ")";
+}
+
+// Refcount, generation and referrers of a live object, for failure reports.
+std::string state(World& w, std::size_t id) {
+  for (const auto& entry : w.live) {
+    if (entry.second != id) continue;
+    const Base& b = *entry.first;
+    std::string text = ": refcount " + std::to_string(ouro::refcount(b)) + ", finalized " +
+                       std::to_string(w.objects[id].finalized) + ", generation";
+    for (int g = 0; g <= 2; ++g)
+      for (const Ref<Object>& r : gc::get_objects(g))
+        if (r.get() == &b) text += " " + std::to_string(g);
+    text += ", referrers";
+    for (const Ref<Object>& r : gc::get_referrers(b)) text += " " + std::to_string(w.id_of(as_base(r.get())));
+    text += ", table " + std::to_string(static_cast<int>(ouro::detail::table_of(b))) + " flags " +
+            std::to_string(ouro::detail::Access::flags(b));
+    text += ", full collections so far " + std::to_string(gc::get_stats()[2].collections);
+    text += ", fields";
+    for (const Ref<Base>& f : b.fields) text += " " + std::to_string(f ? w.id_of(f.get()) : -1);
+    return text;
+  }
+  return ": not alive";
+}
+
+// Counts the Refs to each live object that the harness can see; reports
+// Refs to destroyed objects and fields that differ from the model.
+std::vector<std::size_t> count_references(World& w) {
+  std::vector<std::size_t> counts(w.objects.size(), 0);
+  auto count = [&](const Base* p, const std::string& where) {
+    if (!p) return;
+    std::int64_t id = w.id_of(p);
+    if (id < 0)
+      w.fail(where + " refers to a destroyed object");
+    else
+      ++counts[static_cast<std::size_t>(id)];
+  };
+  for (int s = 0; s < kSlots; ++s) count(w.slots[static_cast<std::size_t>(s)].get(), "slot " + std::to_string(s));
+  for (const Ref<Base>& r : w.store) count(r.get(), "the resurrection store");
+  for (const Ref<Object>& r : gc::garbage()) count(as_base(r.get()), "gc::garbage()");
+  for (const auto& entry : w.live) {
+    Base& b = object_at(entry);
+    const Info& info = w.objects[b.id];
+    if (b.fields.size() != info.shadow.size()) {
+      w.fail(describe(w, b.id) + " is alive but its fields were emptied (cleared as garbage?)");
+      continue;
+    }
+    for (std::size_t i = 0; i < b.fields.size(); ++i) {
+      count(b.fields[i].get(), describe(w, b.id) + " field " + std::to_string(i));
+      std::int64_t actual = b.fields[i] ? w.id_of(b.fields[i].get()) : -1;
+      if (actual != info.shadow[i])
+        w.fail(describe(w, b.id) + " field " + std::to_string(i) + " points at " + std::to_string(actual) +
+               ", the model says " + std::to_string(info.shadow[i]));
+    }
+  }
+  return counts;
+}
+
+void check_counts_and_finalization(World& w, const std::vector<std::size_t>& counts) {
+  for (const auto& entry : w.live) {
+    Base& b = object_at(entry);
+    const Info& info = w.objects[b.id];
+    std::size_t rc = ouro::refcount(b);
+    if (info.immortal) {
+      if (rc != ouro::immortal_refcount) w.fail(describe(w, b.id) + " is immortal but refcount says " + std::to_string(rc));
+    } else if (rc != counts[b.id]) {
+      w.fail(describe(w, b.id) + ": refcount " + std::to_string(rc) + ", the model counts " +
+             std::to_string(counts[b.id]) + " references");
+    } else if (rc == 0) {
+      w.fail(describe(w, b.id) + " is alive with no reference to it");
+    }
+    if (gc::is_finalized(b) != (info.finalized > 0))
+      w.fail(describe(w, b.id) + ": is_finalized disagrees with " + std::to_string(info.finalized) + " finalize() calls");
+    if (gc::is_tracked(b) != is_tracked_kind(info.kind)) w.fail(describe(w, b.id) + ": is_tracked disagrees with its type");
+  }
+}
+
+// Each live tracked object is in exactly one of generations 0..2, or frozen.
+// Returns, per id, whether the object is frozen.
+std::vector<char> check_generations(World& w) {
+  std::vector<char> in_gen(w.objects.size(), 0);
+  for (int g = 0; g <= 2; ++g) {
+    for (const Ref<Object>& r : gc::get_objects(g)) {
+      std::int64_t id = w.id_of(as_base(r.get()));
+      if (id < 0) {
+        w.fail("get_objects(" + std::to_string(g) + ") lists an object that is not alive");
+        continue;
+      }
+      auto i = static_cast<std::size_t>(id);
+      if (in_gen[i]) w.fail(describe(w, static_cast<std::uint32_t>(id)) + " is listed twice by get_objects");
+      if (!is_tracked_kind(w.objects[i].kind)) w.fail(describe(w, static_cast<std::uint32_t>(id)) + " is untracked but listed");
+      in_gen[i] = 1;
+    }
+  }
+  std::vector<char> frozen(w.objects.size(), 0);
+  std::size_t n_frozen = 0;
+  for (const auto& entry : w.live) {
+    std::uint32_t id = entry.second;
+    if (is_tracked_kind(w.objects[id].kind) && !in_gen[id]) {
+      frozen[id] = 1;
+      ++n_frozen;
+    }
+  }
+  if (gc::get_freeze_count() != n_frozen)
+    w.fail("get_freeze_count() is " + std::to_string(gc::get_freeze_count()) + " but " + std::to_string(n_frozen) +
+           " live tracked objects are in no generation");
+  return frozen;
+}
+
+void check_garbage_list(World& w) {
+  if (w.saveall_since_clear) return;
+  std::vector<char> seen(w.objects.size(), 0);
+  for (const Ref<Object>& r : gc::garbage()) {
+    std::int64_t id = w.id_of(as_base(r.get()));
+    if (id < 0) continue;  // reported by count_references
+    auto i = static_cast<std::size_t>(id);
+    const Info& info = w.objects[i];
+    if (seen[i]) w.fail(describe(w, static_cast<std::uint32_t>(id)) + " is in garbage() twice");
+    seen[i] = 1;
+    if (!has_finalizer_kind(info.kind) || !is_tracked_kind(info.kind))
+      w.fail(describe(w, static_cast<std::uint32_t>(id)) + " is in garbage() but is no tracked finalizer object");
+    if (info.finalized != 0) w.fail(describe(w, static_cast<std::uint32_t>(id)) + " is in garbage() but was finalized");
+  }
+}
+
+}  // namespace
+
+void check_world(World& w) {
+  if (!w.failure.empty()) return;
+  if (w.thrown != w.reported)
+    w.fail(std::to_string(w.thrown) + " exceptions thrown by user code, " + std::to_string(w.reported) +
+           " reported to the unraisable hook");
+  std::vector<std::size_t> counts = count_references(w);
+  if (!w.failure.empty()) return;  // never read an object through a bad Ref
+  check_counts_and_finalization(w, counts);
+  check_generations(w);
+  check_garbage_list(w);
+}
+
+std::vector<char> unreachable(World& w) {
+  std::vector<char> frozen = check_generations(w);
+  std::vector<char> reached(w.objects.size(), 0);
+  std::vector<const Base*> stack;
+  auto root = [&](const Base* p) {
+    if (!p) return;
+    std::int64_t id = w.id_of(p);
+    if (id < 0 || reached[static_cast<std::size_t>(id)]) return;
+    reached[static_cast<std::size_t>(id)] = 1;
+    stack.push_back(p);
+  };
+  for (const Ref<Base>& r : w.slots) root(r.get());
+  for (const Ref<Base>& r : w.store) root(r.get());
+  for (const Ref<Object>& r : gc::garbage()) root(as_base(r.get()));
+  for (const auto& entry : w.live) {
+    const Base& b = *entry.first;
+    const Info& info = w.objects[entry.second];
+    if (info.immortal || frozen[entry.second]) root(&b);
+    if (!is_tracked_kind(info.kind))
+      for (const Ref<Base>& f : b.fields) root(f.get());  // invisible to the collector
+  }
+  while (!stack.empty()) {
+    const Base* b = stack.back();
+    stack.pop_back();
+    for (const Ref<Base>& f : b->fields) root(f.get());
+  }
+  std::vector<char> out(w.objects.size(), 0);
+  for (const auto& entry : w.live) out[entry.second] = !reached[entry.second];
+  return out;
+}
+
+void check_collected(World& w, const std::vector<char>& before, bool legacy) {
+  // A freeze() by a callback before the collection hides the garbage from
+  // it; an unfreeze() after it brings the garbage back. Both are legal.
+  if (!w.failure.empty() || w.freeze_during_op || w.finalizer_dropped) return;
+  std::vector<char> after = unreachable(w);
+  for (std::size_t id = 0; id < before.size(); ++id) {
+    if (before[id] && w.collect_save_all && !w.objects[id].alive)
+      w.fail(describe(w, static_cast<std::uint32_t>(id)) + " was garbage under DEBUG_SAVEALL and was freed");
+    if (before[id] && w.objects[id].alive && after[id])
+      w.fail(describe(w, static_cast<std::uint32_t>(id)) +
+             " was unreachable before collect(2) and is still alive and unreachable after it" + state(w, id));
+  }
+  if (!legacy) return;
+  for (std::uint32_t id : w.finalized_during_op)
+    if (id < before.size() && before[id] && is_tracked_kind(w.objects[id].kind))
+      w.fail(describe(w, id) + " was finalized by a collection under the legacy policy");
+}
+
+void install_collection_check(World& w) {
+  World* world = &w;
+  gc::add_callback([world](gc::Phase phase, const gc::CollectionInfo& info) {
+    if (phase != gc::Phase::stop || !world->collect_check_armed) return;
+    world->collect_check_armed = false;
+    if (info.generation != 2) world->fail("the collection checked was not a full one");
+    check_collected(*world, world->unreachable_before, world->collect_legacy);
+  });
+}
+
+std::size_t collect_and_check(World& w) {
+  w.collect_legacy = gc::get_finalizer_policy() == gc::FinalizerPolicy::legacy;
+  w.collect_save_all = (gc::get_debug() & gc::DEBUG_SAVEALL) != 0;
+  w.unreachable_before = unreachable(w);
+  w.finalizer_dropped = false;
+  w.collect_check_armed = true;
+  std::size_t n = gc::collect(2);
+  if (w.collect_check_armed) w.fail("collect(2) ran no Phase::stop callback");
+  w.collect_check_armed = false;
+  return n;
+}
+
+void check_referrers_and_referents(World& w, Base& target) {
+  std::vector<std::int64_t> want, got;
+  std::vector<char> frozen = check_generations(w);
+  for (const auto& entry : w.live) {
+    const Base& b = *entry.first;
+    if (!is_tracked_kind(w.objects[entry.second].kind) || frozen[entry.second]) continue;
+    if (std::any_of(b.fields.begin(), b.fields.end(), [&](const Ref<Base>& f) { return f.get() == &target; }))
+      want.push_back(entry.second);
+  }
+  for (const Ref<Object>& r : gc::get_referrers(target)) got.push_back(w.id_of(as_base(r.get())));
+  std::sort(want.begin(), want.end());
+  std::sort(got.begin(), got.end());
+  if (want != got) w.fail("get_referrers of " + describe(w, target.id) + " differs from the fields that hold it");
+
+  std::vector<const Object*> referents;
+  for (const Ref<Object>& r : gc::get_referents(target)) referents.push_back(r.get());
+  std::vector<const Object*> expected;
+  if (is_tracked_kind(w.objects[target.id].kind))
+    for (const Ref<Base>& f : target.fields)
+      if (f) expected.push_back(f.get());
+  if (referents != expected) w.fail("get_referents of " + describe(w, target.id) + " differs from its fields");
+}
+
+}  // namespace ouro_fuzz

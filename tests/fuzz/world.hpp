@@ -1,0 +1,162 @@
+// fuzz/world.hpp — the state the graph-operation interpreter works on: the
+// objects it makes, the slots that hold them, and the reference model it
+// keeps beside them.
+//
+// The interpreter (program.cpp) decodes a byte string into operations
+// (ops.cpp) over a World; after every operation the checker (checks.cpp)
+// compares the library with the model. Three kinds of truth meet here:
+//
+//   what the harness did   slots, the resurrection store, the objects' own
+//                          fields: real Refs, so the library counts them;
+//   what the model says    `shadow`: for every live object, which object
+//                          each field should point at. Only harness code
+//                          writes it (ops and finalizers), so a Ref that the
+//                          collector resets on an object that then survives
+//                          shows up as a difference;
+//   what happened          constructor and destructor calls, finalize()
+//                          calls, exceptions thrown and reported, recorded by
+//                          the nodes themselves, by id. `live` maps an
+//                          address to an id only while the object exists,
+//                          so the harness never reads freed memory even
+//                          without a sanitizer.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <ouro/ouro.hpp>
+
+namespace ouro_fuzz {
+
+inline constexpr int kSlots = 8;
+inline constexpr int kMaxFields = 3;
+inline constexpr std::size_t kMaxLive = 48;       // make is a no-op beyond this
+inline constexpr std::size_t kMaxCreated = 400;   // per program, finalizers included
+inline constexpr std::size_t kMaxCallbacks = 3;
+
+// What an object's finalize() does (types with a finalizer only), and what
+// a gc callback does. Every one of them is user code running where the
+// library must stay consistent: inside a collection or a refcount death.
+enum class Behaviour : std::uint8_t {
+  none,
+  resurrect,   // stores ouro::ref(this) in the resurrection store
+  throws,      // throws std::runtime_error (must reach the unraisable hook)
+  allocate,    // makes a two-object garbage cycle, and a leaf in slot[param]
+  drop_slot,   // empties slot[param]
+  collect,     // gc::collect(param % 3): 0 inside a collection
+  freeze,      // gc::freeze(), or gc::unfreeze() when param is odd
+  steal,       // slot[param] = its first field (resurrects a neighbour)
+  drop_field,  // empties its own first field
+  count_
+};
+inline constexpr int kBehaviours = static_cast<int>(Behaviour::count_);
+const char* behaviour_name(Behaviour b);
+
+struct World;
+
+// Every object the interpreter makes. Fields are a fixed-size vector of
+// nullable Refs (the collector may empty the vector when it breaks a cycle).
+struct Base : ouro::Object {
+  Base(World& w, int nfields, Behaviour b, std::uint8_t param);
+  ~Base() override;
+  World& world;
+  std::uint32_t id;
+  Behaviour behaviour;
+  std::uint8_t param;
+  std::vector<ouro::Ref<Base>> fields;
+
+ protected:
+  void run_finalizer();
+};
+
+// The four combinations the library tells apart at compile time.
+struct Leaf : Base {  // untracked, no finalizer
+  using Base::Base;
+};
+struct FinLeaf : Base {  // untracked, finalizer
+  using Base::Base;
+  void finalize() override { run_finalizer(); }
+};
+struct Node : Base {  // tracked, no finalizer
+  using Base::Base;
+  void traverse(ouro::Visitor& v) override { v(fields); }
+};
+struct FinNode : Node {  // tracked, finalizer
+  using Node::Node;
+  void finalize() override { run_finalizer(); }
+};
+
+// A Node whose constructor throws after Base registered it (make<T> must
+// unwind it and leak nothing).
+struct ThrowingNode : Node {
+  ThrowingNode(World& w, int nfields);
+};
+
+enum class Kind : std::uint8_t { node, fin_node, leaf, fin_leaf };
+
+struct Info {
+  Kind kind = Kind::node;
+  bool alive = false;
+  bool immortal = false;
+  int finalized = 0;                 // finalize() calls so far
+  std::uint64_t born_op = 0;         // index of the operation that made it
+  std::vector<std::int64_t> shadow;  // per field: the model's target id, -1 = empty
+};
+
+inline bool is_tracked_kind(Kind k) { return k == Kind::node || k == Kind::fin_node; }
+inline bool has_finalizer_kind(Kind k) { return k == Kind::fin_node || k == Kind::fin_leaf; }
+
+struct World {
+  std::array<ouro::Ref<Base>, kSlots> slots;
+  std::vector<ouro::Ref<Base>> store;  // where resurrecting finalizers put themselves
+
+  std::vector<Info> objects;                       // by id
+  std::unordered_map<const Base*, std::uint32_t> live;  // address -> id while it exists
+  std::size_t created = 0;
+
+  std::vector<std::size_t> callback_ids;
+  std::uint64_t thrown = 0;    // exceptions thrown by finalizers and callbacks
+  std::uint64_t reported = 0;  // exceptions that reached the unraisable hook
+
+  std::uint64_t op_index = 0;
+  bool freeze_during_op = false;     // gc::freeze() ran inside the current op
+  bool saveall_since_clear = false;  // garbage() may hold objects without finalizers
+  std::vector<std::uint32_t> finalized_during_op;
+  bool finalizer_dropped = false;  // a finalizer dropped a Ref (slot or field) during the op
+
+  // A full collection under the model's eye (collect_and_check): the
+  // harness's own gc callback, always the first one, checks it at
+  // Phase::stop, before any other callback can change the graph.
+  bool collect_check_armed = false;
+  bool collect_legacy = false;
+  bool collect_save_all = false;  // DEBUG_SAVEALL: garbage goes to garbage(), none is freed
+  std::vector<char> unreachable_before;
+
+  std::int64_t throwing_id = -1;  // the last ThrowingNode made
+  std::string failure;  // the first disagreement, "" while all agree
+
+  void fail(const std::string& what) {
+    if (failure.empty()) failure = what;
+  }
+  bool can_make() const { return live.size() < kMaxLive && created < kMaxCreated; }
+  // The id of a live object, or -1 when `p` is not one (never dereferences).
+  std::int64_t id_of(const Base* p) const {
+    auto it = live.find(p);
+    return it == live.end() ? -1 : static_cast<std::int64_t>(it->second);
+  }
+  std::int64_t slot_id(int s) const;
+
+  // Harness-side writes that keep the model in step.
+  void set_field(Base& holder, int i, const ouro::Ref<Base>& target);
+  void run(Behaviour b, std::uint8_t param, Base* self);
+};
+
+// Makes an object of `kind` and registers it; the Ref is empty when the
+// world is full.
+ouro::Ref<Base> make_object(World& w, Kind kind, int nfields, Behaviour b, std::uint8_t param);
+
+}  // namespace ouro_fuzz
