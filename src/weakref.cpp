@@ -224,13 +224,17 @@ bool handle_weakrefs(Heap& h) {
   //    even when their target is garbage too (CPython also clears those
   //    whose target lives on: bpo-38006).
   ClearOwnedWeakrefs owned;
-  for (std::uint32_t i = 0; i < garbage.size(); ++i) garbage[i]->traverse(owned);
+  garbage.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t) {
+    for (std::uint32_t i = 0; i < n; ++i) objects[i]->traverse(owned);
+  });
   // 2. Every weak reference to the garbage, before any user code runs, so
   //    no callback can reach the garbage through a weak reference.
   WeakNode pending;
   make_empty(pending);
-  for (std::uint32_t i = 0; i < garbage.size(); ++i)
-    if (has(*garbage[i], kHasWeakrefs)) take_weak_list(garbage[i], pending);
+  garbage.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t) {
+    for (std::uint32_t i = 0; i < n; ++i)
+      if (has(*objects[i], kHasWeakrefs)) take_weak_list(objects[i], pending);
+  });
 #if OURO_CHECKS
   check_weak_lists(h.weak_lists);  // and none of them belongs to the garbage:
   for (std::uint32_t i = 0; i < garbage.size(); ++i)
