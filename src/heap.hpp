@@ -104,12 +104,20 @@ struct Heap {
   std::size_t tracked_in(Table t) noexcept { return table(t).size(); }
 };
 
+// The calling thread's heap (nullptr before the first make and after
+// teardown); read inline on the make and release paths.
+extern thread_local constinit Heap* tls_heap;
+Heap* make_heap();
+
 // The calling thread's heap, made on first use. After the thread's heap was
 // torn down (thread exit), current_heap() returns nullptr and new objects
 // are born orphaned (refcounted only).
-Heap* current_heap();
+inline Heap* current_heap() {
+  if (OURO_LIKELY(tls_heap != nullptr)) return tls_heap;
+  return make_heap();
+}
 // The calling thread's heap if it exists, without making one.
-Heap* existing_heap() noexcept;
+inline Heap* existing_heap() noexcept { return tls_heap; }
 // current_heap(), or throws std::logic_error after teardown (for the gc API).
 Heap& heap_for_api();
 // True when the heap with this id was torn down (its objects are orphans).
