@@ -300,9 +300,10 @@ void merge_younger(Heap& h, int g) {
   for (int i = 0; i < g; ++i) h.append_table(generation_table(i), generation_table(g));
 }
 
-void guard_as_unreachable(Heap& h, Object* o) {
+// `unreachable` has room for the whole working set (reserve_for).
+void guard_as_unreachable(Heap& h, Object* o) noexcept {
   set(*o, kGuarded);
-  h.place(o, Table::unreachable);
+  h.place_reserved(o, Table::unreachable);
 }
 
 // Survivors of a young collection are promoted; a full collection keeps its

@@ -69,6 +69,10 @@ struct Heap {
   // did not reserve room (the collector always does).
   void place(Object* o, Table t) {
     table(t).reserve_one_more();
+    place_reserved(o, t);
+  }
+  // The same when the caller reserved room in `t` for it.
+  void place_reserved(Object* o, Table t) noexcept {
     set_table(*o, t);
     Access::slot(*o) = table(t).push(o);
   }
@@ -98,7 +102,9 @@ struct Heap {
   void append_table(Table from, Table to) {
     SlotTable& src = table(from);
     table(to).reserve(std::size_t{table(to).size()} + src.size());
-    for (std::uint32_t i = 0; i < src.size(); ++i) place(src[i], to);
+    src.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t) {
+      for (std::uint32_t i = 0; i < n; ++i) place_reserved(objects[i], to);
+    });
     src.truncate(0);
   }
   std::size_t tracked_in(Table t) noexcept { return table(t).size(); }
