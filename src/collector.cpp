@@ -72,8 +72,11 @@
 //                        finalizer made reachable survives
 //   clear_garbage        break the cycles: reset the Refs traverse() visits
 //                        (or, under DEBUG_SAVEALL, keep all in garbage())
-//   release_set          unguard; whatever has no references left dies now,
-//                        by the ordinary path; the rest joins the old gen
+//   destroy_garbage      unguard; whatever has no references left dies now,
+//                        by a short path for known-finalized garbage (heap
+//                        counters, deleting destructor); the rest joins the
+//                        old gen (release_set is the general version, for
+//                        `uncollectable` and after an exception)
 //   handle_uncollectable (legacy) finalizer objects into garbage(), all of
 //                        `uncollectable` joins the old generation
 //
@@ -297,9 +300,10 @@ void merge_younger(Heap& h, int g) {
   for (int i = 0; i < g; ++i) h.append_table(generation_table(i), generation_table(g));
 }
 
-void guard_as_unreachable(Heap& h, Object* o) {
+// `unreachable` has room for the whole working set (reserve_for).
+void guard_as_unreachable(Heap& h, Object* o) noexcept {
   set(*o, kGuarded);
-  h.place(o, Table::unreachable);
+  h.place_reserved(o, Table::unreachable);
 }
 
 // Survivors of a young collection are promoted; a full collection keeps its
@@ -308,18 +312,20 @@ void split_survivors(Heap& h, int g, Table old) {
   SlotTable& young = h.table(generation_table(g));
   const std::int32_t* scratch = h.scratch.data();
   if (g < 2) {
-    for (std::uint32_t i = 0; i < young.size(); ++i) {
-      Object* o = young[i];
-      if (scratch[i] != kReachable) {
-        guard_as_unreachable(h, o);
-        continue;
+    young.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
+      for (std::uint32_t i = 0; i < n; ++i) {
+        Object* o = objects[i];
+        if (scratch[base + i] != kReachable) {
+          guard_as_unreachable(h, o);
+          continue;
+        }
+        h.place(o, old);
+        if (old == Table::gen2 && !has(*o, kPending)) {
+          set(*o, kPending);
+          ++h.long_lived_pending;
+        }
       }
-      h.place(o, old);
-      if (old == Table::gen2 && !has(*o, kPending)) {
-        set(*o, kPending);
-        ++h.long_lived_pending;
-      }
-    }
+    });
     young.truncate(0);
     return;
   }
@@ -327,19 +333,21 @@ void split_survivors(Heap& h, int g, Table old) {
   // so a survivor is only touched when compaction moves it: when nothing
   // died, this pass reads the table and the scratch array, no object.
   std::uint32_t kept = 0;
-  for (std::uint32_t i = 0; i < young.size(); ++i) {
-    Object* o = young[i];
-    if (scratch[i] != kReachable) {
-      unset(*o, kPending);
-      guard_as_unreachable(h, o);
-      continue;
+  young.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
+    for (std::uint32_t i = 0; i < n; ++i) {  // writes go to slots at or before the one read
+      Object* o = objects[i];
+      if (scratch[base + i] != kReachable) {
+        unset(*o, kPending);
+        guard_as_unreachable(h, o);
+        continue;
+      }
+      if (kept != base + i) {
+        young[kept] = o;
+        Access::slot(*o) = kept;
+      }
+      ++kept;
     }
-    if (kept != i) {
-      young[kept] = o;
-      Access::slot(*o) = kept;
-    }
-    ++kept;
-  }
+  });
   young.truncate(kept);
   h.long_lived_pending = 0;
   h.long_lived_total = kept;
@@ -427,14 +435,29 @@ void clear_garbage(Heap& h) {
     return;
   }
   ClearRefs clear;
-  for (std::uint32_t i = 0; i < unreachable.size(); ++i) {
-    Object* o = unreachable[i];
-    try {
-      o->traverse(clear);
-    } catch (...) {
-      report_unraisable(std::current_exception(), o, "traverse() while clearing a cycle");
+  unreachable.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t) {
+    for (std::uint32_t i = 0; i < n; ++i) {
+      Object* o = objects[i];
+      try {
+        o->traverse(clear);
+      } catch (...) {
+        report_unraisable(std::current_exception(), o, "traverse() while clearing a cycle");
+      }
     }
+  });
+}
+
+// What dispose() does for a tracked object of this heap whose finalizer ran
+// and whose table entry is gone.
+inline void destroy_collected(Heap& h, Object* o) noexcept {
+  Access::flags(*o) = static_cast<std::uint16_t>((Access::flags(*o) & ~kGuarded) | kDestroying);
+  if (h.count[0] > 0) --h.count[0];
+  if (OURO_UNLIKELY(has(*o, kPending))) {
+    unset(*o, kPending);
+    if (h.long_lived_pending > 0) --h.long_lived_pending;
   }
+  if (OURO_UNLIKELY(has(*o, kHasWeakrefs))) clear_weakrefs(o);  // a destructor weakly referred to it
+  delete o;
 }
 
 // Ends the collector's custody of a guarded table: objects still referenced
@@ -465,6 +488,48 @@ void release_set(Heap& h, Table set, Table old) {
       release(o);
     else
       h.place(o, old);
+  }
+  h.dying.clear();
+}
+
+// The garbage's own way out of release_set(): after clear_garbage() every
+// object of `unreachable` whose count is zero is known garbage, finalized
+// (pep442; legacy finalizers went to `uncollectable`), unlinked already (its
+// whole table is dropped at once) and no longer weakly referenced
+// (handle_weakrefs). What remains of release() -> dispose() for it is the
+// heap's counters and the deleting destructor, done here inline. The rest
+// is exactly release_set(): still-referenced objects join the old
+// generation unguarded first, and a dying object stays guarded until its
+// turn, so a destructor that drops the last reference to a later one does
+// not destroy it in the middle of this loop; objects outside the garbage
+// that die meanwhile take the ordinary path. Nothing here throws.
+void destroy_garbage(Heap& h, Table old) noexcept {
+  SlotTable& tab = h.table(Table::unreachable);
+  h.dying.clear();
+  tab.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t) {
+    for (std::uint32_t i = 0; i < n; ++i) {
+      Object* o = objects[i];
+      if (Access::refcnt(*o) > 0) {
+        unset(*o, kGuarded);
+        h.place(o, old);  // room reserved by reserve_for()
+      } else {
+        set_table(*o, Table::none);
+        h.dying.push_back(o);  // capacity reserved by reserve_for()
+      }
+    }
+  });
+  tab.truncate(0);
+  for (std::size_t i = 0; i < h.dying.size(); ++i) {
+    Object* o = h.dying[i];
+    if (Access::refcnt(*o) != 0) {  // resurrected by an earlier destructor
+      unset(*o, kGuarded);
+      h.place(o, old);
+    } else if (OURO_UNLIKELY(is_legacy_finalizer(o))) {
+      unset(*o, kGuarded);  // cannot happen today; the general path copes
+      release(o);
+    } else {
+      destroy_collected(h, o);
+    }
   }
   h.dying.clear();
 }
@@ -509,7 +574,7 @@ CollectionResult collect_unreachable(Heap& h, Table old, std::chrono::steady_clo
   result.collected = h.table(Table::unreachable).size();
   result.uncollectable = h.table(Table::uncollectable).size();
   clear_garbage(h);
-  release_set(h, Table::unreachable, old);  // the garbage dies here
+  destroy_garbage(h, old);  // the garbage dies here
 
   if (h.debug & gc::DEBUG_UNCOLLECTABLE)
     h.table(Table::uncollectable).for_each([&](Object* o) { print_object_line(h, "uncollectable", o); });

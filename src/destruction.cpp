@@ -57,7 +57,7 @@ void forget(Object* o) noexcept {
 }
 
 // The object's refcount is zero and nobody else will decide its fate.
-void dispose(Object* o) noexcept {
+OURO_ALWAYS_INLINE void dispose(Object* o) noexcept {
   if (has(*o, kHasFinalizer) && !has(*o, kFinalized)) {
     Access::refcnt(*o) = 1;
     call_finalizer(o);

@@ -12,9 +12,10 @@
 #include "make_context.hpp"
 
 namespace ouro::detail {
+thread_local constinit Heap* tls_heap = nullptr;
+
 namespace {
 
-thread_local constinit Heap* tls_heap = nullptr;
 thread_local constinit std::uint16_t tls_heap_id = 0;
 thread_local constinit bool tls_heap_gone = false;
 
@@ -104,6 +105,8 @@ struct HeapOwner {
 };
 thread_local HeapOwner tls_owner;
 
+}  // namespace
+
 OURO_NOINLINE Heap* make_heap() {
   if (tls_heap_gone) return nullptr;
   tls_owner.attach();  // registers the thread-exit teardown
@@ -112,6 +115,8 @@ OURO_NOINLINE Heap* make_heap() {
   tls_heap_id = h->id;
   return h;
 }
+
+namespace {
 
 void print_default_unraisable(std::exception_ptr e, const Object* o, const char* where) {
   std::cerr << "Exception ignored in: " << (o ? o->repr() : std::string(where)) << "\n";
@@ -125,13 +130,6 @@ void print_default_unraisable(std::exception_ptr e, const Object* o, const char*
 }
 
 }  // namespace
-
-Heap* current_heap() {
-  if (OURO_LIKELY(tls_heap != nullptr)) return tls_heap;
-  return make_heap();
-}
-
-Heap* existing_heap() noexcept { return tls_heap; }
 
 bool is_dead_heap_id(std::uint16_t id) noexcept {
   return (dead_heaps[id / 64].load(std::memory_order_relaxed) >> (id % 64)) & 1;

@@ -69,6 +69,10 @@ struct Heap {
   // did not reserve room (the collector always does).
   void place(Object* o, Table t) {
     table(t).reserve_one_more();
+    place_reserved(o, t);
+  }
+  // The same when the caller reserved room in `t` for it.
+  void place_reserved(Object* o, Table t) noexcept {
     set_table(*o, t);
     Access::slot(*o) = table(t).push(o);
   }
@@ -98,18 +102,28 @@ struct Heap {
   void append_table(Table from, Table to) {
     SlotTable& src = table(from);
     table(to).reserve(std::size_t{table(to).size()} + src.size());
-    for (std::uint32_t i = 0; i < src.size(); ++i) place(src[i], to);
+    src.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t) {
+      for (std::uint32_t i = 0; i < n; ++i) place_reserved(objects[i], to);
+    });
     src.truncate(0);
   }
   std::size_t tracked_in(Table t) noexcept { return table(t).size(); }
 };
 
+// The calling thread's heap (nullptr before the first make and after
+// teardown); read inline on the make and release paths.
+extern thread_local constinit Heap* tls_heap;
+Heap* make_heap();
+
 // The calling thread's heap, made on first use. After the thread's heap was
 // torn down (thread exit), current_heap() returns nullptr and new objects
 // are born orphaned (refcounted only).
-Heap* current_heap();
+inline Heap* current_heap() {
+  if (OURO_LIKELY(tls_heap != nullptr)) return tls_heap;
+  return make_heap();
+}
 // The calling thread's heap if it exists, without making one.
-Heap* existing_heap() noexcept;
+inline Heap* existing_heap() noexcept { return tls_heap; }
 // current_heap(), or throws std::logic_error after teardown (for the gc API).
 Heap& heap_for_api();
 // True when the heap with this id was torn down (its objects are orphans).

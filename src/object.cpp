@@ -31,7 +31,7 @@ namespace detail {
 
 thread_local constinit MakeFrame tls_make{};
 
-void note_allocation(void* p, std::size_t size) noexcept {
+OURO_ALWAYS_INLINE void note_allocation(void* p, std::size_t size) noexcept {
   MakeFrame& f = tls_make;
   if (!f.armed || f.begin != nullptr) return;  // only the first block: the object's own
   f.begin = static_cast<const char*>(p);

@@ -21,6 +21,7 @@
 // that run first may do anything, including destroying later ones.
 #include "weak_lists.hpp"
 
+#include <atomic>
 #include <cstddef>
 #include <exception>
 #include <mutex>
@@ -42,6 +43,19 @@ struct OrphanLists {
   std::mutex mutex;
   WeakLists lists;
 };
+
+// How many weak-reference nodes, in all threads, have a target (one was set
+// by weak_attach and has not been cleared or freed since). When there are
+// none, no object can own a weak reference that needs clearing, and the
+// collector skips traversing its garbage for them (handle_weakrefs).
+// Relaxed: a thread's own attaches precede its collections in program
+// order, and nodes of other threads are never owned by this one's garbage.
+std::atomic<std::size_t> targeted_nodes{0};
+
+void clear_target(WeakNode* n) noexcept {
+  n->target = nullptr;
+  targeted_nodes.fetch_sub(1, std::memory_order_relaxed);
+}
 
 // Never destroyed: orphans may outlive static destructors.
 OrphanLists& orphan_lists() {
@@ -124,7 +138,7 @@ void take_weak_list(Object* o, WeakNode& pending) noexcept {
   WeakNode& head = it->second;
   for (WeakNode* n = head.next; n != &head;) {
     WeakNode* next = n->next;
-    n->target = nullptr;
+    clear_target(n);
     if (n->has_callback())
       append(pending, n);
     else
@@ -156,7 +170,7 @@ class ClearOwnedWeakrefs final : public Visitor {
   void visit_weak_reference(WeakNode* n) override {
     if (!n->target) return;
     if (n->next) unlink_from_target(n);
-    n->target = nullptr;
+    clear_target(n);
   }
 };
 
@@ -194,6 +208,7 @@ void weak_attach(WeakNode* n, Object* o) {
     set(*o, kHasWeakrefs);
   }
   n->target = o;
+  targeted_nodes.fetch_add(1, std::memory_order_relaxed);
   link_after(head, n);
 }
 
@@ -204,6 +219,7 @@ void weak_release(WeakNode* n) noexcept {
     else
       unlink_links(n);  // cleared, its callback still pending
   }
+  if (n->target) clear_target(n);
   delete n;
 }
 
@@ -224,13 +240,19 @@ bool handle_weakrefs(Heap& h) {
   //    even when their target is garbage too (CPython also clears those
   //    whose target lives on: bpo-38006).
   ClearOwnedWeakrefs owned;
-  for (std::uint32_t i = 0; i < garbage.size(); ++i) garbage[i]->traverse(owned);
+  if (targeted_nodes.load(std::memory_order_relaxed) != 0) {
+    garbage.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t) {
+      for (std::uint32_t i = 0; i < n; ++i) objects[i]->traverse(owned);
+    });
+  }
   // 2. Every weak reference to the garbage, before any user code runs, so
   //    no callback can reach the garbage through a weak reference.
   WeakNode pending;
   make_empty(pending);
-  for (std::uint32_t i = 0; i < garbage.size(); ++i)
-    if (has(*garbage[i], kHasWeakrefs)) take_weak_list(garbage[i], pending);
+  garbage.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t) {
+    for (std::uint32_t i = 0; i < n; ++i)
+      if (has(*objects[i], kHasWeakrefs)) take_weak_list(objects[i], pending);
+  });
 #if OURO_CHECKS
   check_weak_lists(h.weak_lists);  // and none of them belongs to the garbage:
   for (std::uint32_t i = 0; i < garbage.size(); ++i)

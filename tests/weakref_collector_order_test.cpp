@@ -131,6 +131,38 @@ TEST(WeakRefCollection, CallbacksOfWeakRefsOwnedByTheGarbageAreNotCalled) {
   });
 }
 
+// The collector skips looking for weak references owned by the garbage when
+// no weak reference in the process has a target; the count behind that must
+// survive every way a weak reference ends (its target dies, it is reset, its
+// owner is garbage).
+TEST(WeakRefCollection, WeakRefsOwnedByTheGarbageAreClearedAfterOtherWeakRefsCameAndWent) {
+  in_fresh_heap([] {
+    Events ev;
+    {
+      auto t = make<TrackedNode>(ev, "t");
+      WeakNode by_death(t);
+      WeakNode by_reset(t);
+      by_reset = WeakNode();
+      t.reset();
+      EXPECT_TRUE(by_death.expired());
+      auto [a, b] = cycle<WeakOwner>(ev, "a0", "b0");
+      a->weak.emplace_back(b);
+    }
+    EXPECT_EQ(gc::collect(), 2u);
+    auto survivor = make<TrackedNode>(ev, "survivor");
+    {
+      auto [a, b] = cycle<WeakOwner>(ev, "a", "b");
+      b->weak.emplace_back(survivor, logging(ev, "b->survivor"));
+      // The survivor dies during the finalizers: b's weak reference must be
+      // cleared (without its callback) before they run.
+      a->on_finalize = [&survivor](Instrumented&) { survivor.reset(); };
+    }
+    EXPECT_EQ(gc::collect(), 2u);
+    EXPECT_EQ(ev.count("callback b->survivor"), 0u);
+    EXPECT_EQ(ev.alive(), 0);
+  });
+}
+
 TEST(WeakRefCollection, ACallbackThatResurrectsIsHandledLikeAFinalizerThatDoes) {
   in_fresh_heap([] {
     Events ev;
