@@ -457,6 +457,9 @@ inline void destroy_collected(Heap& h, Object* o) noexcept {
     if (h.long_lived_pending > 0) --h.long_lived_pending;
   }
   if (OURO_UNLIKELY(has(*o, kHasWeakrefs))) clear_weakrefs(o);  // a destructor weakly referred to it
+#if OURO_CHECKS
+  remember_type_for_checks(*o);  // as dispose(): a later use of a dangling Ref names the type
+#endif
   delete o;
 }
 

@@ -102,6 +102,21 @@ TEST_F(MisuseDeathTest, RefOfARawPointerToADestroyedObjectAborts) {
       kDestroyedVictim);
 }
 
+TEST_F(MisuseDeathTest, AnObjectFreedByACollectionIsNamedToo) {
+  EXPECT_DEATH(
+      {
+        Ring* raw = nullptr;
+        {
+          Ref<Ring> a = make<Ring>();
+          a->next = a;  // a garbage self-cycle once `a` goes
+          raw = a.get();
+        }
+        ouro::gc::collect();
+        Ref<Ring> revived = ouro::ref(raw);
+      },
+      "(a Ref to a Ring that was already destroyed was used|heap-use-after-free)");
+}
+
 TEST_F(MisuseDeathTest, ADestroyedObjectOfATrackedTypeIsNamedToo) {
   EXPECT_DEATH(
       {
