@@ -51,7 +51,7 @@ struct ImmortalizesItselfWhenDestroyed : Object {
 Ref<Victim> uncounted_ref_to(Victim* raw) { return Ref<Victim>(raw, ouro::detail::adopt_t{}); }
 
 constexpr const char* kDestroyedVictim =
-    "(ouro: fatal: a Ref to a Victim that was already destroyed was used \\(use after free|heap-use-after-free)";
+    "(ouro: fatal: a Ref to a Victim that was already destroyed was used \\(use after free|heap-use-after-free|use-after-poison)";
 
 class MisuseDeathTest : public ::testing::Test {
  protected:
@@ -114,7 +114,7 @@ TEST_F(MisuseDeathTest, AnObjectFreedByACollectionIsNamedToo) {
         ouro::gc::collect();
         Ref<Ring> revived = ouro::ref(raw);
       },
-      "(a Ref to a Ring that was already destroyed was used|heap-use-after-free)");
+      "(a Ref to a Ring that was already destroyed was used|heap-use-after-free|use-after-poison)");
 }
 
 TEST_F(MisuseDeathTest, ADestroyedObjectOfATrackedTypeIsNamedToo) {
@@ -125,7 +125,7 @@ TEST_F(MisuseDeathTest, ADestroyedObjectOfATrackedTypeIsNamedToo) {
         owner.reset();
         Ref<Ring> copy = dangling;
       },
-      "(a Ref to a Ring that was already destroyed was used|heap-use-after-free)");
+      "(a Ref to a Ring that was already destroyed was used|heap-use-after-free|use-after-poison)");
 }
 
 // A destructor that copies a Ref to its own object (one it never counted):
