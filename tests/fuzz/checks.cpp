@@ -271,13 +271,27 @@ void check_weak(World& w) {
   }
 }
 
-void check_finalizer_weak_view(World& w, Base& self) {
-  if (!w.collect_check_armed || w.collect_legacy || w.collect_save_all || w.freeze_during_op) return;
+namespace {
+
+// Whether object `id` is part of the garbage of the checked pep442
+// collection now running (false when that cannot be told).
+bool in_checked_garbage(const World& w, std::int64_t id) {
+  if (!w.collect_check_armed || w.collect_legacy || w.collect_save_all || w.freeze_during_op) return false;
   const std::vector<char>& before = w.unreachable_before;
-  auto garbage = [&](std::int64_t id) {
-    return id >= 0 && static_cast<std::size_t>(id) < before.size() && before[static_cast<std::size_t>(id)] &&
-           is_tracked_kind(w.objects[static_cast<std::size_t>(id)].kind);
-  };
+  return id >= 0 && static_cast<std::size_t>(id) < before.size() && before[static_cast<std::size_t>(id)] &&
+         is_tracked_kind(w.objects[static_cast<std::size_t>(id)].kind);
+}
+
+}  // namespace
+
+void check_weak_callback_owner(World& w, const WeakInfo& r) {
+  if (w.callback_ids.empty() && in_checked_garbage(w, r.owner))
+    w.fail("the callback of a weak reference held by " + describe(w, static_cast<std::uint32_t>(r.owner)) +
+           ", garbage of the running collection, ran");
+}
+
+void check_finalizer_weak_view(World& w, Base& self) {
+  auto garbage = [&](std::int64_t id) { return in_checked_garbage(w, id); };
   if (!garbage(self.id)) return;
   auto look = [&](const ouro::WeakRef<Base>& ref, std::int64_t rec, const std::string& where) {
     if (rec < 0 || ref.expired()) return;

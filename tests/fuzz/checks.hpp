@@ -47,7 +47,9 @@
 //
 // check_finalizer_weak_view() — inside every finalizer that a checked
 // pep442 collection runs on its garbage: no weak reference to an object of
-// that garbage is still alive.
+// that garbage is still alive. check_weak_callback_owner() — in such a
+// collection (and no gc callback of the program's could have run first), no
+// callback runs for a weak reference held by a member of that garbage.
 #pragma once
 
 #include <vector>
@@ -59,6 +61,7 @@ namespace ouro_fuzz {
 void check_world(World& w);
 void check_weak(World& w);
 void check_finalizer_weak_view(World& w, Base& self);
+void check_weak_callback_owner(World& w, const WeakInfo& callback_of);
 
 // Per id: 1 when the object is alive and unreachable from every root.
 std::vector<char> unreachable(World& w);

@@ -296,7 +296,7 @@ std::string op_weak_field(World& w, Reader& in) {
   if (!holder) return "weak_field (none)";
   std::int64_t rec = -1;
   ouro::WeakRef<Base> made = make_weak(w, s, spec, param, rec);
-  if (rec >= 0) w.weak_records[static_cast<std::size_t>(rec)].ever_in_field = true;
+  w.to_field(rec, holder->id);
   w.kill_weak_record(holder->weak_rec);
   holder->weak_rec = rec;
   holder->weak = std::move(made);
@@ -346,7 +346,7 @@ std::string op_weak_transfer(World& w, Reader& in) {
     case 2: {
       Base* holder = slot(w, b % kSlots).get();
       if (!holder) return "weak move to field (none)";
-      if (src.rec >= 0) w.weak_records[static_cast<std::size_t>(src.rec)].ever_in_field = true;
+      w.to_field(src.rec, holder->id);
       w.kill_weak_record(holder->weak_rec);
       holder->weak_rec = std::exchange(src.rec, -1);
       holder->weak = std::move(src.ref);
@@ -358,6 +358,7 @@ std::string op_weak_transfer(World& w, Reader& in) {
       w.kill_weak_record(src.rec);
       src.rec = std::exchange(holder->weak_rec, -1);
       src.ref = std::move(holder->weak);
+      w.to_field(src.rec, -1);
       return "weak move s" + str(b % kSlots) + ".weak -> w" + str(a);
     }
   }

@@ -159,6 +159,7 @@ void World::run_weak_callback(Behaviour b, std::uint8_t p, std::int64_t rec, our
   if (++info.calls > 1) fail(name + ": callback ran twice");
   if (!self.expired()) fail(name + ": callback ran while the WeakRef it received is not expired");
   if (self.lock()) fail(name + ": lock() inside its own callback is not empty");
+  check_weak_callback_owner(*this, info);
   ++in_weak_callback;
   struct Leave {
     int& n;

@@ -126,6 +126,7 @@ struct WeakInfo {
   bool alive = true;            // the WeakRef still exists (not dropped, overwritten, destroyed)
   bool has_callback = false;
   bool ever_in_field = false;   // may have been owned by garbage: its callback may legally be skipped
+  std::int64_t owner = -1;      // the object whose `weak` member holds it, -1 = a weak slot
   bool expired_seen = false;    // observed expired (sticky)
   int calls = 0;                // callback calls so far
 };
@@ -206,6 +207,13 @@ struct World {
   std::int64_t new_weak_record(std::int64_t target, bool has_callback);
   void kill_weak_record(std::int64_t rec) {
     if (rec >= 0) weak_records[static_cast<std::size_t>(rec)].alive = false;
+  }
+  // Record `rec` now lives in the `weak` member of object `owner` (-1: in a weak slot).
+  void to_field(std::int64_t rec, std::int64_t owner) {
+    if (rec < 0) return;
+    WeakInfo& info = weak_records[static_cast<std::size_t>(rec)];
+    info.owner = owner;
+    if (owner >= 0) info.ever_in_field = true;
   }
   std::function<void(ouro::WeakRef<Base>&)> weak_callback(Behaviour b, std::uint8_t param, std::int64_t rec);
 };
