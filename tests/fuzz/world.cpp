@@ -171,10 +171,9 @@ void World::run_weak_callback(Behaviour b, std::uint8_t p, std::int64_t rec, our
       slots[static_cast<std::size_t>(p % kSlots)] = ws.ref.lock();
       return;
     }
-    case Behaviour::steal: {  // drops another weak reference, maybe one of the same batch
+    case Behaviour::steal: {  // drops a weak reference: one of the same batch, or its own
       WeakSlot& ws = weak[static_cast<std::size_t>(p % kWeakSlots)];
-      if (ws.rec == rec) return;  // never the WeakRef that is calling back
-      kill_weak_record(ws.rec);
+      kill_weak_record(ws.rec);  // `self` may dangle from here on
       ws.rec = -1;
       ws.ref.reset();
       return;

@@ -200,7 +200,7 @@ struct World {
   void run(Behaviour b, std::uint8_t param, Base* self);
   // What a weak reference callback does: `b` as for a gc callback, except
   // resurrect (slot[param] = lock() of weak slot param), steal (drops weak
-  // slot param, unless it is the one calling back) and drop_field (erases
+  // slot param, possibly the WeakRef calling back) and drop_field (erases
   // key param of the WeakValueMap).
   void run_weak_callback(Behaviour b, std::uint8_t param, std::int64_t rec, ouro::WeakRef<Base>& self);
   // A new record for a WeakRef just made to `target` (-1: an empty one).
