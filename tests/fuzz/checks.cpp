@@ -287,7 +287,9 @@ bool in_checked_garbage(const World& w, std::int64_t id) {
 void check_weak_callback_owner(World& w, const WeakInfo& r) {
   if (w.callback_ids.empty() && in_checked_garbage(w, r.owner))
     w.fail("the callback of a weak reference held by " + describe(w, static_cast<std::uint32_t>(r.owner)) +
-           ", garbage of the running collection, ran");
+           ", garbage of the running collection, ran (target " + std::to_string(r.target) + ", " +
+           std::to_string(w.finalized_during_op.size()) + " finalizers ran so far in this operation, owner finalized " +
+           std::to_string(w.objects[static_cast<std::size_t>(r.owner)].finalized) + ")");
 }
 
 void check_finalizer_weak_view(World& w, Base& self) {
