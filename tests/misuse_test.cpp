@@ -51,7 +51,7 @@ struct ImmortalizesItselfWhenDestroyed : Object {
 Ref<Victim> uncounted_ref_to(Victim* raw) { return Ref<Victim>(raw, ouro::detail::adopt_t{}); }
 
 constexpr const char* kDestroyedVictim =
-    "(ouro: fatal: a Ref to a Victim that was already destroyed was used \\(use after free|heap-use-after-free)";
+    "(ouro: fatal: a Ref to a Victim that was already destroyed was used \\(use after free|heap-use-after-free|use-after-poison)";
 
 class MisuseDeathTest : public ::testing::Test {
  protected:
