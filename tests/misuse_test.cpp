@@ -110,7 +110,7 @@ TEST_F(MisuseDeathTest, ADestroyedObjectOfATrackedTypeIsNamedToo) {
         owner.reset();
         Ref<Ring> copy = dangling;
       },
-      "(a Ref to a Ring that was already destroyed was used|heap-use-after-free)");
+      "(a Ref to a Ring that was already destroyed was used|heap-use-after-free|use-after-poison)");
 }
 
 // A destructor that copies a Ref to its own object (one it never counted):
