@@ -157,6 +157,154 @@ void check_world(World& w) {
   check_counts_and_finalization(w, counts);
   check_generations(w);
   check_garbage_list(w);
+  check_weak(w);
+}
+
+void check_weak(World& w) {
+  if (!w.failure.empty()) return;
+  struct Seen {
+    std::int64_t rec;
+    bool expired;
+    bool in_field;
+  };
+  std::vector<Seen> seen;
+  for (int i = 0; i < kWeakSlots; ++i) {
+    const WeakSlot& ws = w.weak[static_cast<std::size_t>(i)];
+    if (ws.rec < 0) {
+      if (!ws.ref.expired()) w.fail("weak slot " + std::to_string(i) + " is empty in the model but not expired");
+      continue;
+    }
+    seen.push_back({ws.rec, ws.ref.expired(), false});
+  }
+  for (const auto& entry : w.live) {
+    const Base& b = *entry.first;
+    if (b.weak_rec >= 0) seen.push_back({b.weak_rec, b.weak.expired(), true});
+  }
+  // A weak reference expired while its target lives: legal only when a
+  // collection cleared it (a finalizer ran, or DEBUG_SAVEALL kept the
+  // garbage) in this operation; then all older ones to it are cleared too.
+  const bool clearing_possible = !w.finalized_during_op.empty() || w.saveall_since_clear;
+  auto alive = [&](std::int64_t t) { return t >= 0 && w.objects[static_cast<std::size_t>(t)].alive; };
+  auto note_cleared = [&](std::int64_t t, std::uint64_t created, const std::string& what) {
+    Info& info = w.objects[static_cast<std::size_t>(t)];
+    if (created < info.cleared_before) return;
+    if (clearing_possible)
+      info.cleared_before = w.op_index;  // every weak reference made so far
+    else
+      w.fail(what + " is expired but its target, " + describe(w, static_cast<std::uint32_t>(t)) +
+             ", is alive and no collection could have cleared it");
+  };
+  for (const Seen& s : seen) {
+    const WeakInfo& r = w.weak_records[static_cast<std::size_t>(s.rec)];
+    if (!r.alive) w.fail("weak reference " + std::to_string(s.rec) + " is held but the model says it was destroyed");
+    if (!s.in_field && !r.expired_seen && s.expired && alive(r.target))
+      note_cleared(r.target, r.created, "weak reference " + std::to_string(s.rec));
+  }
+  for (const auto& [key, e] : w.value_model)
+    if (alive(e.target) && !w.value_map.get(key)) note_cleared(e.target, e.created, "WeakValueMap entry " + std::to_string(key));
+  for (const auto& [id, e] : w.key_model) {
+    const Base* key = nullptr;
+    for (const auto& entry : w.live)
+      if (entry.second == id) key = entry.first;
+    if (key && !w.key_map.find(*key)) note_cleared(e.target, e.created, "WeakKeyMap entry of " + std::to_string(id));
+  }
+  if (!w.failure.empty()) return;
+
+  auto live_now = [&](std::int64_t t, std::uint64_t created) {
+    return alive(t) && created >= w.objects[static_cast<std::size_t>(t)].cleared_before;
+  };
+  std::vector<std::size_t> weak_counts(w.objects.size(), 0);
+  for (const Seen& s : seen) {
+    WeakInfo& r = w.weak_records[static_cast<std::size_t>(s.rec)];
+    std::string name = "weak reference " + std::to_string(s.rec) + (s.in_field ? " (a member)" : "");
+    bool expect_expired = r.expired_seen || !live_now(r.target, r.created);
+    if (!s.expired && expect_expired)
+      w.fail(name + " is not expired but its target " + std::to_string(r.target) +
+             (alive(r.target) ? " was cleared by a collection" : " is destroyed"));
+    if (s.expired && !expect_expired && !(s.in_field && clearing_possible))
+      w.fail(name + " is expired but its target " + std::to_string(r.target) + " is alive");
+    r.expired_seen = s.expired;
+    if (r.calls > 1) w.fail(name + ": callback ran " + std::to_string(r.calls) + " times");
+    if (r.calls > 0 && !s.expired) w.fail(name + ": callback ran but it is not expired");
+    if (r.has_callback && !r.ever_in_field && r.target >= 0 && r.calls != (s.expired ? 1 : 0))
+      w.fail(name + ": expired " + (s.expired ? "true" : "false") + " but its callback ran " + std::to_string(r.calls) +
+             " times");
+    if (!s.expired && r.target >= 0) ++weak_counts[static_cast<std::size_t>(r.target)];
+  }
+  for (auto it = w.value_model.begin(); it != w.value_model.end();) {
+    Ref<Base> got = w.value_map.get(it->first);
+    if (!live_now(it->second.target, it->second.created)) {
+      if (got) w.fail("WeakValueMap::get(" + std::to_string(it->first) + ") finds a dead or cleared value");
+      it = w.value_model.erase(it);
+      continue;
+    }
+    if (!got || w.id_of(got.get()) != it->second.target)
+      w.fail("WeakValueMap::get(" + std::to_string(it->first) + ") is not object " + std::to_string(it->second.target));
+    ++weak_counts[static_cast<std::size_t>(it->second.target)];
+    ++it;
+  }
+  for (auto it = w.key_model.begin(); it != w.key_model.end();) {
+    if (!live_now(it->second.target, it->second.created)) {
+      it = w.key_model.erase(it);
+      continue;
+    }
+    const Base* key = nullptr;
+    for (const auto& entry : w.live)
+      if (entry.second == it->first) key = entry.first;
+    const int* value = key ? w.key_map.find(*key) : nullptr;
+    if (!value || *value != it->second.value)
+      w.fail("WeakKeyMap::find(object " + std::to_string(it->first) + ") disagrees with the model");
+    ++weak_counts[it->first];
+    ++it;
+  }
+  if (w.value_map.size() != w.value_model.size())
+    w.fail("WeakValueMap::size() is " + std::to_string(w.value_map.size()) + ", the model has " +
+           std::to_string(w.value_model.size()) + " live entries");
+  if (w.key_map.size() != w.key_model.size())
+    w.fail("WeakKeyMap::size() is " + std::to_string(w.key_map.size()) + ", the model has " +
+           std::to_string(w.key_model.size()) + " live entries");
+  for (const auto& entry : w.live) {
+    std::size_t n = ouro::weakref_count(*entry.first);
+    if (n != weak_counts[entry.second])
+      w.fail(describe(w, entry.second) + ": weakref_count " + std::to_string(n) + ", the model counts " +
+             std::to_string(weak_counts[entry.second]));
+  }
+}
+
+namespace {
+
+// Whether object `id` is part of the garbage of the checked pep442
+// collection now running (false when that cannot be told).
+bool in_checked_garbage(const World& w, std::int64_t id) {
+  if (!w.collect_check_armed || w.collect_legacy || w.collect_save_all || w.freeze_during_op) return false;
+  const std::vector<char>& before = w.unreachable_before;
+  return id >= 0 && static_cast<std::size_t>(id) < before.size() && before[static_cast<std::size_t>(id)] &&
+         is_tracked_kind(w.objects[static_cast<std::size_t>(id)].kind);
+}
+
+}  // namespace
+
+void check_weak_callback_owner(World& w, const WeakInfo& r) {
+  if (w.callback_ids.empty() && in_checked_garbage(w, r.owner))
+    w.fail("the callback of a weak reference held by " + describe(w, static_cast<std::uint32_t>(r.owner)) +
+           ", garbage of the running collection, ran (target " + std::to_string(r.target) + ", " +
+           std::to_string(w.finalized_during_op.size()) + " finalizers ran so far in this operation, owner finalized " +
+           std::to_string(w.objects[static_cast<std::size_t>(r.owner)].finalized) + ")");
+}
+
+void check_finalizer_weak_view(World& w, Base& self) {
+  auto garbage = [&](std::int64_t id) { return in_checked_garbage(w, id); };
+  if (!garbage(self.id)) return;
+  auto look = [&](const ouro::WeakRef<Base>& ref, std::int64_t rec, const std::string& where) {
+    if (rec < 0 || ref.expired()) return;
+    std::int64_t t = w.weak_records[static_cast<std::size_t>(rec)].target;
+    if (garbage(t))
+      w.fail("the finalizer of " + describe(w, self.id) + " sees " + where + " alive, to " +
+             describe(w, static_cast<std::uint32_t>(t)) + " of the same garbage");
+  };
+  for (int i = 0; i < kWeakSlots; ++i)
+    look(w.weak[static_cast<std::size_t>(i)].ref, w.weak[static_cast<std::size_t>(i)].rec, "weak slot " + std::to_string(i));
+  for (const auto& entry : w.live) look(entry.first->weak, entry.first->weak_rec, "the weak member of " + describe(w, entry.second));
 }
 
 std::vector<char> unreachable(World& w) {

@@ -28,6 +28,28 @@
 //   unfroze the heap (then only check_world applies). Under DEBUG_SAVEALL
 //   none of them is freed (they all end up in garbage()).
 //   Under the legacy policy, none of those objects was finalized.
+//
+// check_weak() — weak references, part of check_world:
+//   * a WeakRef (weak slot or `weak` member) is expired once its target is
+//     destroyed, and never while the target lives, unless a collection
+//     cleared it and a finalizer resurrected the target (or DEBUG_SAVEALL
+//     kept it): then every weak reference made to it before is expired
+//     (those in a `weak` member may also be cleared by their owner being
+//     garbage, whatever their target). Expired stays expired;
+//   * a callback runs at most once, only for a WeakRef that still exists,
+//     with an expired WeakRef; one whose WeakRef never lived in a managed
+//     object (so was never owned by garbage) has run exactly when it is
+//     expired, by the end of the operation;
+//   * weakref_count(o) is the number of live weak references to o that the
+//     harness holds (slots, members, map entries);
+//   * WeakValueMap / WeakKeyMap hold exactly the model's live entries
+//     (get, find, size).
+//
+// check_finalizer_weak_view() — inside every finalizer that a checked
+// pep442 collection runs on its garbage: no weak reference to an object of
+// that garbage is still alive. check_weak_callback_owner() — in such a
+// collection (and no gc callback of the program's could have run first), no
+// callback runs for a weak reference held by a member of that garbage.
 #pragma once
 
 #include <vector>
@@ -37,6 +59,9 @@
 namespace ouro_fuzz {
 
 void check_world(World& w);
+void check_weak(World& w);
+void check_finalizer_weak_view(World& w, Base& self);
+void check_weak_callback_owner(World& w, const WeakInfo& callback_of);
 
 // Per id: 1 when the object is alive and unreachable from every root.
 std::vector<char> unreachable(World& w);

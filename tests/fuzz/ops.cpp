@@ -6,6 +6,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "checks.hpp"
@@ -238,6 +239,273 @@ std::string op_drop_all(World& w, Reader&) {
   return "drop all slots";
 }
 
+
+// ---- weak references ------------------------------------------------------
+
+WeakSlot& wslot(World& w, int i) { return w.weak[static_cast<std::size_t>(i % kWeakSlots)]; }
+
+// A WeakRef to slot s's object; spec bit 0: with a callback, whose behaviour
+// is spec >> 1 (see World::run_weak_callback).
+ouro::WeakRef<Base> make_weak(World& w, int s, std::uint8_t spec, std::uint8_t param, std::int64_t& rec) {
+  Ref<Base>& target = slot(w, s);
+  rec = -1;
+  if (!target) {
+    try {
+      ouro::WeakRef<Base> bad(target);
+      w.fail("WeakRef of an empty Ref did not throw");
+    } catch (const std::invalid_argument&) {
+    }
+    return {};
+  }
+  bool cb = spec & 1;
+  auto behaviour = static_cast<Behaviour>((spec >> 1) % kBehaviours);
+  rec = w.new_weak_record(w.id_of(target.get()), cb);
+  if (!cb) return ouro::WeakRef<Base>(target);
+  return ouro::WeakRef<Base>(target, w.weak_callback(behaviour, param, rec));
+}
+
+std::string weak_desc(std::uint8_t spec, std::uint8_t param) {
+  if (!(spec & 1)) return "";
+  return std::string(" cb ") + behaviour_name(static_cast<Behaviour>((spec >> 1) % kBehaviours)) + "(" +
+         std::to_string(param) + ")";
+}
+
+// weak[ws] = WeakRef(slot s [, callback]).
+std::string op_weak_make(World& w, Reader& in) {
+  int ws = in.next() % kWeakSlots;
+  int s = slot_arg(in);
+  std::uint8_t spec = in.next();
+  std::uint8_t param = in.next();
+  std::int64_t rec = -1;
+  ouro::WeakRef<Base> made = make_weak(w, s, spec, param, rec);
+  WeakSlot& dst = wslot(w, ws);
+  w.kill_weak_record(dst.rec);
+  dst.rec = rec;
+  dst.ref = std::move(made);
+  return "weak w" + str(ws) + " = s" + str(s) + (rec < 0 ? " (empty)" : " rec" + std::to_string(rec)) +
+         weak_desc(spec, param);
+}
+
+// slot a's object.weak = WeakRef(slot s [, callback]) (s may be a itself).
+std::string op_weak_field(World& w, Reader& in) {
+  int a = slot_arg(in);
+  int s = slot_arg(in);
+  std::uint8_t spec = in.next();
+  std::uint8_t param = in.next();
+  Base* holder = slot(w, a).get();
+  if (!holder) return "weak_field (none)";
+  std::int64_t rec = -1;
+  ouro::WeakRef<Base> made = make_weak(w, s, spec, param, rec);
+  w.to_field(rec, holder->id);
+  w.kill_weak_record(holder->weak_rec);
+  holder->weak_rec = rec;
+  holder->weak = std::move(made);
+  return "s" + str(a) + ".weak = s" + str(s) + (rec < 0 ? " (empty)" : " rec" + std::to_string(rec)) +
+         weak_desc(spec, param);
+}
+
+std::string op_weak_drop(World& w, Reader& in) {
+  int ws = in.next() % kWeakSlots;
+  WeakSlot& d = wslot(w, ws);
+  w.kill_weak_record(d.rec);
+  d.rec = -1;
+  if (in.next() % 2)
+    d.ref.reset();
+  else
+    d.ref = ouro::WeakRef<Base>();
+  return "weak drop w" + str(ws);
+}
+
+// mode 0: copy weak[a] to weak[b]; 1: move weak[a] to weak[b]; 2: move
+// weak[a] into slot b's object.weak; 3: move slot b's object.weak into weak[a].
+std::string op_weak_transfer(World& w, Reader& in) {
+  int mode = in.next() % 4;
+  int a = in.next() % kWeakSlots;
+  int b = in.next();
+  WeakSlot& src = wslot(w, a);
+  switch (mode) {
+    case 0: {
+      WeakSlot& dst = wslot(w, b);
+      if (&dst == &src) return "weak copy (same)";
+      std::int64_t target = src.rec >= 0 && !src.ref.expired() ? w.weak_records[static_cast<std::size_t>(src.rec)].target : -1;
+      std::int64_t rec = w.new_weak_record(target, false);
+      w.kill_weak_record(dst.rec);
+      dst.rec = rec;
+      dst.ref = src.ref;
+      return "weak copy w" + str(a) + " -> w" + str(b % kWeakSlots) + " rec" + std::to_string(rec);
+    }
+    case 1: {
+      WeakSlot& dst = wslot(w, b);
+      if (&dst == &src) return "weak move (same)";
+      w.kill_weak_record(dst.rec);
+      dst.rec = std::exchange(src.rec, -1);
+      dst.ref = std::move(src.ref);
+      if (!src.ref.expired()) w.fail("a moved-from WeakRef is not empty");
+      return "weak move w" + str(a) + " -> w" + str(b % kWeakSlots);
+    }
+    case 2: {
+      Base* holder = slot(w, b % kSlots).get();
+      if (!holder) return "weak move to field (none)";
+      w.to_field(src.rec, holder->id);
+      w.kill_weak_record(holder->weak_rec);
+      holder->weak_rec = std::exchange(src.rec, -1);
+      holder->weak = std::move(src.ref);
+      return "weak move w" + str(a) + " -> s" + str(b % kSlots) + ".weak";
+    }
+    default: {
+      Base* holder = slot(w, b % kSlots).get();
+      if (!holder) return "weak move from field (none)";
+      w.kill_weak_record(src.rec);
+      src.rec = std::exchange(holder->weak_rec, -1);
+      src.ref = std::move(holder->weak);
+      w.to_field(src.rec, -1);
+      return "weak move s" + str(b % kSlots) + ".weak -> w" + str(a);
+    }
+  }
+}
+
+// slot s = weak[ws].lock() (or slot a's object.weak.lock() when the mode bit is set).
+std::string op_weak_lock(World& w, Reader& in) {
+  int ws = in.next();
+  int s = slot_arg(in);
+  const ouro::WeakRef<Base>* ref = nullptr;
+  std::string from;
+  if (ws & 0x80) {
+    Base* holder = slot(w, ws % kSlots).get();
+    if (!holder) return "lock (none)";
+    ref = &holder->weak;
+    from = "s" + str(ws % kSlots) + ".weak";
+  } else {
+    ref = &wslot(w, ws).ref;
+    from = "w" + str(ws % kWeakSlots);
+  }
+  bool expired = ref->expired();
+  Ref<Base> got = ref->lock();
+  if (static_cast<bool>(got) == expired) w.fail(from + ": lock() and expired() disagree");
+  slot(w, s) = std::move(got);  // may kill the holder of *ref
+  return "s" + str(s) + " = " + from + ".lock()";
+}
+
+// value_map[key] = slot s (WeakValueMap<int, Base>).
+std::string op_vmap_insert(World& w, Reader& in) {
+  int key = in.next() % kMapKeys;
+  int s = slot_arg(in);
+  Ref<Base> value = slot(w, s);
+  if (!value) {
+    try {
+      w.value_map.insert_or_assign(key, value);
+      w.fail("WeakValueMap::insert_or_assign of an empty Ref did not throw");
+    } catch (const std::invalid_argument&) {
+    }
+    return "vmap insert (none)";
+  }
+  w.value_model[key] = MapEntry{w.id_of(value.get()), w.op_index, 0};
+  w.value_map.insert_or_assign(key, value);
+  return "vmap[" + str(key) + "] = s" + str(s);
+}
+
+std::string op_vmap_get(World& w, Reader& in) {
+  int key = in.next() % kMapKeys;
+  int s = slot_arg(in);
+  Ref<Base> got = w.value_map.get(key);
+  if (got) {
+    auto it = w.value_model.find(key);
+    if (it == w.value_model.end() || it->second.target != w.id_of(got.get()))
+      w.fail("WeakValueMap::get(" + str(key) + ") returned an object the model does not have there");
+  }
+  slot(w, s) = std::move(got);
+  return "s" + str(s) + " = vmap.get(" + str(key) + ")";
+}
+
+std::string op_vmap_erase(World& w, Reader& in) {
+  int key = in.next() % kMapKeys;
+  bool live = static_cast<bool>(w.value_map.get(key));
+  bool erased = w.value_map.erase(key);
+  if (erased != live) w.fail("WeakValueMap::erase(" + str(key) + ") returned " + (erased ? "true" : "false"));
+  w.value_model.erase(key);
+  return "vmap erase " + str(key);
+}
+
+// key_map[slot s] = value.
+std::string op_kmap_insert(World& w, Reader& in) {
+  int s = slot_arg(in);
+  int value = in.next();
+  Ref<Base> key = slot(w, s);
+  if (!key) {
+    try {
+      w.key_map.insert_or_assign(key, value);
+      w.fail("WeakKeyMap::insert_or_assign of an empty Ref did not throw");
+    } catch (const std::invalid_argument&) {
+    }
+    return "kmap insert (none)";
+  }
+  auto id = static_cast<std::uint32_t>(w.id_of(key.get()));
+  bool live = w.key_map.find(*key) != nullptr;
+  auto it = w.key_model.find(id);
+  if (live && it != w.key_model.end())
+    it->second.value = value;  // the entry keeps its weak reference
+  else
+    w.key_model[id] = MapEntry{static_cast<std::int64_t>(id), w.op_index, value};
+  w.key_map.insert_or_assign(key, value);
+  return "kmap[s" + str(s) + "] = " + str(value);
+}
+
+std::string op_kmap_erase(World& w, Reader& in) {
+  int s = slot_arg(in);
+  Ref<Base> key = slot(w, s);
+  if (!key) return "kmap erase (none)";
+  bool live = w.key_map.find(*key) != nullptr;
+  bool erased = w.key_map.erase(*key);
+  if (erased != live) w.fail("WeakKeyMap::erase returned " + std::string(erased ? "true" : "false"));
+  w.key_model.erase(static_cast<std::uint32_t>(w.id_of(key.get())));
+  return "kmap erase s" + str(s);
+}
+
+// Iterates both maps (live entries only, each once, as the model has
+// them); when the argument says so, drops a slot in the middle (values
+// dying meanwhile are fine) and tries an insertion (must throw logic_error).
+std::string op_map_iterate(World& w, Reader& in) {
+  std::uint8_t arg = in.next();
+  std::size_t seen = 0;
+  bool dropped = false;
+  for (auto [key, value] : w.value_map) {
+    ++seen;
+    auto it = w.value_model.find(key);
+    if (!value || it == w.value_model.end() || it->second.target != w.id_of(value.get()))
+      w.fail("WeakValueMap iteration yields key " + str(key) + " the model does not have");
+    if ((arg & 1) && !dropped) {
+      dropped = true;
+      slot(w, (arg >> 1) % kSlots).reset();
+      try {
+        w.value_map.insert_or_assign(key, value);
+        w.fail("WeakValueMap::insert_or_assign while iterating did not throw");
+      } catch (const std::logic_error&) {
+      }
+    }
+  }
+  std::size_t seen_keys = 0;
+  for (auto [key, value] : w.key_map) {
+    ++seen_keys;
+    std::int64_t id = w.id_of(key.get());
+    auto it = id < 0 ? w.key_model.end() : w.key_model.find(static_cast<std::uint32_t>(id));
+    if (it == w.key_model.end() || it->second.value != value)
+      w.fail("WeakKeyMap iteration yields an entry the model does not have");
+    if ((arg & 2) && !dropped) {
+      dropped = true;
+      slot(w, (arg >> 2) % kSlots).reset();
+      try {
+        (void)w.key_map.erase(*key);
+        w.fail("WeakKeyMap::erase while iterating did not throw");
+      } catch (const std::logic_error&) {
+      }
+    }
+  }
+  if (!dropped && (seen != w.value_map.size() || seen_keys != w.key_map.size()))
+    w.fail("iterating the weak maps yields " + std::to_string(seen) + " and " + std::to_string(seen_keys) +
+           " entries, size() says " + std::to_string(w.value_map.size()) + " and " + std::to_string(w.key_map.size()));
+  return "iterate maps" + std::string(dropped ? " dropping a slot" : "");
+}
+
 constexpr Op kOps[] = {
     {"make", op_make, 4, 12},
     {"set_field", op_set_field, 3, 12},
@@ -262,6 +530,17 @@ constexpr Op kOps[] = {
     {"make_throwing", op_make_throwing, 0, 1},
     {"drop_all", op_drop_all, 0, 1},
     {"collect", op_collect, 1, 0},
+    {"weak_make", op_weak_make, 4, 6},
+    {"weak_field", op_weak_field, 4, 4},
+    {"weak_drop", op_weak_drop, 2, 2},
+    {"weak_transfer", op_weak_transfer, 3, 3},
+    {"weak_lock", op_weak_lock, 2, 3},
+    {"vmap_insert", op_vmap_insert, 2, 3},
+    {"vmap_get", op_vmap_get, 2, 2},
+    {"vmap_erase", op_vmap_erase, 1, 1},
+    {"kmap_insert", op_kmap_insert, 2, 3},
+    {"kmap_erase", op_kmap_erase, 1, 1},
+    {"map_iterate", op_map_iterate, 1, 2},
 };
 
 }  // namespace

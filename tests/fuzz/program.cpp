@@ -47,6 +47,20 @@ void empty_all_fields(World& w) {
       w.set_field(*object, static_cast<int>(i), nullptr);  // alive: the address is still the object's
 }
 
+// Weak references die on the heap's thread (only the immortal object may
+// still be alive).
+void drop_weak(World& w) {
+  for (WeakSlot& ws : w.weak) {
+    w.kill_weak_record(ws.rec);
+    ws.rec = -1;
+    ws.ref.reset();
+  }
+  { auto doomed = std::move(w.value_map); }
+  { auto doomed = std::move(w.key_map); }
+  w.value_model.clear();
+  w.key_model.clear();
+}
+
 void tear_down(World& w) {
   for (std::size_t id : w.callback_ids) gc::remove_callback(id);  // not the harness's own
   w.callback_ids.clear();
@@ -103,6 +117,7 @@ std::string run_on_this_thread(World& w, const std::uint8_t* data, std::size_t s
   }
   tear_down(w);
   if (!w.failure.empty()) return report("while tearing down");
+  drop_weak(w);
   ouro::set_unraisable_hook(nullptr);
   return "";
 }

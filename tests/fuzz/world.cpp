@@ -3,7 +3,10 @@
 // the model in step with the real Refs.
 #include "world.hpp"
 
+#include "checks.hpp"
+
 #include <stdexcept>
+#include <functional>
 #include <string>
 
 namespace ouro_fuzz {
@@ -47,6 +50,9 @@ Base::~Base() {
   if (has_finalizer_kind(info.kind) && info.finalized == 0)
     world.fail("object " + std::to_string(id) + " was destroyed without its finalizer having run");
   info.alive = false;
+  // The `weak` member goes with the object (its callback never runs).
+  world.kill_weak_record(weak_rec);
+  weak_rec = -1;
 }
 
 void Base::run_finalizer() {
@@ -55,6 +61,7 @@ void Base::run_finalizer() {
   if (info.finalized > 1) world.fail("object " + std::to_string(id) + " finalized twice");
   if (!gc::is_finalized(*this)) world.fail("object " + std::to_string(id) + ": is_finalized false inside finalize()");
   world.finalized_during_op.push_back(id);
+  check_finalizer_weak_view(world, *this);
   world.run(behaviour, param, this);  // last: may reallocate world.objects
 }
 
@@ -125,6 +132,63 @@ void World::run(Behaviour b, std::uint8_t p, Base* self) {
       return;
     case Behaviour::drop_field:
       if (self && !self->fields.empty()) set_field(*self, 0, nullptr);
+      return;
+  }
+}
+
+std::int64_t World::new_weak_record(std::int64_t target, bool has_callback) {
+  WeakInfo info;
+  info.target = target;
+  info.created = op_index;
+  info.has_callback = has_callback;
+  info.expired_seen = target < 0;
+  weak_records.push_back(info);
+  return static_cast<std::int64_t>(weak_records.size() - 1);
+}
+
+std::function<void(ouro::WeakRef<Base>&)> World::weak_callback(Behaviour b, std::uint8_t param, std::int64_t rec) {
+  World* world = this;
+  return [world, b, param, rec](ouro::WeakRef<Base>& self) { world->run_weak_callback(b, param, rec, self); };
+}
+
+void World::run_weak_callback(Behaviour b, std::uint8_t p, std::int64_t rec, ouro::WeakRef<Base>& self) {
+  WeakInfo& info = weak_records[static_cast<std::size_t>(rec)];
+  std::string name = "weak reference " + std::to_string(rec);
+  if (!info.alive) fail(name + ": callback of a destroyed WeakRef ran");
+  if (!info.has_callback) fail(name + ": has no callback but one ran");
+  if (++info.calls > 1) fail(name + ": callback ran twice");
+  if (!self.expired()) fail(name + ": callback ran while the WeakRef it received is not expired");
+  if (self.lock()) fail(name + ": lock() inside its own callback is not empty");
+  check_weak_callback_owner(*this, info);
+  ++in_weak_callback;
+  struct Leave {
+    int& n;
+    ~Leave() { --n; }
+  } leave{in_weak_callback};
+  switch (b) {
+    case Behaviour::resurrect: {  // a lock() in the middle of a batch of deaths
+      WeakSlot& ws = weak[static_cast<std::size_t>(p % kWeakSlots)];
+      slots[static_cast<std::size_t>(p % kSlots)] = ws.ref.lock();
+      return;
+    }
+    case Behaviour::steal: {  // drops a weak reference: one of the same batch, or its own
+      WeakSlot& ws = weak[static_cast<std::size_t>(p % kWeakSlots)];
+      kill_weak_record(ws.rec);  // `self` may dangle from here on
+      ws.rec = -1;
+      ws.ref.reset();
+      return;
+    }
+    case Behaviour::drop_field: {
+      int key = p % kMapKeys;
+      try {
+        value_map.erase(key);
+        value_model.erase(key);
+      } catch (const std::logic_error&) {  // the map is being iterated
+      }
+      return;
+    }
+    default:
+      run(b, p, nullptr);
       return;
   }
 }

@@ -24,6 +24,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -37,6 +38,8 @@ inline constexpr int kMaxFields = 3;
 inline constexpr std::size_t kMaxLive = 48;       // make is a no-op beyond this
 inline constexpr std::size_t kMaxCreated = 400;   // per program, finalizers included
 inline constexpr std::size_t kMaxCallbacks = 3;
+inline constexpr int kWeakSlots = 6;
+inline constexpr int kMapKeys = 4;
 
 // What an object's finalize() does (types with a finalizer only), and what
 // a gc callback does. Every one of them is user code running where the
@@ -68,6 +71,10 @@ struct Base : ouro::Object {
   Behaviour behaviour;
   std::uint8_t param;
   std::vector<ouro::Ref<Base>> fields;
+  // A weak reference member, reported by traverse (Node, FinNode): its
+  // callback must not run when its owner is garbage in the same collection.
+  ouro::WeakRef<Base> weak;
+  std::int64_t weak_rec = -1;  // the model's record of `weak`, -1 = none
 
  protected:
   void run_finalizer();
@@ -83,7 +90,7 @@ struct FinLeaf : Base {  // untracked, finalizer
 };
 struct Node : Base {  // tracked, no finalizer
   using Base::Base;
-  void traverse(ouro::Visitor& v) override { v(fields); }
+  void traverse(ouro::Visitor& v) override { v(fields, weak); }
 };
 struct FinNode : Node {  // tracked, finalizer
   using Node::Node;
@@ -105,6 +112,35 @@ struct Info {
   int finalized = 0;                 // finalize() calls so far
   std::uint64_t born_op = 0;         // index of the operation that made it
   std::vector<std::int64_t> shadow;  // per field: the model's target id, -1 = empty
+  // Weak references made before this operation index must be expired while
+  // the object lives: a collection found it garbage, cleared them, and a
+  // finalizer resurrected it (API.md, "Fine points").
+  std::uint64_t cleared_before = 0;
+};
+
+// The model of one weak reference (a WeakRef in a weak slot or in an
+// object's `weak` member; moves carry the record along, copies make new ones).
+struct WeakInfo {
+  std::int64_t target = -1;     // id of the object it was made to
+  std::uint64_t created = 0;    // operation index
+  bool alive = true;            // the WeakRef still exists (not dropped, overwritten, destroyed)
+  bool has_callback = false;
+  bool ever_in_field = false;   // may have been owned by garbage: its callback may legally be skipped
+  std::int64_t owner = -1;      // the object whose `weak` member holds it, -1 = a weak slot
+  bool expired_seen = false;    // observed expired (sticky)
+  int calls = 0;                // callback calls so far
+};
+
+struct WeakSlot {
+  ouro::WeakRef<Base> ref;
+  std::int64_t rec = -1;  // -1 = empty
+};
+
+// The model of a map entry (WeakValueMap<int, Base> by key, WeakKeyMap<Base, int> by object id).
+struct MapEntry {
+  std::int64_t target = -1;
+  std::uint64_t created = 0;
+  int value = 0;
 };
 
 inline bool is_tracked_kind(Kind k) { return k == Kind::node || k == Kind::fin_node; }
@@ -136,6 +172,15 @@ struct World {
   bool collect_save_all = false;  // DEBUG_SAVEALL: garbage goes to garbage(), none is freed
   std::vector<char> unreachable_before;
 
+  // Weak references: slots, records, the two weak maps and their models.
+  std::array<WeakSlot, kWeakSlots> weak;
+  std::vector<WeakInfo> weak_records;
+  ouro::WeakValueMap<int, Base> value_map;
+  ouro::WeakKeyMap<Base, int> key_map;
+  std::unordered_map<int, MapEntry> value_model;
+  std::unordered_map<std::uint32_t, MapEntry> key_model;
+  int in_weak_callback = 0;
+
   std::int64_t throwing_id = -1;  // the last ThrowingNode made
   std::string failure;  // the first disagreement, "" while all agree
 
@@ -153,6 +198,24 @@ struct World {
   // Harness-side writes that keep the model in step.
   void set_field(Base& holder, int i, const ouro::Ref<Base>& target);
   void run(Behaviour b, std::uint8_t param, Base* self);
+  // What a weak reference callback does: `b` as for a gc callback, except
+  // resurrect (slot[param] = lock() of weak slot param), steal (drops weak
+  // slot param, possibly the WeakRef calling back) and drop_field (erases
+  // key param of the WeakValueMap).
+  void run_weak_callback(Behaviour b, std::uint8_t param, std::int64_t rec, ouro::WeakRef<Base>& self);
+  // A new record for a WeakRef just made to `target` (-1: an empty one).
+  std::int64_t new_weak_record(std::int64_t target, bool has_callback);
+  void kill_weak_record(std::int64_t rec) {
+    if (rec >= 0) weak_records[static_cast<std::size_t>(rec)].alive = false;
+  }
+  // Record `rec` now lives in the `weak` member of object `owner` (-1: in a weak slot).
+  void to_field(std::int64_t rec, std::int64_t owner) {
+    if (rec < 0) return;
+    WeakInfo& info = weak_records[static_cast<std::size_t>(rec)];
+    info.owner = owner;
+    if (owner >= 0) info.ever_in_field = true;
+  }
+  std::function<void(ouro::WeakRef<Base>&)> weak_callback(Behaviour b, std::uint8_t param, std::int64_t rec);
 };
 
 // Makes an object of `kind` and registers it; the Ref is empty when the
