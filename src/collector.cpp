@@ -44,14 +44,18 @@
 //
 // THE PHASES of collect_generations(g), each a function below:
 //   merge_younger        gens 0..g become one working set (gen g's table)
-//   count_internal_refs  scratch = references from inside the set (CPython's
-//                        update_refs + subtract_refs, without the pass that
-//                        copies every refcount)
-//   mark_reachable       roots (refcount > scratch) and all they reach, by one
-//                        scan in table order plus an explicit stack for
-//                        references back to objects already scanned: cost
-//                        does not depend on allocation order, and no
-//                        recursion on user graphs
+//   count_internal_refs  scratch = references from outside the set (CPython's
+//                        update_refs + subtract_refs in one pass: each object
+//                        adds its refcount, each internal reference takes one
+//                        from its target); the internal references are
+//                        recorded as slot numbers on the way
+//   mark_along_edges     roots (scratch != 0) and all they reach, by a
+//                        depth-first search over those slot arrays: no object
+//                        is read a second time, so the cost depends neither
+//                        on allocation order nor on the objects' size, and
+//                        there is no recursion on user graphs
+//                        (mark_by_traversing when the references could not
+//                        be recorded, and for the legacy policy)
 //   split_survivors      reachable ones go to the next generation; the rest
 //                        move to the `unreachable` table and are guarded:
 //                        from here on a refcount reaching zero does not
@@ -83,9 +87,10 @@
 // INVARIANTS between phases: every tracked, non-orphan object sits in
 // exactly one table and its slot_ names its position there; objects in the
 // `unreachable` and `uncollectable` tables are guarded and nothing else is;
-// heap.scratch, heap.stack and the old generation have room reserved for
+// heap.scratch, heap.marks and the old generation have room reserved for
 // the whole working set before the first phase changes anything, so a
-// std::bad_alloc can only come before the heap is touched.
+// std::bad_alloc can only come before the heap is touched (heap.edges grows
+// while counting, but failing to grow it only means marking by traversal).
 #include "collector.hpp"
 
 #include <algorithm>
@@ -134,44 +139,99 @@ inline std::int32_t capped_refcount(const Object* o) noexcept {
   return static_cast<std::int32_t>(rc < kScratchCap ? rc : kScratchCap);
 }
 
+// The first pass of trial deletion (see count_internal_refs): every
+// reference from inside the set takes one from its target's scratch entry,
+// and is written down as the target's slot, so that marking can follow the
+// references without reading any object again.
 class CountInternalRefs final : public Visitor {
  public:
   CountInternalRefs(Heap& h, Table set) : h_(h), set_(set), scratch_(h.scratch.data()) {}
+
+  // Whether h.edges holds the references of every object counted so far
+  // (false once growing it failed, or past 2^32-1 references).
+  bool recording() const noexcept { return recording_; }
+  std::uint32_t recorded() const noexcept { return recorded_; }
+
+ private:
+  void visit(Object* target) override {
+    if (!in_set(h_, target, set_)) return;
+    std::uint32_t slot = Access::slot(*target);
+    --scratch_[slot];
+    if (recording_) record(slot);
+  }
+  void record(std::uint32_t slot) {
+    if (OURO_UNLIKELY(recorded_ == h_.edges.size()) && !grow_edges()) return;
+    h_.edges[recorded_++] = slot;
+  }
+  bool grow_edges() noexcept {
+    constexpr std::size_t kMaxEdges = UINT32_MAX;
+    std::size_t want = std::min(kMaxEdges, std::max<std::size_t>(4096, h_.edges.size() * 2));
+    try {
+      if (want > h_.edges.size()) h_.edges.resize(want);
+    } catch (...) {
+      // No room: marking falls back to traversing the objects again.
+    }
+    recording_ = recorded_ < h_.edges.size();
+    return recording_;
+  }
+  Heap& h_;
+  Table set_;
+  std::int32_t* scratch_;
+  std::uint32_t recorded_ = 0;
+  bool recording_ = true;
+};
+
+#if OURO_CHECKS
+// Slow path of a checked build, when some scratch entry went below zero: an
+// object of the set reported a reference it does not hold. Counting again,
+// up from zero in table order, finds the referrer whose report took a count
+// above its target's refcount: the first suspect.
+class FindOverReporter final : public Visitor {
+ public:
+  FindOverReporter(Heap& h, Table set) : h_(h), set_(set), counts_(h.scratch.data()) {}
   Object* referrer = nullptr;
 
  private:
   void visit(Object* target) override {
     if (!in_set(h_, target, set_)) return;
-    std::int32_t& count = scratch_[Access::slot(*target)];
-    ++count;
-#if OURO_CHECKS
-    // The target's header is in cache already (its slot was just read).
-    if (count > capped_refcount(target)) report_overcount(target);
-#endif
+    if (++counts_[Access::slot(*target)] > capped_refcount(target)) report(target);
   }
-#if OURO_CHECKS
-  [[noreturn]] void report_overcount(Object* target) {
-    // The referrer that drove the count below zero is the first suspect;
-    // an earlier traverse() that over-reported the same target is the other.
+  [[noreturn]] void report(Object* target) {
+    // An earlier traverse() that over-reported the same target is the
+    // other suspect.
     std::string msg = "traverse() of " + type_name(*referrer) + " (or of another object referring to the same " +
                       type_name(*target) + ") reported a reference to a " + type_name(*target) +
                       " that it does not hold (refcount below zero during a collection)";
     fatal(msg.c_str(), referrer);
   }
-#endif
   Heap& h_;
   Table set_;
-  std::int32_t* scratch_;
+  std::int32_t* counts_;
 };
 
-// Marks what a traversed object reaches. A target later in the table than
-// the scan's cursor is only marked (kMarkedAhead): the scan traverses it when
-// it gets there, in table order. A target at or before the cursor was
-// already passed over as unreachable, so it goes on the stack now.
+void report_over_reporting_traverse(Heap& h, Table set) {
+  SlotTable& tab = h.table(set);
+  std::fill(h.scratch.begin(), h.scratch.begin() + tab.size(), 0);
+  FindOverReporter find(h, set);
+  tab.for_each([&](Object* o) {
+    find.referrer = o;
+    o->traverse(find);
+  });
+  fatal("a traverse() reported a reference that its object does not hold (refcount below zero during a collection)");
+}
+#endif
+
+// Marks what a traversed object reaches, when marking has to traverse the
+// objects (no recorded references). A target later in the table than the
+// scan's cursor is only marked (kMarkedAhead): the scan traverses it when it
+// gets there, in table order. A target at or before the cursor was already
+// passed over as unreachable, so it goes on the stack now.
 class MarkReachable final : public Visitor {
  public:
-  MarkReachable(Heap& h, Table set) : h_(h), set_(set), scratch_(h.scratch.data()) {}
+  MarkReachable(Heap& h, Table set, std::uint32_t* stack)
+      : h_(h), set_(set), scratch_(h.scratch.data()), stack_(stack) {}
   std::uint32_t cursor = 0;
+  std::uint32_t top = 0;  // entries on the stack
 
  private:
   void visit(Object* target) override {
@@ -184,11 +244,12 @@ class MarkReachable final : public Visitor {
       return;
     }
     count = kReachable;
-    h_.stack.push_back(target);  // capacity reserved for the whole set
+    stack_[top++] = slot;  // every object is pushed at most once: room for the whole set
   }
   Heap& h_;
   Table set_;
   std::int32_t* scratch_;
+  std::uint32_t* stack_;
 };
 
 class ClearRefs final : public Visitor {
@@ -203,78 +264,121 @@ class ClearRefs final : public Visitor {
 // Trial deletion over one table (used for the working set, and again inside
 // `unreachable` after the finalizers ran)
 // ---------------------------------------------------------------------------
+//
+// scratch[i] ends as the number of references to object i from outside the
+// set: each object adds its own refcount when it is counted (its header is
+// in cache then), each reference that traverse() reports from inside the set
+// takes one from its target. Zero: no outside reference; above zero: a root;
+// below zero: a traverse() over-reported (checked builds abort naming the
+// type; release builds treat the object as a root, so the error can only
+// leak). The references are also recorded as target slots in table order
+// (h.edges, object i's from h.marks[i]), and marking then runs on those
+// arrays alone: one pass over the objects per collection instead of two.
 
-// On exit scratch[i] is the number of references to object i that objects
-// of the set hold (as their traverse() reports them). CPython first copies
-// every refcount into the scratch field and subtracts from it; counting up
-// from zero instead saves that pass over every object of the set: the
-// comparison with the refcount happens in mark_reachable, which reads the
-// object anyway.
-void count_internal_refs(Heap& h, Table set) {
+struct Counted {
+  bool recorded_all;   // every reference is in h.edges
+  std::uint32_t edges; // how many
+};
+
+Counted count_internal_refs(Heap& h, Table set) {
   SlotTable& tab = h.table(set);
   std::fill(h.scratch.begin(), h.scratch.begin() + tab.size(), 0);
   CountInternalRefs count(h, set);
-  tab.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t) {
+  std::int32_t* scratch = h.scratch.data();
+  std::uint32_t* first_edge = h.marks.data();
+  tab.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
     for (std::uint32_t i = 0; i < n; ++i) {
       if (i + kPrefetchDistance < n) prefetch(objects[i + kPrefetchDistance]);
-      count.referrer = objects[i];
-      objects[i]->traverse(count);
+      Object* o = objects[i];
+      // Only a full collection meets objects with a kPending bit, and it
+      // restarts the pending count: every object of its set loses the bit
+      // here, while its header is in cache.
+      if (has(*o, kPending)) unset(*o, kPending);
+      scratch[base + i] += capped_refcount(o);
+      first_edge[base + i] = count.recorded();
+      o->traverse(count);
     }
   });
+#if OURO_CHECKS
+  for (std::uint32_t i = 0; i < tab.size(); ++i)
+    if (scratch[i] < 0) report_over_reporting_traverse(h, set);
+#endif
+  return Counted{count.recording(), count.recorded()};
 }
 
-// On entry scratch[i] is object i's count of internal references, or
-// kMarkedAhead for an object known to be reachable. On exit scratch[i] ==
-// kReachable for every object reachable from a root; the others keep their
-// count.
-//
-// A root is an object referenced from outside the set: refcount above the
-// internal count (below it means a traverse() over-reported, in a release
-// build: a root too, so the error can only leak).
+// A root, or (kMarkedAhead) an object known to be reachable.
+inline bool starts_marking(std::int32_t s) noexcept { return s != 0 && s != kReachable; }
+
+// Marking along the recorded references, over the slot arrays alone: no
+// object is read. The same order as mark_by_traversing below (one scan in
+// table order; a reference forward is only marked, kMarkedAhead, and
+// followed when the scan gets there; a reference back to an object already
+// passed goes on the stack), so the arrays are read mostly in order in
+// both allocation orders. On exit scratch[i] == kReachable for every object
+// reachable from a root.
+void mark_along_edges(Heap& h, std::uint32_t n, std::uint32_t total_edges) {
+  std::int32_t* scratch = h.scratch.data();
+  const std::uint32_t* first_edge = h.marks.data();
+  std::uint32_t* stack = h.marks.data() + n;
+  const std::uint32_t* edges = h.edges.data();
+  std::uint32_t top = 0;
+  auto follow = [&](std::uint32_t from, std::uint32_t cursor) {
+    std::uint32_t end = from + 1 < n ? first_edge[from + 1] : total_edges;
+    for (std::uint32_t e = first_edge[from]; e < end; ++e) {
+      std::uint32_t t = edges[e];
+      std::int32_t& s = scratch[t];
+      if (s == kReachable || s == kMarkedAhead) continue;
+      if (t > cursor) {
+        s = kMarkedAhead;
+      } else {
+        s = kReachable;
+        stack[top++] = t;  // every object is pushed at most once
+      }
+    }
+  };
+  for (std::uint32_t i = 0; i < n; ++i) {
+    if (!starts_marking(scratch[i])) continue;
+    scratch[i] = kReachable;
+    follow(i, i);
+    while (top != 0) follow(stack[--top], i);
+  }
+}
+
+// Marking by traversing the objects again, when the references could not
+// all be recorded (and for the legacy policy's seeds). On entry scratch[i]
+// is object i's count of outside references (a root when not zero), or
+// kMarkedAhead for an object known to be reachable; on exit, as above.
 //
 // One scan in table order: a root or an object marked by an earlier one is
 // traversed where it stands. Only references to objects the scan already
 // passed go through the explicit stack. So when referrers come before their
 // referents (parent-first allocation) the pass is a sequential walk; when
 // they come after (children-first) the stack walks the referents back down,
-// again mostly in address order. A plain depth-first search from each root
-// would follow the graph's shape instead, and jump all over the heap for one
-// of the two orders.
-// Every reachable object passes here exactly once, with its header in
-// cache: the moment to drop its kPending bit (only gen2 objects carry one,
-// and a full collection restarts the pending count), so that
-// split_survivors need not touch survivors again.
-inline void traverse_reachable(Object* o, MarkReachable& mark) {
-  if (has(*o, kPending)) unset(*o, kPending);
-  o->traverse(mark);
-}
-
-void mark_reachable(Heap& h, Table set) {
+// again mostly in address order. No recursion on user graphs.
+void mark_by_traversing(Heap& h, Table set) {
   SlotTable& tab = h.table(set);
-  MarkReachable mark(h, set);
+  MarkReachable mark(h, set, h.marks.data() + tab.size());
+  std::uint32_t* stack = h.marks.data() + tab.size();
   std::int32_t* scratch = h.scratch.data();
   tab.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
     std::int32_t* counts = scratch + base;
     for (std::uint32_t i = 0; i < n; ++i) {
       if (i + kPrefetchDistance < n) prefetch(objects[i + kPrefetchDistance]);
-      std::int32_t s = counts[i];
-      if (s == kReachable) continue;
-      if (s != kMarkedAhead && capped_refcount(objects[i]) == s) continue;  // no outside reference (so far)
+      if (!starts_marking(counts[i])) continue;
       counts[i] = kReachable;
       mark.cursor = base + i;
-      traverse_reachable(objects[i], mark);
-      while (!h.stack.empty()) {
-        Object* o = h.stack.back();
-        h.stack.pop_back();
-        traverse_reachable(o, mark);
-      }
+      objects[i]->traverse(mark);
+      while (mark.top != 0) tab[stack[--mark.top]]->traverse(mark);
     }
   });
 }
 
 void find_reachable(Heap& h, Table set) {
-  count_internal_refs(h, set);
-  mark_reachable(h, set);
+  Counted counted = count_internal_refs(h, set);
+  if (counted.recorded_all)
+    mark_along_edges(h, h.table(set).size(), counted.edges);
+  else
+    mark_by_traversing(h, set);
 }
 
 // ---------------------------------------------------------------------------
@@ -292,7 +396,7 @@ void reserve_for(Heap& h, int g, Table old) {
   h.table(Table::unreachable).reserve(n);
   if (h.policy == gc::FinalizerPolicy::legacy) h.table(Table::uncollectable).reserve(n);
   if (h.scratch.size() < n) h.scratch.resize(n);
-  h.stack.reserve(n);
+  if (h.marks.size() < 2 * n) h.marks.resize(2 * n);
   h.dying.reserve(n);
 }
 
@@ -329,15 +433,14 @@ void split_survivors(Heap& h, int g, Table old) {
     young.truncate(0);
     return;
   }
-  // Survivors lost their kPending bit when mark_reachable traversed them,
-  // so a survivor is only touched when compaction moves it: when nothing
-  // died, this pass reads the table and the scratch array, no object.
+  // Every object of the set lost its kPending bit when it was counted, so
+  // a survivor is only touched when compaction moves it: when nothing died,
+  // this pass reads the table and the scratch array, no object.
   std::uint32_t kept = 0;
   young.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
     for (std::uint32_t i = 0; i < n; ++i) {  // writes go to slots at or before the one read
       Object* o = objects[i];
       if (scratch[base + i] != kReachable) {
-        unset(*o, kPending);
         guard_as_unreachable(h, o);
         continue;
       }
@@ -363,11 +466,11 @@ void move_legacy_finalizers(Heap& h) {
   bool any = false;
   for (std::uint32_t i = 0; i < unreachable.size(); ++i) {
     bool seed = is_legacy_finalizer(unreachable[i]);
-    scratch[i] = seed ? kMarkedAhead : capped_refcount(unreachable[i]);  // seeds are "reachable", nothing else is a root
+    scratch[i] = seed ? kMarkedAhead : 0;  // seeds are "reachable", nothing else is a root
     any = any || seed;
   }
   if (!any) return;
-  mark_reachable(h, Table::unreachable);
+  mark_by_traversing(h, Table::unreachable);
   std::uint32_t kept = 0;
   for (std::uint32_t i = 0; i < unreachable.size(); ++i) {
     Object* o = unreachable[i];

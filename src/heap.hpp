@@ -56,8 +56,9 @@ struct Heap {
   WeakLists weak_lists;
 
   // Collector scratch, kept between collections to avoid reallocating.
-  std::vector<std::int32_t> scratch;
-  std::vector<Object*> stack;
+  std::vector<std::int32_t> scratch;  // per slot: outside references, then marks
+  std::vector<std::uint32_t> marks;   // per slot: where its edges start; then a stack of slots
+  std::vector<std::uint32_t> edges;   // references inside the set, as target slots
   std::vector<Object*> dying;
 
   SlotTable& table(Table t) noexcept { return tables[static_cast<std::size_t>(t)]; }
