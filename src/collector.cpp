@@ -88,9 +88,12 @@
 // exactly one table and its slot_ names its position there; objects in the
 // `unreachable` and `uncollectable` tables are guarded and nothing else is;
 // heap.scratch, heap.marks and the old generation have room reserved for
-// the whole working set before the first phase changes anything, so a
-// std::bad_alloc can only come before the heap is touched (heap.edges grows
-// while counting, but failing to grow it only means marking by traversal).
+// the whole working set before the first phase changes anything, and the
+// `unreachable` and `uncollectable` tables and heap.dying room for the
+// garbage as soon as marking has counted it, before any object moves; so a
+// std::bad_alloc can only come before an object has changed table (heap.edges
+// grows while counting, but failing to grow it only means marking by
+// traversal).
 #include "collector.hpp"
 
 #include <algorithm>
@@ -109,6 +112,7 @@ namespace {
 constexpr std::int32_t kReachable = INT32_MIN;
 constexpr std::int32_t kMarkedAhead = INT32_MIN + 1;  // reachable, not traversed yet (see mark_reachable)
 constexpr std::uint64_t kScratchCap = std::uint64_t{1} << 30;
+constexpr std::uint32_t kNoEdge = UINT32_MAX;  // a recorded reference to an object outside the set
 
 // The passes walk a table in order, but after deaths (swap-with-last) and
 // promotions the objects behind it are not always in address order: ask
@@ -143,25 +147,55 @@ inline std::int32_t capped_refcount(const Object* o) noexcept {
 // reference from inside the set takes one from its target's scratch entry,
 // and is written down as the target's slot, so that marking can follow the
 // references without reading any object again.
+//
+// On a heap bigger than the cache, reading a target's header (is it in the
+// set? which slot?) misses, one miss after the other. So a reported target
+// is only prefetched, and its place in h.edges reserved; it is looked at
+// kDelay references later, when its header has arrived, and up to kDelay
+// misses are in flight at once.
 class CountInternalRefs final : public Visitor {
  public:
   CountInternalRefs(Heap& h, Table set) : h_(h), set_(set), scratch_(h.scratch.data()) {}
 
+  // Looks at the targets still in flight (call before reading the counts).
+  void finish() {
+    for (Delayed& d : delayed_) {
+      if (d.target) count(d);
+      d.target = nullptr;
+    }
+  }
   // Whether h.edges holds the references of every object counted so far
   // (false once growing it failed, or past 2^32-1 references).
   bool recording() const noexcept { return recording_; }
   std::uint32_t recorded() const noexcept { return recorded_; }
 
  private:
+  static constexpr std::uint32_t kDelay = 16;
+  struct Delayed {
+    Object* target = nullptr;
+    std::uint32_t edge = 0;  // its place in h.edges (if recording)
+  };
+
   void visit(Object* target) override {
-    if (!in_set(h_, target, set_)) return;
-    std::uint32_t slot = Access::slot(*target);
-    --scratch_[slot];
-    if (recording_) record(slot);
+    prefetch(target);
+    Delayed& d = delayed_[next_];
+    next_ = (next_ + 1) & (kDelay - 1);
+    if (d.target) count(d);
+    d.target = target;
+    if (recording_) d.edge = reserve_edge();
   }
-  void record(std::uint32_t slot) {
-    if (OURO_UNLIKELY(recorded_ == h_.edges.size()) && !grow_edges()) return;
-    h_.edges[recorded_++] = slot;
+  void count(const Delayed& d) {
+    Object* target = d.target;
+    std::uint32_t slot = kNoEdge;
+    if (in_set(h_, target, set_)) {
+      slot = Access::slot(*target);
+      --scratch_[slot];
+    }
+    if (recording_) h_.edges[d.edge] = slot;
+  }
+  std::uint32_t reserve_edge() {
+    if (OURO_UNLIKELY(recorded_ == h_.edges.size()) && !grow_edges()) return 0;
+    return recorded_++;
   }
   bool grow_edges() noexcept {
     constexpr std::size_t kMaxEdges = UINT32_MAX;
@@ -179,6 +213,8 @@ class CountInternalRefs final : public Visitor {
   std::int32_t* scratch_;
   std::uint32_t recorded_ = 0;
   bool recording_ = true;
+  Delayed delayed_[kDelay];
+  std::uint32_t next_ = 0;
 };
 
 #if OURO_CHECKS
@@ -299,6 +335,7 @@ Counted count_internal_refs(Heap& h, Table set) {
       o->traverse(count);
     }
   });
+  count.finish();
 #if OURO_CHECKS
   for (std::uint32_t i = 0; i < tab.size(); ++i)
     if (scratch[i] < 0) report_over_reporting_traverse(h, set);
@@ -326,6 +363,7 @@ void mark_along_edges(Heap& h, std::uint32_t n, std::uint32_t total_edges) {
     std::uint32_t end = from + 1 < n ? first_edge[from + 1] : total_edges;
     for (std::uint32_t e = first_edge[from]; e < end; ++e) {
       std::uint32_t t = edges[e];
+      if (t == kNoEdge) continue;
       std::int32_t& s = scratch[t];
       if (s == kReachable || s == kMarkedAhead) continue;
       if (t > cursor) {
@@ -393,18 +431,27 @@ void reserve_for(Heap& h, int g, Table old) {
   for (int i = 0; i <= g; ++i) n += h.table(generation_table(i)).size();
   h.table(generation_table(g)).reserve(n);
   if (old != generation_table(g)) h.table(old).reserve(std::size_t{h.table(old).size()} + n);
-  h.table(Table::unreachable).reserve(n);
-  if (h.policy == gc::FinalizerPolicy::legacy) h.table(Table::uncollectable).reserve(n);
   if (h.scratch.size() < n) h.scratch.resize(n);
   if (h.marks.size() < 2 * n) h.marks.resize(2 * n);
-  h.dying.reserve(n);
+}
+
+// Room to move the garbage, once marking has told how much there is (room
+// for the whole working set would be allocated and given back by every
+// collection of a big live heap).
+void reserve_for_garbage(Heap& h, Table set) {
+  const std::int32_t* scratch = h.scratch.data();
+  std::size_t garbage = 0;
+  for (std::uint32_t i = 0, n = h.table(set).size(); i < n; ++i) garbage += scratch[i] != kReachable;
+  h.table(Table::unreachable).reserve(garbage);
+  if (h.policy == gc::FinalizerPolicy::legacy) h.table(Table::uncollectable).reserve(garbage);
+  h.dying.reserve(garbage);
 }
 
 void merge_younger(Heap& h, int g) {
   for (int i = 0; i < g; ++i) h.append_table(generation_table(i), generation_table(g));
 }
 
-// `unreachable` has room for the whole working set (reserve_for).
+// `unreachable` has room for all of the garbage (reserve_for_garbage).
 void guard_as_unreachable(Heap& h, Object* o) noexcept {
   set(*o, kGuarded);
   h.place_reserved(o, Table::unreachable);
@@ -620,7 +667,7 @@ void destroy_garbage(Heap& h, Table old) noexcept {
         h.place(o, old);  // room reserved by reserve_for()
       } else {
         set_table(*o, Table::none);
-        h.dying.push_back(o);  // capacity reserved by reserve_for()
+        h.dying.push_back(o);  // capacity reserved by reserve_for_garbage()
       }
     }
   });
@@ -705,6 +752,7 @@ CollectionResult collect_generations(Heap& h, int g) {
   update_counts_before(h, g);
   merge_younger(h, g);             // one working set: gen g's table
   find_reachable(h, generation_table(g));
+  reserve_for_garbage(h, generation_table(g));
   split_survivors(h, g, old);      // garbage now guarded in `unreachable`
 
   CollectionResult result;
