@@ -148,73 +148,75 @@ inline std::int32_t capped_refcount(const Object* o) noexcept {
 // and is written down as the target's slot, so that marking can follow the
 // references without reading any object again.
 //
-// On a heap bigger than the cache, reading a target's header (is it in the
-// set? which slot?) misses, one miss after the other. So a reported target
-// is only prefetched, and its place in h.edges reserved; it is looked at
-// kDelay references later, when its header has arrived, and up to kDelay
-// misses are in flight at once.
+// traverse() only stores the targets it reports in a batch (inline, no
+// virtual call); a full batch is then looked at in a tight loop. On a heap
+// bigger than the cache each target's header (is it in the set? which
+// slot?) is a miss: the loop prefetches kAhead targets ahead, so that many
+// misses are in flight at once instead of one after the other.
 class CountInternalRefs final : public Visitor {
  public:
-  CountInternalRefs(Heap& h, Table set) : h_(h), set_(set), scratch_(h.scratch.data()) {}
+  CountInternalRefs(Heap& h, Table set) : h_(h), set_(set), scratch_(h.scratch.data()) { empty_batch(); }
 
-  // Looks at the targets still in flight (call before reading the counts).
-  void finish() {
-    for (Delayed& d : delayed_) {
-      if (d.target) count(d);
-      d.target = nullptr;
-    }
-  }
-  // Whether h.edges holds the references of every object counted so far
-  // (false once growing it failed, or past 2^32-1 references).
-  bool recording() const noexcept { return recording_; }
-  std::uint32_t recorded() const noexcept { return recorded_; }
+  // References reported so far: where the next object's start in h.edges.
+  std::uint32_t reported() const noexcept { return base_ + static_cast<std::uint32_t>(batch_end() - batch_); }
+  // Looks at the references still in the batch (call before reading the counts).
+  void finish() { take_batch(); }
+  // Whether h.edges holds every reference reported (false once growing it
+  // failed, or past 2^32-1 references).
+  bool recorded_all() const noexcept { return recording_; }
 
  private:
-  static constexpr std::uint32_t kDelay = 16;
-  struct Delayed {
-    Object* target = nullptr;
-    std::uint32_t edge = 0;  // its place in h.edges (if recording)
-  };
+  static constexpr std::uint32_t kBatch = 256;
+  static constexpr std::uint32_t kAhead = 16;
 
-  void visit(Object* target) override {
-    prefetch(target);
-    Delayed& d = delayed_[next_];
-    next_ = (next_ + 1) & (kDelay - 1);
-    if (d.target) count(d);
-    d.target = target;
-    if (recording_) d.edge = reserve_edge();
+  void empty_batch() noexcept { batch_into(batch_, batch_ + kBatch); }
+  void visit(Object* target) override {  // the batch is full
+    take_batch();
+    batch_[0] = target;
+    batch_into(batch_ + 1, batch_ + kBatch);
   }
-  void count(const Delayed& d) {
-    Object* target = d.target;
-    std::uint32_t slot = kNoEdge;
-    if (in_set(h_, target, set_)) {
-      slot = Access::slot(*target);
-      --scratch_[slot];
+  void take_batch() {
+    auto k = static_cast<std::uint32_t>(batch_end() - batch_);
+    std::uint32_t* out = room_for(k);
+    for (std::uint32_t j = 0; j < k && j < kAhead; ++j) prefetch(batch_[j]);
+    for (std::uint32_t j = 0; j < k; ++j) {
+      if (j + kAhead < k) prefetch(batch_[j + kAhead]);
+      Object* target = batch_[j];
+      std::uint32_t slot = kNoEdge;
+      if (in_set(h_, target, set_)) {
+        slot = Access::slot(*target);
+        --scratch_[slot];
+      }
+      if (out) out[j] = slot;
     }
-    if (recording_) h_.edges[d.edge] = slot;
+    base_ += k;
+    empty_batch();
   }
-  std::uint32_t reserve_edge() {
-    if (OURO_UNLIKELY(recorded_ == h_.edges.size()) && !grow_edges()) return 0;
-    return recorded_++;
-  }
-  bool grow_edges() noexcept {
-    constexpr std::size_t kMaxEdges = UINT32_MAX;
-    std::size_t want = std::min(kMaxEdges, std::max<std::size_t>(4096, h_.edges.size() * 2));
-    try {
-      if (want > h_.edges.size()) h_.edges.resize(want);
-    } catch (...) {
-      // No room: marking falls back to traversing the objects again.
+  // Where the slots of the next k references go; nullptr once not recording.
+  std::uint32_t* room_for(std::uint32_t k) noexcept {
+    if (!recording_) return nullptr;
+    std::size_t need = std::size_t{base_} + k;
+    if (need > h_.edges.size()) {
+      constexpr std::size_t kMaxEdges = UINT32_MAX;
+      try {
+        if (need <= kMaxEdges) h_.edges.resize(std::min(kMaxEdges, std::max({need, h_.edges.size() * 2, std::size_t{4096}})));
+      } catch (...) {
+        // No room: marking falls back to traversing the objects again.
+      }
+      if (need > h_.edges.size()) {
+        recording_ = false;
+        return nullptr;
+      }
     }
-    recording_ = recorded_ < h_.edges.size();
-    return recording_;
+    return h_.edges.data() + base_;
   }
+
   Heap& h_;
   Table set_;
   std::int32_t* scratch_;
-  std::uint32_t recorded_ = 0;
+  std::uint32_t base_ = 0;  // references taken out of earlier batches
   bool recording_ = true;
-  Delayed delayed_[kDelay];
-  std::uint32_t next_ = 0;
+  Object* batch_[kBatch];
 };
 
 #if OURO_CHECKS
@@ -331,7 +333,7 @@ Counted count_internal_refs(Heap& h, Table set) {
       // here, while its header is in cache.
       if (has(*o, kPending)) unset(*o, kPending);
       scratch[base + i] += capped_refcount(o);
-      first_edge[base + i] = count.recorded();
+      first_edge[base + i] = count.reported();
       o->traverse(count);
     }
   });
@@ -340,7 +342,7 @@ Counted count_internal_refs(Heap& h, Table set) {
   for (std::uint32_t i = 0; i < tab.size(); ++i)
     if (scratch[i] < 0) report_over_reporting_traverse(h, set);
 #endif
-  return Counted{count.recording(), count.recorded()};
+  return Counted{count.recorded_all(), count.reported()};
 }
 
 // A root, or (kMarkedAhead) an object known to be reachable.
