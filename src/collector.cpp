@@ -117,7 +117,7 @@ constexpr std::uint32_t kNoEdge = UINT32_MAX;  // a recorded reference to an obj
 // The passes walk a table in order, but after deaths (swap-with-last) and
 // promotions the objects behind it are not always in address order: ask
 // for the header a few entries ahead.
-constexpr std::uint32_t kPrefetchDistance = 8;
+constexpr std::uint32_t kPrefetchDistance = 32;
 inline void prefetch(const Object* o) noexcept {
 #if defined(__GNUC__) || defined(__clang__)
   __builtin_prefetch(o);
@@ -269,7 +269,8 @@ class MarkReachable final : public Visitor {
   MarkReachable(Heap& h, Table set, std::uint32_t* stack)
       : h_(h), set_(set), scratch_(h.scratch.data()), stack_(stack) {}
   std::uint32_t cursor = 0;
-  std::uint32_t top = 0;  // entries on the stack
+  std::uint32_t top = 0;        // entries on the stack
+  std::uint32_t reachable = 0;  // objects marked kReachable so far
 
  private:
   void visit(Object* target) override {
@@ -282,6 +283,7 @@ class MarkReachable final : public Visitor {
       return;
     }
     count = kReachable;
+    ++reachable;
     stack_[top++] = slot;  // every object is pushed at most once: room for the whole set
   }
   Heap& h_;
@@ -354,13 +356,14 @@ inline bool starts_marking(std::int32_t s) noexcept { return s != 0 && s != kRea
 // followed when the scan gets there; a reference back to an object already
 // passed goes on the stack), so the arrays are read mostly in order in
 // both allocation orders. On exit scratch[i] == kReachable for every object
-// reachable from a root.
-void mark_along_edges(Heap& h, std::uint32_t n, std::uint32_t total_edges) {
+// reachable from a root; returns how many they are.
+std::uint32_t mark_along_edges(Heap& h, std::uint32_t n, std::uint32_t total_edges) {
   std::int32_t* scratch = h.scratch.data();
   const std::uint32_t* first_edge = h.marks.data();
   std::uint32_t* stack = h.marks.data() + n;
   const std::uint32_t* edges = h.edges.data();
   std::uint32_t top = 0;
+  std::uint32_t reachable = 0;
   auto follow = [&](std::uint32_t from, std::uint32_t cursor) {
     std::uint32_t end = from + 1 < n ? first_edge[from + 1] : total_edges;
     for (std::uint32_t e = first_edge[from]; e < end; ++e) {
@@ -372,6 +375,7 @@ void mark_along_edges(Heap& h, std::uint32_t n, std::uint32_t total_edges) {
         s = kMarkedAhead;
       } else {
         s = kReachable;
+        ++reachable;
         stack[top++] = t;  // every object is pushed at most once
       }
     }
@@ -379,9 +383,11 @@ void mark_along_edges(Heap& h, std::uint32_t n, std::uint32_t total_edges) {
   for (std::uint32_t i = 0; i < n; ++i) {
     if (!starts_marking(scratch[i])) continue;
     scratch[i] = kReachable;
+    ++reachable;
     follow(i, i);
     while (top != 0) follow(stack[--top], i);
   }
+  return reachable;
 }
 
 // Marking by traversing the objects again, when the references could not
@@ -394,8 +400,9 @@ void mark_along_edges(Heap& h, std::uint32_t n, std::uint32_t total_edges) {
 // passed go through the explicit stack. So when referrers come before their
 // referents (parent-first allocation) the pass is a sequential walk; when
 // they come after (children-first) the stack walks the referents back down,
-// again mostly in address order. No recursion on user graphs.
-void mark_by_traversing(Heap& h, Table set) {
+// again mostly in address order. No recursion on user graphs. Returns how
+// many objects are reachable.
+std::uint32_t mark_by_traversing(Heap& h, Table set) {
   SlotTable& tab = h.table(set);
   MarkReachable mark(h, set, h.marks.data() + tab.size());
   std::uint32_t* stack = h.marks.data() + tab.size();
@@ -406,19 +413,20 @@ void mark_by_traversing(Heap& h, Table set) {
       if (i + kPrefetchDistance < n) prefetch(objects[i + kPrefetchDistance]);
       if (!starts_marking(counts[i])) continue;
       counts[i] = kReachable;
+      ++mark.reachable;
       mark.cursor = base + i;
       objects[i]->traverse(mark);
       while (mark.top != 0) tab[stack[--mark.top]]->traverse(mark);
     }
   });
+  return mark.reachable;
 }
 
-void find_reachable(Heap& h, Table set) {
+// Trial deletion; returns how many objects of the set are unreachable.
+std::uint32_t find_unreachable(Heap& h, Table set) {
   Counted counted = count_internal_refs(h, set);
-  if (counted.recorded_all)
-    mark_along_edges(h, h.table(set).size(), counted.edges);
-  else
-    mark_by_traversing(h, set);
+  std::uint32_t n = h.table(set).size();
+  return n - (counted.recorded_all ? mark_along_edges(h, n, counted.edges) : mark_by_traversing(h, set));
 }
 
 // ---------------------------------------------------------------------------
@@ -440,10 +448,7 @@ void reserve_for(Heap& h, int g, Table old) {
 // Room to move the garbage, once marking has told how much there is (room
 // for the whole working set would be allocated and given back by every
 // collection of a big live heap).
-void reserve_for_garbage(Heap& h, Table set) {
-  const std::int32_t* scratch = h.scratch.data();
-  std::size_t garbage = 0;
-  for (std::uint32_t i = 0, n = h.table(set).size(); i < n; ++i) garbage += scratch[i] != kReachable;
+void reserve_for_garbage(Heap& h, std::uint32_t garbage) {
   h.table(Table::unreachable).reserve(garbage);
   if (h.policy == gc::FinalizerPolicy::legacy) h.table(Table::uncollectable).reserve(garbage);
   h.dying.reserve(garbage);
@@ -461,7 +466,7 @@ void guard_as_unreachable(Heap& h, Object* o) noexcept {
 
 // Survivors of a young collection are promoted; a full collection keeps its
 // survivors in gen2, compacted in place, and restarts the pending count.
-void split_survivors(Heap& h, int g, Table old) {
+void split_survivors(Heap& h, int g, Table old, std::uint32_t garbage) {
   SlotTable& young = h.table(generation_table(g));
   const std::int32_t* scratch = h.scratch.data();
   if (g < 2) {
@@ -483,8 +488,13 @@ void split_survivors(Heap& h, int g, Table old) {
     return;
   }
   // Every object of the set lost its kPending bit when it was counted, so
-  // a survivor is only touched when compaction moves it: when nothing died,
-  // this pass reads the table and the scratch array, no object.
+  // a survivor is only touched when compaction moves it; when nothing died
+  // there is nothing to do.
+  h.long_lived_pending = 0;
+  if (garbage == 0) {
+    h.long_lived_total = young.size();
+    return;
+  }
   std::uint32_t kept = 0;
   young.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
     for (std::uint32_t i = 0; i < n; ++i) {  // writes go to slots at or before the one read
@@ -501,7 +511,6 @@ void split_survivors(Heap& h, int g, Table old) {
     }
   });
   young.truncate(kept);
-  h.long_lived_pending = 0;
   h.long_lived_total = kept;
 }
 
@@ -555,7 +564,7 @@ bool finalize_garbage(Heap& h) {
 // Objects a finalizer made reachable again leave the garbage for the old
 // generation, with everything they reach.
 void split_resurrected(Heap& h, Table old) {
-  find_reachable(h, Table::unreachable);
+  find_unreachable(h, Table::unreachable);
   SlotTable& unreachable = h.table(Table::unreachable);
   const std::int32_t* scratch = h.scratch.data();
   std::uint32_t kept = 0;
@@ -753,9 +762,9 @@ CollectionResult collect_generations(Heap& h, int g) {
   reserve_for(h, g, old);          // room first: no later move allocates
   update_counts_before(h, g);
   merge_younger(h, g);             // one working set: gen g's table
-  find_reachable(h, generation_table(g));
-  reserve_for_garbage(h, generation_table(g));
-  split_survivors(h, g, old);      // garbage now guarded in `unreachable`
+  std::uint32_t garbage = find_unreachable(h, generation_table(g));
+  reserve_for_garbage(h, garbage);
+  split_survivors(h, g, old, garbage);  // garbage now guarded in `unreachable`
 
   CollectionResult result;
   try {
