@@ -87,7 +87,7 @@
 // INVARIANTS between phases: every tracked, non-orphan object sits in
 // exactly one table and its slot_ names its position there; objects in the
 // `unreachable` and `uncollectable` tables are guarded and nothing else is;
-// heap.scratch, heap.marks and the old generation have room reserved for
+// the collector's scratch arrays and the old generation have room reserved for
 // the whole working set before the first phase changes anything, and the
 // `unreachable` and `uncollectable` tables and heap.dying room for the
 // garbage as soon as marking has counted it, before any object moves; so a
@@ -113,6 +113,10 @@ constexpr std::int32_t kReachable = INT32_MIN;
 constexpr std::int32_t kMarkedAhead = INT32_MIN + 1;  // reachable, not traversed yet (see mark_reachable)
 constexpr std::uint64_t kScratchCap = std::uint64_t{1} << 30;
 constexpr std::uint32_t kNoEdge = UINT32_MAX;  // a recorded reference to an object outside the set
+// Recorded references are numbered in int32 scratch entries while marking
+// (see mark_along_edges): past this many, marking traverses instead.
+constexpr std::size_t kMaxEdges = (std::size_t{1} << 31) - 4;
+constexpr std::uint8_t kWideDegree = 255;
 
 // The passes walk a table in order, but after deaths (swap-with-last) and
 // promotions the objects behind it are not always in address order: ask
@@ -196,21 +200,15 @@ class CountInternalRefs final : public Visitor {
   std::uint32_t* room_for(std::uint32_t k) noexcept {
     if (!recording_) return nullptr;
     std::size_t need = std::size_t{base_} + k;
-    if (need > h_.edges.size()) {
-      constexpr std::size_t kMaxEdges = UINT32_MAX;
-      try {
-        if (need <= kMaxEdges) h_.edges.resize(std::min(kMaxEdges, std::max({need, h_.edges.size() * 2, std::size_t{4096}})));
-      } catch (...) {
-        // No room: marking falls back to traversing the objects again.
-      }
-      if (need > h_.edges.size()) {
-        recording_ = false;
+    if (need > h_.edges.capacity()) {
+      std::size_t want = std::max({need, h_.edges.capacity() * 2, std::size_t{4096}});
+      if (need > kMaxEdges || !h_.edges.try_grow(std::min(want, kMaxEdges), base_)) {
+        recording_ = false;  // marking falls back to traversing the objects again
         return nullptr;
       }
     }
     return h_.edges.data() + base_;
   }
-
   Heap& h_;
   Table set_;
   std::int32_t* scratch_;
@@ -249,7 +247,7 @@ class FindOverReporter final : public Visitor {
 
 void report_over_reporting_traverse(Heap& h, Table set) {
   SlotTable& tab = h.table(set);
-  std::fill(h.scratch.begin(), h.scratch.begin() + tab.size(), 0);
+  std::fill(h.scratch.data(), h.scratch.data() + tab.size(), 0);
   FindOverReporter find(h, set);
   tab.for_each([&](Object* o) {
     find.referrer = o;
@@ -266,8 +264,7 @@ void report_over_reporting_traverse(Heap& h, Table set) {
 // passed over as unreachable, so it goes on the stack now.
 class MarkReachable final : public Visitor {
  public:
-  MarkReachable(Heap& h, Table set, std::uint32_t* stack)
-      : h_(h), set_(set), scratch_(h.scratch.data()), stack_(stack) {}
+  MarkReachable(Heap& h, Table set) : h_(h), set_(set), scratch_(h.scratch.data()), stack_(h.mark_stack.data()) {}
   std::uint32_t cursor = 0;
   std::uint32_t top = 0;        // entries on the stack
   std::uint32_t reachable = 0;  // objects marked kReachable so far
@@ -284,12 +281,12 @@ class MarkReachable final : public Visitor {
     }
     count = kReachable;
     ++reachable;
-    stack_[top++] = slot;  // every object is pushed at most once: room for the whole set
+    stack_[top++].slot = slot;  // every object is pushed at most once: room for the whole set
   }
   Heap& h_;
   Table set_;
   std::int32_t* scratch_;
-  std::uint32_t* stack_;
+  MarkTask* stack_;
 };
 
 class ClearRefs final : public Visitor {
@@ -311,21 +308,26 @@ class ClearRefs final : public Visitor {
 // takes one from its target. Zero: no outside reference; above zero: a root;
 // below zero: a traverse() over-reported (checked builds abort naming the
 // type; release builds treat the object as a root, so the error can only
-// leak). The references are also recorded as target slots in table order
-// (h.edges, object i's from h.marks[i]), and marking then runs on those
-// arrays alone: one pass over the objects per collection instead of two.
+// leak). The references are also recorded, as target slots in table order
+// (h.edges, with each object's number of them in h.degrees), and marking
+// then runs on those arrays alone: one pass over the objects per collection
+// instead of two. The record costs 1 byte per object and 4 per reference.
 
-struct Counted {
-  bool recorded_all;   // every reference is in h.edges
-  std::uint32_t edges; // how many
-};
+inline std::uint32_t degree_of(const Heap& h, const std::uint8_t* degrees, std::uint32_t slot) noexcept {
+  if (OURO_LIKELY(degrees[slot] != kWideDegree)) return degrees[slot];
+  auto it = std::lower_bound(h.wide_degrees.begin(), h.wide_degrees.end(), std::make_pair(slot, std::uint32_t{0}));
+  return it->second;
+}
 
-Counted count_internal_refs(Heap& h, Table set) {
+// Returns whether every reference was recorded (h.edges and h.degrees).
+bool count_internal_refs(Heap& h, Table set) {
   SlotTable& tab = h.table(set);
-  std::fill(h.scratch.begin(), h.scratch.begin() + tab.size(), 0);
+  std::fill(h.scratch.data(), h.scratch.data() + tab.size(), 0);
+  h.wide_degrees.clear();
   CountInternalRefs count(h, set);
   std::int32_t* scratch = h.scratch.data();
-  std::uint32_t* first_edge = h.marks.data();
+  std::uint8_t* degrees = h.degrees.data();
+  bool degrees_ok = true;
   tab.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
     for (std::uint32_t i = 0; i < n; ++i) {
       if (i + kPrefetchDistance < n) prefetch(objects[i + kPrefetchDistance]);
@@ -335,8 +337,19 @@ Counted count_internal_refs(Heap& h, Table set) {
       // here, while its header is in cache.
       if (has(*o, kPending)) unset(*o, kPending);
       scratch[base + i] += capped_refcount(o);
-      first_edge[base + i] = count.reported();
+      std::uint32_t first = count.reported();
       o->traverse(count);
+      std::uint32_t degree = count.reported() - first;
+      if (OURO_LIKELY(degree < kWideDegree)) {
+        degrees[base + i] = static_cast<std::uint8_t>(degree);
+        continue;
+      }
+      degrees[base + i] = kWideDegree;
+      try {
+        h.wide_degrees.emplace_back(base + i, degree);
+      } catch (...) {
+        degrees_ok = false;  // marking traverses instead
+      }
     }
   });
   count.finish();
@@ -344,48 +357,66 @@ Counted count_internal_refs(Heap& h, Table set) {
   for (std::uint32_t i = 0; i < tab.size(); ++i)
     if (scratch[i] < 0) report_over_reporting_traverse(h, set);
 #endif
-  return Counted{count.recorded_all(), count.reported()};
+  return count.recorded_all() && degrees_ok;
 }
 
 // A root, or (kMarkedAhead) an object known to be reachable.
 inline bool starts_marking(std::int32_t s) noexcept { return s != 0 && s != kReachable; }
 
-// Marking along the recorded references, over the slot arrays alone: no
-// object is read. The same order as mark_by_traversing below (one scan in
-// table order; a reference forward is only marked, kMarkedAhead, and
-// followed when the scan gets there; a reference back to an object already
-// passed goes on the stack), so the arrays are read mostly in order in
-// both allocation orders. On exit scratch[i] == kReachable for every object
-// reachable from a root; returns how many they are.
-std::uint32_t mark_along_edges(Heap& h, std::uint32_t n, std::uint32_t total_edges) {
+// Where an object's references start, kept in its scratch entry once the
+// scan has passed it unmarked (its count is no longer needed then): below
+// zero, distinct from kReachable and kMarkedAhead (kMaxEdges keeps it so).
+inline std::int32_t passed_at(std::uint32_t first_edge) noexcept { return -1 - static_cast<std::int32_t>(first_edge); }
+inline std::uint32_t first_edge_of_passed(std::int32_t s) noexcept { return static_cast<std::uint32_t>(-1 - s); }
+
+// Marking along the recorded references, over the arrays alone: no object
+// is read. One scan in table order, reading the references sequentially: a
+// root, or an object marked by an earlier one, has its references followed
+// where it stands. A reference forward is only marked (kMarkedAhead) and
+// followed when the scan gets there; a reference back to an object the scan
+// passed unmarked goes on the stack with the place of its references (kept
+// in its scratch entry). So the arrays are read mostly in order in both
+// allocation orders, and there is no recursion on user graphs. On exit
+// scratch[i] == kReachable for every object reachable from a root; returns
+// how many they are.
+std::uint32_t mark_along_edges(Heap& h, std::uint32_t n) {
   std::int32_t* scratch = h.scratch.data();
-  const std::uint32_t* first_edge = h.marks.data();
-  std::uint32_t* stack = h.marks.data() + n;
+  const std::uint8_t* degrees = h.degrees.data();
   const std::uint32_t* edges = h.edges.data();
+  MarkTask* stack = h.mark_stack.data();
   std::uint32_t top = 0;
   std::uint32_t reachable = 0;
-  auto follow = [&](std::uint32_t from, std::uint32_t cursor) {
-    std::uint32_t end = from + 1 < n ? first_edge[from + 1] : total_edges;
-    for (std::uint32_t e = first_edge[from]; e < end; ++e) {
+  auto follow = [&](std::uint32_t first_edge, std::uint32_t degree, std::uint32_t cursor) {
+    for (std::uint32_t e = first_edge, end = first_edge + degree; e < end; ++e) {
       std::uint32_t t = edges[e];
       if (t == kNoEdge) continue;
       std::int32_t& s = scratch[t];
       if (s == kReachable || s == kMarkedAhead) continue;
       if (t > cursor) {
         s = kMarkedAhead;
-      } else {
-        s = kReachable;
-        ++reachable;
-        stack[top++] = t;  // every object is pushed at most once
+        continue;
       }
+      stack[top++] = MarkTask{t, first_edge_of_passed(s)};  // pushed at most once: room for all
+      s = kReachable;
+      ++reachable;
     }
   };
+  std::uint32_t next_edge = 0;
   for (std::uint32_t i = 0; i < n; ++i) {
-    if (!starts_marking(scratch[i])) continue;
-    scratch[i] = kReachable;
-    ++reachable;
-    follow(i, i);
-    while (top != 0) follow(stack[--top], i);
+    std::uint32_t degree = degree_of(h, degrees, i);
+    std::int32_t s = scratch[i];
+    if (starts_marking(s)) {
+      scratch[i] = kReachable;
+      ++reachable;
+      follow(next_edge, degree, i);
+      while (top != 0) {
+        MarkTask task = stack[--top];
+        follow(task.first_edge, degree_of(h, degrees, task.slot), i);
+      }
+    } else if (s != kReachable) {
+      scratch[i] = passed_at(next_edge);
+    }
+    next_edge += degree;
   }
   return reachable;
 }
@@ -404,8 +435,8 @@ std::uint32_t mark_along_edges(Heap& h, std::uint32_t n, std::uint32_t total_edg
 // many objects are reachable.
 std::uint32_t mark_by_traversing(Heap& h, Table set) {
   SlotTable& tab = h.table(set);
-  MarkReachable mark(h, set, h.marks.data() + tab.size());
-  std::uint32_t* stack = h.marks.data() + tab.size();
+  MarkReachable mark(h, set);
+  const MarkTask* stack = h.mark_stack.data();
   std::int32_t* scratch = h.scratch.data();
   tab.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
     std::int32_t* counts = scratch + base;
@@ -416,7 +447,7 @@ std::uint32_t mark_by_traversing(Heap& h, Table set) {
       ++mark.reachable;
       mark.cursor = base + i;
       objects[i]->traverse(mark);
-      while (mark.top != 0) tab[stack[--mark.top]]->traverse(mark);
+      while (mark.top != 0) tab[stack[--mark.top].slot]->traverse(mark);
     }
   });
   return mark.reachable;
@@ -424,9 +455,9 @@ std::uint32_t mark_by_traversing(Heap& h, Table set) {
 
 // Trial deletion; returns how many objects of the set are unreachable.
 std::uint32_t find_unreachable(Heap& h, Table set) {
-  Counted counted = count_internal_refs(h, set);
+  bool recorded_all = count_internal_refs(h, set);
   std::uint32_t n = h.table(set).size();
-  return n - (counted.recorded_all ? mark_along_edges(h, n, counted.edges) : mark_by_traversing(h, set));
+  return n - (recorded_all ? mark_along_edges(h, n) : mark_by_traversing(h, set));
 }
 
 // ---------------------------------------------------------------------------
@@ -441,8 +472,9 @@ void reserve_for(Heap& h, int g, Table old) {
   for (int i = 0; i <= g; ++i) n += h.table(generation_table(i)).size();
   h.table(generation_table(g)).reserve(n);
   if (old != generation_table(g)) h.table(old).reserve(std::size_t{h.table(old).size()} + n);
-  if (h.scratch.size() < n) h.scratch.resize(n);
-  if (h.marks.size() < 2 * n) h.marks.resize(2 * n);
+  h.scratch.ensure(n);
+  h.degrees.ensure(n);
+  h.mark_stack.ensure(n);  // untouched beyond what marking pushes
 }
 
 // Room to move the garbage, once marking has told how much there is (room
