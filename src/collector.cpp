@@ -475,6 +475,9 @@ void reserve_for(Heap& h, int g, Table old) {
   h.scratch.ensure(n);
   h.degrees.ensure(n);
   h.mark_stack.ensure(n);  // untouched beyond what marking pushes
+  // References are about as many as objects in most heaps: room for that
+  // many now saves copying the record while it grows (it may still grow).
+  if (h.edges.capacity() < n) h.edges.try_grow(n, 0);
 }
 
 // Room to move the garbage, once marking has told how much there is (room
