@@ -44,14 +44,18 @@
 //
 // THE PHASES of collect_generations(g), each a function below:
 //   merge_younger        gens 0..g become one working set (gen g's table)
-//   count_internal_refs  scratch = references from inside the set (CPython's
-//                        update_refs + subtract_refs, without the pass that
-//                        copies every refcount)
-//   mark_reachable       roots (refcount > scratch) and all they reach, by one
-//                        scan in table order plus an explicit stack for
-//                        references back to objects already scanned: cost
-//                        does not depend on allocation order, and no
-//                        recursion on user graphs
+//   count_internal_refs  scratch = references from outside the set (CPython's
+//                        update_refs + subtract_refs in one pass: each object
+//                        adds its refcount, each internal reference takes one
+//                        from its target); the internal references are
+//                        recorded as slot numbers on the way
+//   mark_along_edges     roots (scratch != 0) and all they reach, by a
+//                        depth-first search over those slot arrays: no object
+//                        is read a second time, so the cost depends neither
+//                        on allocation order nor on the objects' size, and
+//                        there is no recursion on user graphs
+//                        (mark_by_traversing when the references could not
+//                        be recorded, and for the legacy policy)
 //   split_survivors      reachable ones go to the next generation; the rest
 //                        move to the `unreachable` table and are guarded:
 //                        from here on a refcount reaching zero does not
@@ -83,9 +87,13 @@
 // INVARIANTS between phases: every tracked, non-orphan object sits in
 // exactly one table and its slot_ names its position there; objects in the
 // `unreachable` and `uncollectable` tables are guarded and nothing else is;
-// heap.scratch, heap.stack and the old generation have room reserved for
-// the whole working set before the first phase changes anything, so a
-// std::bad_alloc can only come before the heap is touched.
+// the collector's scratch arrays and the old generation have room reserved for
+// the whole working set before the first phase changes anything, and the
+// `unreachable` and `uncollectable` tables and heap.dying room for the
+// garbage as soon as marking has counted it, before any object moves; so a
+// std::bad_alloc can only come before an object has changed table (heap.edges
+// grows while counting, but failing to grow it only means marking by
+// traversal).
 #include "collector.hpp"
 
 #include <algorithm>
@@ -104,11 +112,16 @@ namespace {
 constexpr std::int32_t kReachable = INT32_MIN;
 constexpr std::int32_t kMarkedAhead = INT32_MIN + 1;  // reachable, not traversed yet (see mark_reachable)
 constexpr std::uint64_t kScratchCap = std::uint64_t{1} << 30;
+constexpr std::uint32_t kNoEdge = UINT32_MAX;  // a recorded reference to an object outside the set
+// Recorded references are numbered in int32 scratch entries while marking
+// (see mark_along_edges): past this many, marking traverses instead.
+constexpr std::size_t kMaxEdges = (std::size_t{1} << 31) - 4;
+constexpr std::uint8_t kWideDegree = 255;
 
 // The passes walk a table in order, but after deaths (swap-with-last) and
 // promotions the objects behind it are not always in address order: ask
 // for the header a few entries ahead.
-constexpr std::uint32_t kPrefetchDistance = 8;
+constexpr std::uint32_t kPrefetchDistance = 32;
 inline void prefetch(const Object* o) noexcept {
 #if defined(__GNUC__) || defined(__clang__)
   __builtin_prefetch(o);
@@ -134,44 +147,127 @@ inline std::int32_t capped_refcount(const Object* o) noexcept {
   return static_cast<std::int32_t>(rc < kScratchCap ? rc : kScratchCap);
 }
 
+// The first pass of trial deletion (see count_internal_refs): every
+// reference from inside the set takes one from its target's scratch entry,
+// and is written down as the target's slot, so that marking can follow the
+// references without reading any object again.
+//
+// traverse() only stores the targets it reports in a batch (inline, no
+// virtual call); a full batch is then looked at in a tight loop. On a heap
+// bigger than the cache each target's header (is it in the set? which
+// slot?) is a miss: the loop prefetches kAhead targets ahead, so that many
+// misses are in flight at once instead of one after the other.
 class CountInternalRefs final : public Visitor {
  public:
-  CountInternalRefs(Heap& h, Table set) : h_(h), set_(set), scratch_(h.scratch.data()) {}
+  CountInternalRefs(Heap& h, Table set) : h_(h), set_(set), scratch_(h.scratch.data()) { empty_batch(); }
+
+  // References reported so far: where the next object's start in h.edges.
+  std::uint32_t reported() const noexcept { return base_ + static_cast<std::uint32_t>(batch_end() - batch_); }
+  // Looks at the references still in the batch (call before reading the counts).
+  void finish() { take_batch(); }
+  // Whether h.edges holds every reference reported (false once growing it
+  // failed, or past 2^32-1 references).
+  bool recorded_all() const noexcept { return recording_; }
+
+ private:
+  static constexpr std::uint32_t kBatch = 256;
+  static constexpr std::uint32_t kAhead = 16;
+
+  void empty_batch() noexcept { batch_into(batch_, batch_ + kBatch); }
+  void visit(Object* target) override {  // the batch is full
+    take_batch();
+    batch_[0] = target;
+    batch_into(batch_ + 1, batch_ + kBatch);
+  }
+  void take_batch() {
+    auto k = static_cast<std::uint32_t>(batch_end() - batch_);
+    std::uint32_t* out = room_for(k);
+    for (std::uint32_t j = 0; j < k && j < kAhead; ++j) prefetch(batch_[j]);
+    for (std::uint32_t j = 0; j < k; ++j) {
+      if (j + kAhead < k) prefetch(batch_[j + kAhead]);
+      Object* target = batch_[j];
+      std::uint32_t slot = kNoEdge;
+      if (in_set(h_, target, set_)) {
+        slot = Access::slot(*target);
+        --scratch_[slot];
+      }
+      if (out) out[j] = slot;
+    }
+    base_ += k;
+    empty_batch();
+  }
+  // Where the slots of the next k references go; nullptr once not recording.
+  std::uint32_t* room_for(std::uint32_t k) noexcept {
+    if (!recording_) return nullptr;
+    std::size_t need = std::size_t{base_} + k;
+    if (need > h_.edges.capacity()) {
+      std::size_t want = std::max({need, h_.edges.capacity() * 2, std::size_t{4096}});
+      if (need > kMaxEdges || !h_.edges.try_grow(std::min(want, kMaxEdges), base_)) {
+        recording_ = false;  // marking falls back to traversing the objects again
+        return nullptr;
+      }
+    }
+    return h_.edges.data() + base_;
+  }
+  Heap& h_;
+  Table set_;
+  std::int32_t* scratch_;
+  std::uint32_t base_ = 0;  // references taken out of earlier batches
+  bool recording_ = true;
+  Object* batch_[kBatch];
+};
+
+#if OURO_CHECKS
+// Slow path of a checked build, when some scratch entry went below zero: an
+// object of the set reported a reference it does not hold. Counting again,
+// up from zero in table order, finds the referrer whose report took a count
+// above its target's refcount: the first suspect.
+class FindOverReporter final : public Visitor {
+ public:
+  FindOverReporter(Heap& h, Table set) : h_(h), set_(set), counts_(h.scratch.data()) {}
   Object* referrer = nullptr;
 
  private:
   void visit(Object* target) override {
     if (!in_set(h_, target, set_)) return;
-    std::int32_t& count = scratch_[Access::slot(*target)];
-    ++count;
-#if OURO_CHECKS
-    // The target's header is in cache already (its slot was just read).
-    if (count > capped_refcount(target)) report_overcount(target);
-#endif
+    if (++counts_[Access::slot(*target)] > capped_refcount(target)) report(target);
   }
-#if OURO_CHECKS
-  [[noreturn]] void report_overcount(Object* target) {
-    // The referrer that drove the count below zero is the first suspect;
-    // an earlier traverse() that over-reported the same target is the other.
+  [[noreturn]] void report(Object* target) {
+    // An earlier traverse() that over-reported the same target is the
+    // other suspect.
     std::string msg = "traverse() of " + type_name(*referrer) + " (or of another object referring to the same " +
                       type_name(*target) + ") reported a reference to a " + type_name(*target) +
                       " that it does not hold (refcount below zero during a collection)";
     fatal(msg.c_str(), referrer);
   }
-#endif
   Heap& h_;
   Table set_;
-  std::int32_t* scratch_;
+  std::int32_t* counts_;
 };
 
-// Marks what a traversed object reaches. A target later in the table than
-// the scan's cursor is only marked (kMarkedAhead): the scan traverses it when
-// it gets there, in table order. A target at or before the cursor was
-// already passed over as unreachable, so it goes on the stack now.
+void report_over_reporting_traverse(Heap& h, Table set) {
+  SlotTable& tab = h.table(set);
+  std::fill(h.scratch.data(), h.scratch.data() + tab.size(), 0);
+  FindOverReporter find(h, set);
+  tab.for_each([&](Object* o) {
+    find.referrer = o;
+    o->traverse(find);
+  });
+  fatal("a traverse() reported a reference that its object does not hold (refcount below zero during a collection)");
+}
+#endif
+
+// Marks what a traversed object reaches, when marking has to traverse the
+// objects (no recorded references). A target later in the table than the
+// scan's cursor is only marked (kMarkedAhead): the scan traverses it when it
+// gets there, in table order. A target at or before the cursor was already
+// passed over as unreachable, so it goes on the stack now.
 class MarkReachable final : public Visitor {
  public:
-  MarkReachable(Heap& h, Table set) : h_(h), set_(set), scratch_(h.scratch.data()) {}
+  MarkReachable(Heap& h, Table set) : h_(h), set_(set), scratch_(h.scratch.data()), stack_(h.mark_stack.data()) {}
   std::uint32_t cursor = 0;
+  std::uint32_t top = 0;        // entries on the stack
+  std::uint32_t reachable = 0;  // objects marked kReachable so far
 
  private:
   void visit(Object* target) override {
@@ -184,11 +280,13 @@ class MarkReachable final : public Visitor {
       return;
     }
     count = kReachable;
-    h_.stack.push_back(target);  // capacity reserved for the whole set
+    ++reachable;
+    stack_[top++].slot = slot;  // every object is pushed at most once: room for the whole set
   }
   Heap& h_;
   Table set_;
   std::int32_t* scratch_;
+  MarkTask* stack_;
 };
 
 class ClearRefs final : public Visitor {
@@ -203,78 +301,163 @@ class ClearRefs final : public Visitor {
 // Trial deletion over one table (used for the working set, and again inside
 // `unreachable` after the finalizers ran)
 // ---------------------------------------------------------------------------
+//
+// scratch[i] ends as the number of references to object i from outside the
+// set: each object adds its own refcount when it is counted (its header is
+// in cache then), each reference that traverse() reports from inside the set
+// takes one from its target. Zero: no outside reference; above zero: a root;
+// below zero: a traverse() over-reported (checked builds abort naming the
+// type; release builds treat the object as a root, so the error can only
+// leak). The references are also recorded, as target slots in table order
+// (h.edges, with each object's number of them in h.degrees), and marking
+// then runs on those arrays alone: one pass over the objects per collection
+// instead of two. The record costs 1 byte per object and 4 per reference.
 
-// On exit scratch[i] is the number of references to object i that objects
-// of the set hold (as their traverse() reports them). CPython first copies
-// every refcount into the scratch field and subtracts from it; counting up
-// from zero instead saves that pass over every object of the set: the
-// comparison with the refcount happens in mark_reachable, which reads the
-// object anyway.
-void count_internal_refs(Heap& h, Table set) {
-  SlotTable& tab = h.table(set);
-  std::fill(h.scratch.begin(), h.scratch.begin() + tab.size(), 0);
-  CountInternalRefs count(h, set);
-  tab.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t) {
-    for (std::uint32_t i = 0; i < n; ++i) {
-      if (i + kPrefetchDistance < n) prefetch(objects[i + kPrefetchDistance]);
-      count.referrer = objects[i];
-      objects[i]->traverse(count);
-    }
-  });
+inline std::uint32_t degree_of(const Heap& h, const std::uint8_t* degrees, std::uint32_t slot) noexcept {
+  if (OURO_LIKELY(degrees[slot] != kWideDegree)) return degrees[slot];
+  auto it = std::lower_bound(h.wide_degrees.begin(), h.wide_degrees.end(), std::make_pair(slot, std::uint32_t{0}));
+  return it->second;
 }
 
-// On entry scratch[i] is object i's count of internal references, or
-// kMarkedAhead for an object known to be reachable. On exit scratch[i] ==
-// kReachable for every object reachable from a root; the others keep their
-// count.
-//
-// A root is an object referenced from outside the set: refcount above the
-// internal count (below it means a traverse() over-reported, in a release
-// build: a root too, so the error can only leak).
+// Returns whether every reference was recorded (h.edges and h.degrees).
+bool count_internal_refs(Heap& h, Table set) {
+  SlotTable& tab = h.table(set);
+  std::fill(h.scratch.data(), h.scratch.data() + tab.size(), 0);
+  h.wide_degrees.clear();
+  CountInternalRefs count(h, set);
+  std::int32_t* scratch = h.scratch.data();
+  std::uint8_t* degrees = h.degrees.data();
+  bool degrees_ok = true;
+  tab.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
+    for (std::uint32_t i = 0; i < n; ++i) {
+      if (i + kPrefetchDistance < n) prefetch(objects[i + kPrefetchDistance]);
+      Object* o = objects[i];
+      // Only a full collection meets objects with a kPending bit, and it
+      // restarts the pending count: every object of its set loses the bit
+      // here, while its header is in cache.
+      if (has(*o, kPending)) unset(*o, kPending);
+      scratch[base + i] += capped_refcount(o);
+      std::uint32_t first = count.reported();
+      o->traverse(count);
+      std::uint32_t degree = count.reported() - first;
+      if (OURO_LIKELY(degree < kWideDegree)) {
+        degrees[base + i] = static_cast<std::uint8_t>(degree);
+        continue;
+      }
+      degrees[base + i] = kWideDegree;
+      try {
+        h.wide_degrees.emplace_back(base + i, degree);
+      } catch (...) {
+        degrees_ok = false;  // marking traverses instead
+      }
+    }
+  });
+  count.finish();
+#if OURO_CHECKS
+  for (std::uint32_t i = 0; i < tab.size(); ++i)
+    if (scratch[i] < 0) report_over_reporting_traverse(h, set);
+#endif
+  return count.recorded_all() && degrees_ok;
+}
+
+// A root, or (kMarkedAhead) an object known to be reachable.
+inline bool starts_marking(std::int32_t s) noexcept { return s != 0 && s != kReachable; }
+
+// Where an object's references start, kept in its scratch entry once the
+// scan has passed it unmarked (its count is no longer needed then): below
+// zero, distinct from kReachable and kMarkedAhead (kMaxEdges keeps it so).
+inline std::int32_t passed_at(std::uint32_t first_edge) noexcept { return -1 - static_cast<std::int32_t>(first_edge); }
+inline std::uint32_t first_edge_of_passed(std::int32_t s) noexcept { return static_cast<std::uint32_t>(-1 - s); }
+
+// Marking along the recorded references, over the arrays alone: no object
+// is read. One scan in table order, reading the references sequentially: a
+// root, or an object marked by an earlier one, has its references followed
+// where it stands. A reference forward is only marked (kMarkedAhead) and
+// followed when the scan gets there; a reference back to an object the scan
+// passed unmarked goes on the stack with the place of its references (kept
+// in its scratch entry). So the arrays are read mostly in order in both
+// allocation orders, and there is no recursion on user graphs. On exit
+// scratch[i] == kReachable for every object reachable from a root; returns
+// how many they are.
+std::uint32_t mark_along_edges(Heap& h, std::uint32_t n) {
+  std::int32_t* scratch = h.scratch.data();
+  const std::uint8_t* degrees = h.degrees.data();
+  const std::uint32_t* edges = h.edges.data();
+  MarkTask* stack = h.mark_stack.data();
+  std::uint32_t top = 0;
+  std::uint32_t reachable = 0;
+  auto follow = [&](std::uint32_t first_edge, std::uint32_t degree, std::uint32_t cursor) {
+    for (std::uint32_t e = first_edge, end = first_edge + degree; e < end; ++e) {
+      std::uint32_t t = edges[e];
+      if (t == kNoEdge) continue;
+      std::int32_t& s = scratch[t];
+      if (s == kReachable || s == kMarkedAhead) continue;
+      if (t > cursor) {
+        s = kMarkedAhead;
+        continue;
+      }
+      stack[top++] = MarkTask{t, first_edge_of_passed(s)};  // pushed at most once: room for all
+      s = kReachable;
+      ++reachable;
+    }
+  };
+  std::uint32_t next_edge = 0;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    std::uint32_t degree = degree_of(h, degrees, i);
+    std::int32_t s = scratch[i];
+    if (starts_marking(s)) {
+      scratch[i] = kReachable;
+      ++reachable;
+      follow(next_edge, degree, i);
+      while (top != 0) {
+        MarkTask task = stack[--top];
+        follow(task.first_edge, degree_of(h, degrees, task.slot), i);
+      }
+    } else if (s != kReachable) {
+      scratch[i] = passed_at(next_edge);
+    }
+    next_edge += degree;
+  }
+  return reachable;
+}
+
+// Marking by traversing the objects again, when the references could not
+// all be recorded (and for the legacy policy's seeds). On entry scratch[i]
+// is object i's count of outside references (a root when not zero), or
+// kMarkedAhead for an object known to be reachable; on exit, as above.
 //
 // One scan in table order: a root or an object marked by an earlier one is
 // traversed where it stands. Only references to objects the scan already
 // passed go through the explicit stack. So when referrers come before their
 // referents (parent-first allocation) the pass is a sequential walk; when
 // they come after (children-first) the stack walks the referents back down,
-// again mostly in address order. A plain depth-first search from each root
-// would follow the graph's shape instead, and jump all over the heap for one
-// of the two orders.
-// Every reachable object passes here exactly once, with its header in
-// cache: the moment to drop its kPending bit (only gen2 objects carry one,
-// and a full collection restarts the pending count), so that
-// split_survivors need not touch survivors again.
-inline void traverse_reachable(Object* o, MarkReachable& mark) {
-  if (has(*o, kPending)) unset(*o, kPending);
-  o->traverse(mark);
-}
-
-void mark_reachable(Heap& h, Table set) {
+// again mostly in address order. No recursion on user graphs. Returns how
+// many objects are reachable.
+std::uint32_t mark_by_traversing(Heap& h, Table set) {
   SlotTable& tab = h.table(set);
   MarkReachable mark(h, set);
+  const MarkTask* stack = h.mark_stack.data();
   std::int32_t* scratch = h.scratch.data();
   tab.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
     std::int32_t* counts = scratch + base;
     for (std::uint32_t i = 0; i < n; ++i) {
       if (i + kPrefetchDistance < n) prefetch(objects[i + kPrefetchDistance]);
-      std::int32_t s = counts[i];
-      if (s == kReachable) continue;
-      if (s != kMarkedAhead && capped_refcount(objects[i]) == s) continue;  // no outside reference (so far)
+      if (!starts_marking(counts[i])) continue;
       counts[i] = kReachable;
+      ++mark.reachable;
       mark.cursor = base + i;
-      traverse_reachable(objects[i], mark);
-      while (!h.stack.empty()) {
-        Object* o = h.stack.back();
-        h.stack.pop_back();
-        traverse_reachable(o, mark);
-      }
+      objects[i]->traverse(mark);
+      while (mark.top != 0) tab[stack[--mark.top].slot]->traverse(mark);
     }
   });
+  return mark.reachable;
 }
 
-void find_reachable(Heap& h, Table set) {
-  count_internal_refs(h, set);
-  mark_reachable(h, set);
+// Trial deletion; returns how many objects of the set are unreachable.
+std::uint32_t find_unreachable(Heap& h, Table set) {
+  bool recorded_all = count_internal_refs(h, set);
+  std::uint32_t n = h.table(set).size();
+  return n - (recorded_all ? mark_along_edges(h, n) : mark_by_traversing(h, set));
 }
 
 // ---------------------------------------------------------------------------
@@ -289,18 +472,28 @@ void reserve_for(Heap& h, int g, Table old) {
   for (int i = 0; i <= g; ++i) n += h.table(generation_table(i)).size();
   h.table(generation_table(g)).reserve(n);
   if (old != generation_table(g)) h.table(old).reserve(std::size_t{h.table(old).size()} + n);
-  h.table(Table::unreachable).reserve(n);
-  if (h.policy == gc::FinalizerPolicy::legacy) h.table(Table::uncollectable).reserve(n);
-  if (h.scratch.size() < n) h.scratch.resize(n);
-  h.stack.reserve(n);
-  h.dying.reserve(n);
+  h.scratch.ensure(n);
+  h.degrees.ensure(n);
+  h.mark_stack.ensure(n);  // untouched beyond what marking pushes
+  // References are about as many as objects in most heaps: room for that
+  // many now saves copying the record while it grows (it may still grow).
+  if (h.edges.capacity() < n) h.edges.try_grow(n, 0);
+}
+
+// Room to move the garbage, once marking has told how much there is (room
+// for the whole working set would be allocated and given back by every
+// collection of a big live heap).
+void reserve_for_garbage(Heap& h, std::uint32_t garbage) {
+  h.table(Table::unreachable).reserve(garbage);
+  if (h.policy == gc::FinalizerPolicy::legacy) h.table(Table::uncollectable).reserve(garbage);
+  h.dying.reserve(garbage);
 }
 
 void merge_younger(Heap& h, int g) {
   for (int i = 0; i < g; ++i) h.append_table(generation_table(i), generation_table(g));
 }
 
-// `unreachable` has room for the whole working set (reserve_for).
+// `unreachable` has room for all of the garbage (reserve_for_garbage).
 void guard_as_unreachable(Heap& h, Object* o) noexcept {
   set(*o, kGuarded);
   h.place_reserved(o, Table::unreachable);
@@ -308,7 +501,7 @@ void guard_as_unreachable(Heap& h, Object* o) noexcept {
 
 // Survivors of a young collection are promoted; a full collection keeps its
 // survivors in gen2, compacted in place, and restarts the pending count.
-void split_survivors(Heap& h, int g, Table old) {
+void split_survivors(Heap& h, int g, Table old, std::uint32_t garbage) {
   SlotTable& young = h.table(generation_table(g));
   const std::int32_t* scratch = h.scratch.data();
   if (g < 2) {
@@ -329,15 +522,19 @@ void split_survivors(Heap& h, int g, Table old) {
     young.truncate(0);
     return;
   }
-  // Survivors lost their kPending bit when mark_reachable traversed them,
-  // so a survivor is only touched when compaction moves it: when nothing
-  // died, this pass reads the table and the scratch array, no object.
+  // Every object of the set lost its kPending bit when it was counted, so
+  // a survivor is only touched when compaction moves it; when nothing died
+  // there is nothing to do.
+  h.long_lived_pending = 0;
+  if (garbage == 0) {
+    h.long_lived_total = young.size();
+    return;
+  }
   std::uint32_t kept = 0;
   young.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
     for (std::uint32_t i = 0; i < n; ++i) {  // writes go to slots at or before the one read
       Object* o = objects[i];
       if (scratch[base + i] != kReachable) {
-        unset(*o, kPending);
         guard_as_unreachable(h, o);
         continue;
       }
@@ -349,7 +546,6 @@ void split_survivors(Heap& h, int g, Table old) {
     }
   });
   young.truncate(kept);
-  h.long_lived_pending = 0;
   h.long_lived_total = kept;
 }
 
@@ -363,11 +559,11 @@ void move_legacy_finalizers(Heap& h) {
   bool any = false;
   for (std::uint32_t i = 0; i < unreachable.size(); ++i) {
     bool seed = is_legacy_finalizer(unreachable[i]);
-    scratch[i] = seed ? kMarkedAhead : capped_refcount(unreachable[i]);  // seeds are "reachable", nothing else is a root
+    scratch[i] = seed ? kMarkedAhead : 0;  // seeds are "reachable", nothing else is a root
     any = any || seed;
   }
   if (!any) return;
-  mark_reachable(h, Table::unreachable);
+  mark_by_traversing(h, Table::unreachable);
   std::uint32_t kept = 0;
   for (std::uint32_t i = 0; i < unreachable.size(); ++i) {
     Object* o = unreachable[i];
@@ -403,7 +599,7 @@ bool finalize_garbage(Heap& h) {
 // Objects a finalizer made reachable again leave the garbage for the old
 // generation, with everything they reach.
 void split_resurrected(Heap& h, Table old) {
-  find_reachable(h, Table::unreachable);
+  find_unreachable(h, Table::unreachable);
   SlotTable& unreachable = h.table(Table::unreachable);
   const std::int32_t* scratch = h.scratch.data();
   std::uint32_t kept = 0;
@@ -517,7 +713,7 @@ void destroy_garbage(Heap& h, Table old) noexcept {
         h.place(o, old);  // room reserved by reserve_for()
       } else {
         set_table(*o, Table::none);
-        h.dying.push_back(o);  // capacity reserved by reserve_for()
+        h.dying.push_back(o);  // capacity reserved by reserve_for_garbage()
       }
     }
   });
@@ -601,8 +797,9 @@ CollectionResult collect_generations(Heap& h, int g) {
   reserve_for(h, g, old);          // room first: no later move allocates
   update_counts_before(h, g);
   merge_younger(h, g);             // one working set: gen g's table
-  find_reachable(h, generation_table(g));
-  split_survivors(h, g, old);      // garbage now guarded in `unreachable`
+  std::uint32_t garbage = find_unreachable(h, generation_table(g));
+  reserve_for_garbage(h, garbage);
+  split_survivors(h, g, old, garbage);  // garbage now guarded in `unreachable`
 
   CollectionResult result;
   try {

@@ -15,12 +15,20 @@
 #include "ouro/detail/header.hpp"
 #include "ouro/gc.hpp"
 #include "ouro/object.hpp"
+#include "scratch_buffer.hpp"
 #include "slot_table.hpp"
 #include "weak_lists.hpp"
 
 namespace ouro::detail {
 
 inline constexpr int kGenerations = 3;
+
+// An object that marking must still follow: its slot, and where its
+// recorded references start.
+struct MarkTask {
+  std::uint32_t slot;
+  std::uint32_t first_edge;
+};
 
 struct Heap {
   explicit Heap(std::uint16_t heap_id) : id(heap_id) {}
@@ -55,9 +63,13 @@ struct Heap {
   // Weak lists of this heap's objects that have weak references (weakref.cpp).
   WeakLists weak_lists;
 
-  // Collector scratch, kept between collections to avoid reallocating.
-  std::vector<std::int32_t> scratch;
-  std::vector<Object*> stack;
+  // Collector scratch, kept between collections (collector.cpp says how
+  // each is used).
+  ScratchBuffer<std::int32_t> scratch;             // per slot: outside references, then marks
+  ScratchBuffer<std::uint8_t> degrees;             // per slot: references recorded (255: see wide_degrees)
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> wide_degrees;  // (slot, references) when >= 255
+  ScratchBuffer<std::uint32_t> edges;              // references inside the set, as target slots
+  ScratchBuffer<MarkTask> mark_stack;              // room for every object of the set
   std::vector<Object*> dying;
 
   SlotTable& table(Table t) noexcept { return tables[static_cast<std::size_t>(t)]; }

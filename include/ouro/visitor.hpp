@@ -84,11 +84,11 @@ class Visitor {
     if (clearing_)
       r.reset();
     else if (r)
-      visit(detail::as_object(r.get()));
+      report(detail::as_object(r.get()));
   }
   template <class T>
   void operator()(const Ref<T>& r) {  // keys of maps and sets: containers clear them
-    if (!clearing_ && r) visit(detail::as_object(r.get()));
+    if (!clearing_ && r) report(detail::as_object(r.get()));
   }
   template <class T>
   void operator()(WeakRef<T>& w) {
@@ -168,13 +168,31 @@ class Visitor {
   explicit Visitor(bool clearing = false) noexcept : clearing_(clearing) {}
   ~Visitor() = default;
 
-  // One reference to `target` (never nullptr).
+  // For visitors that look at many objects in a row (the collector's
+  // count): the references traverse() reports are stored in [begin, end) by
+  // the inline code above, with no virtual call per reference; visit() is
+  // called only for a reference that finds the room full, and then takes
+  // care of the stored ones too. batch_end() is where the next one goes.
+  void batch_into(Object** begin, Object** end) noexcept {
+    next_ = begin;
+    end_ = end;
+  }
+  Object** batch_end() const noexcept { return next_; }
+
+  // One reference to `target` (never nullptr); with a batch (batch_into),
+  // the one that found it full.
   virtual void visit(Object* target) = 0;
   // A non-empty weak reference member, as its node (the collector needs
   // these to tell weak references owned by the garbage; most visitors don't).
   virtual void visit_weak_reference(detail::WeakNode* /*weak*/) {}
 
  private:
+  void report(Object* target) {
+    if (next_ != end_)
+      *next_++ = target;
+    else
+      visit(target);
+  }
   template <class T>
   void visit_if_refs(T& x) {
     if constexpr (detail::holds_refs_v<T>) (*this)(x);
@@ -191,6 +209,8 @@ class Visitor {
 
   bool clearing_;
   const char* field_ = "";
+  Object** next_ = nullptr;  // the batch; empty unless batch_into() was
+  Object** end_ = nullptr;   // called, so every reference goes to visit()
 };
 
 }  // namespace ouro
