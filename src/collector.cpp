@@ -202,7 +202,7 @@ class CountInternalRefs final : public Visitor {
     std::size_t need = std::size_t{base_} + k;
     if (need > h_.edges.capacity()) {
       std::size_t want = std::max({need, h_.edges.capacity() * 2, std::size_t{4096}});
-      if (need > kMaxEdges || !h_.edges.try_grow(std::min(want, kMaxEdges), base_)) {
+      if (need > kMaxEdges || !h_.edges.try_grow(std::min(want, kMaxEdges))) {
         recording_ = false;  // marking falls back to traversing the objects again
         return nullptr;
       }
@@ -477,7 +477,7 @@ void reserve_for(Heap& h, int g, Table old) {
   h.mark_stack.ensure(n);  // untouched beyond what marking pushes
   // References are about as many as objects in most heaps: room for that
   // many now saves copying the record while it grows (it may still grow).
-  if (h.edges.capacity() < n) h.edges.try_grow(n, 0);
+  h.edges.try_grow(n);
 }
 
 // Room to move the garbage, once marking has told how much there is (room

@@ -3,12 +3,15 @@
 //
 // Unlike std::vector::resize it never writes the new room: pages that a
 // collection does not use (a marking stack reserved for the worst case)
-// are never touched, so they cost address space, not resident memory.
+// are never touched, so they cost address space, not resident memory. It
+// grows with realloc, which moves a big block by remapping its pages: a
+// heap that grows by a quarter between full collections makes the next one
+// fault in a quarter of new scratch pages, not all of them again.
 #pragma once
 
 #include <cstddef>
-#include <cstring>
-#include <memory>
+#include <cstdint>
+#include <cstdlib>
 #include <new>
 #include <type_traits>
 
@@ -19,37 +22,33 @@ class ScratchBuffer {
   static_assert(std::is_trivially_copyable_v<T> && std::is_trivially_destructible_v<T>);
 
  public:
-  T* data() noexcept { return data_.get(); }
+  ScratchBuffer() = default;
+  ScratchBuffer(const ScratchBuffer&) = delete;
+  ScratchBuffer& operator=(const ScratchBuffer&) = delete;
+  ~ScratchBuffer() { std::free(data_); }
+
+  T* data() noexcept { return data_; }
   std::size_t capacity() const noexcept { return capacity_; }
   T& operator[](std::size_t i) noexcept { return data_[i]; }
 
-  // Room for n elements; the contents are lost when it grows. Throws
-  // std::bad_alloc.
+  // Room for n elements (the contents are kept). Throws std::bad_alloc.
   void ensure(std::size_t n) {
-    if (n <= capacity_) return;
-    data_.reset(new T[n]);  // default-initialised: not written
-    capacity_ = n;
+    if (!try_grow(n)) throw std::bad_alloc();
   }
-  // Room for n elements, keeping the first `used`; false when there is no
-  // memory for it (the contents are then unchanged).
-  bool try_grow(std::size_t n, std::size_t used) noexcept {
+  // Room for n elements, keeping the contents; false when there is no
+  // memory for it (nothing changes then).
+  bool try_grow(std::size_t n) noexcept {
     if (n <= capacity_) return true;
-    std::unique_ptr<T[]> bigger(new (std::nothrow) T[n]);
+    if (n > SIZE_MAX / sizeof(T)) return false;
+    void* bigger = std::realloc(data_, n * sizeof(T));
     if (!bigger) return false;
-    if (used != 0) std::memcpy(bigger.get(), data_.get(), used * sizeof(T));
-    data_ = std::move(bigger);
+    data_ = static_cast<T*>(bigger);
     capacity_ = n;
     return true;
   }
-  // Gives the memory back when it is much bigger than what was last needed.
-  void shrink_to(std::size_t n) noexcept {
-    if (capacity_ <= 4 * n + 4096) return;
-    data_.reset();
-    capacity_ = 0;
-  }
 
  private:
-  std::unique_ptr<T[]> data_;
+  T* data_ = nullptr;
   std::size_t capacity_ = 0;
 };
 
