@@ -161,6 +161,29 @@ class CountInternalRefs final : public Visitor {
  public:
   CountInternalRefs(Heap& h, Table set) : h_(h), set_(set), scratch_(h.scratch.data()) { empty_batch(); }
 
+  // Counts objects [p, end): each adds its refcount to its scratch entry,
+  // and the number of references it reported goes to its degrees entry.
+  // Pointers rather than indexes: what lives across the virtual call fits
+  // in registers.
+  void count_objects(Object* const* p, Object* const* end, std::int32_t* scratch, std::uint8_t* degrees) {
+    for (; p != end; ++p, ++scratch, ++degrees) {
+      if (end - p > std::ptrdiff_t{kPrefetchDistance}) prefetch(p[kPrefetchDistance]);
+      Object* o = *p;
+      // Only a full collection meets objects with a kPending bit, and it
+      // restarts the pending count: every object of its set loses the bit
+      // here, while its header is in cache.
+      if (has(*o, kPending)) unset(*o, kPending);
+      *scratch += capped_refcount(o);
+      Object** first = batch_end();
+      std::uint32_t base = base_;
+      o->traverse(*this);
+      std::uint32_t degree = base_ - base + static_cast<std::uint32_t>(batch_end() - first);
+      if (OURO_LIKELY(degree < kWideDegree))
+        *degrees = static_cast<std::uint8_t>(degree);
+      else
+        note_wide(degrees, degree);
+    }
+  }
   // References reported so far: where the next object's start in h.edges.
   std::uint32_t reported() const noexcept { return base_ + static_cast<std::uint32_t>(batch_end() - batch_); }
   // Looks at the references still in the batch (call before reading the counts).
@@ -172,6 +195,16 @@ class CountInternalRefs final : public Visitor {
  private:
   static constexpr std::uint32_t kBatch = 256;
   static constexpr std::uint32_t kAhead = 16;
+
+  OURO_NOINLINE void note_wide(std::uint8_t* degree_entry, std::uint32_t degree) noexcept {
+    *degree_entry = kWideDegree;
+    auto slot = static_cast<std::uint32_t>(degree_entry - h_.degrees.data());
+    try {
+      h_.wide_degrees.emplace_back(slot, degree);
+    } catch (...) {
+      recording_ = false;  // marking traverses instead
+    }
+  }
 
   void empty_batch() noexcept { batch_into(batch_, batch_ + kBatch); }
   void visit(Object* target) override {  // the batch is full
@@ -325,39 +358,15 @@ bool count_internal_refs(Heap& h, Table set) {
   std::fill(h.scratch.data(), h.scratch.data() + tab.size(), 0);
   h.wide_degrees.clear();
   CountInternalRefs count(h, set);
-  std::int32_t* scratch = h.scratch.data();
-  std::uint8_t* degrees = h.degrees.data();
-  bool degrees_ok = true;
   tab.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
-    for (std::uint32_t i = 0; i < n; ++i) {
-      if (i + kPrefetchDistance < n) prefetch(objects[i + kPrefetchDistance]);
-      Object* o = objects[i];
-      // Only a full collection meets objects with a kPending bit, and it
-      // restarts the pending count: every object of its set loses the bit
-      // here, while its header is in cache.
-      if (has(*o, kPending)) unset(*o, kPending);
-      scratch[base + i] += capped_refcount(o);
-      std::uint32_t first = count.reported();
-      o->traverse(count);
-      std::uint32_t degree = count.reported() - first;
-      if (OURO_LIKELY(degree < kWideDegree)) {
-        degrees[base + i] = static_cast<std::uint8_t>(degree);
-        continue;
-      }
-      degrees[base + i] = kWideDegree;
-      try {
-        h.wide_degrees.emplace_back(base + i, degree);
-      } catch (...) {
-        degrees_ok = false;  // marking traverses instead
-      }
-    }
+    count.count_objects(objects, objects + n, h.scratch.data() + base, h.degrees.data() + base);
   });
   count.finish();
 #if OURO_CHECKS
   for (std::uint32_t i = 0; i < tab.size(); ++i)
-    if (scratch[i] < 0) report_over_reporting_traverse(h, set);
+    if (h.scratch[i] < 0) report_over_reporting_traverse(h, set);
 #endif
-  return count.recorded_all() && degrees_ok;
+  return count.recorded_all();
 }
 
 // A root, or (kMarkedAhead) an object known to be reachable.
