@@ -4,14 +4,17 @@
 // Unlike std::vector::resize it never writes the new room: pages that a
 // collection does not use (a marking stack reserved for the worst case)
 // are never touched, so they cost address space, not resident memory. It
-// grows with realloc, which moves a big block by remapping its pages: a
-// heap that grows by a quarter between full collections makes the next one
-// fault in a quarter of new scratch pages, not all of them again.
+// lives in its own mapping and grows with mremap, which moves the pages
+// instead of copying them: a heap that grows by a quarter between full
+// collections makes the next one fault in a quarter of new scratch pages,
+// not all of them again (realloc would copy whenever malloc's mmap
+// threshold has risen above the buffer's size, and fault in every page).
 #pragma once
+
+#include <sys/mman.h>
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <new>
 #include <type_traits>
 
@@ -25,7 +28,9 @@ class ScratchBuffer {
   ScratchBuffer() = default;
   ScratchBuffer(const ScratchBuffer&) = delete;
   ScratchBuffer& operator=(const ScratchBuffer&) = delete;
-  ~ScratchBuffer() { std::free(data_); }
+  ~ScratchBuffer() {
+    if (data_) munmap(data_, bytes_);
+  }
 
   T* data() noexcept { return data_; }
   std::size_t capacity() const noexcept { return capacity_; }
@@ -39,16 +44,21 @@ class ScratchBuffer {
   // memory for it (nothing changes then).
   bool try_grow(std::size_t n) noexcept {
     if (n <= capacity_) return true;
-    if (n > SIZE_MAX / sizeof(T)) return false;
-    void* bigger = std::realloc(data_, n * sizeof(T));
-    if (!bigger) return false;
-    data_ = static_cast<T*>(bigger);
-    capacity_ = n;
+    constexpr std::size_t kPage = 4096;
+    if (n > (SIZE_MAX - kPage) / sizeof(T)) return false;
+    std::size_t bytes = (n * sizeof(T) + kPage - 1) / kPage * kPage;
+    void* p = data_ ? mremap(data_, bytes_, bytes, MREMAP_MAYMOVE)
+                    : mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return false;
+    data_ = static_cast<T*>(p);
+    bytes_ = bytes;
+    capacity_ = bytes / sizeof(T);
     return true;
   }
 
  private:
   T* data_ = nullptr;
+  std::size_t bytes_ = 0;
   std::size_t capacity_ = 0;
 };
 
