@@ -74,13 +74,18 @@
 //                        anything, the guarded tables do not change under it
 //   split_resurrected    trial deletion again inside `unreachable`: what a
 //                        finalizer made reachable survives
-//   clear_garbage        break the cycles: reset the Refs traverse() visits
-//                        (or, under DEBUG_SAVEALL, keep all in garbage())
-//   destroy_garbage      unguard; whatever has no references left dies now,
-//                        by a short path for known-finalized garbage (heap
-//                        counters, deleting destructor); the rest joins the
-//                        old gen (release_set is the general version, for
-//                        `uncollectable` and after an exception)
+//   clear_and_destroy_garbage  break the cycles: reset the Refs traverse()
+//                        visits, object by object, and destroy each one
+//                        whose count is then zero right away, by a short path
+//                        for known-finalized garbage (heap counters, deleting
+//                        destructor); the rest dies at the end or, if a
+//                        destructor kept it, joins the old generation
+//                        (under DEBUG_SAVEALL: all go to garbage() instead;
+//                        release_set is the general way out of a guarded
+//                        table, for `uncollectable` and after an exception)
+//   (finalize_garbage, move_legacy_finalizers and the weak-reference pass
+//   skip their walk over the garbage when none of it has a finalizer or a
+//   weak reference: split_survivors gathers the garbage's flags)
 //   handle_uncollectable (legacy) finalizer objects into garbage(), all of
 //                        `uncollectable` joins the old generation
 //
@@ -502,8 +507,12 @@ void merge_younger(Heap& h, int g) {
   for (int i = 0; i < g; ++i) h.append_table(generation_table(i), generation_table(g));
 }
 
-// `unreachable` has room for all of the garbage (reserve_for_garbage).
+// `unreachable` has room for all of the garbage (reserve_for_garbage). The
+// flags of the garbage are gathered on the way (the header is in cache), so
+// that later phases can skip a walk over the garbage that would find nothing
+// (no finalizer, no weak reference).
 void guard_as_unreachable(Heap& h, Object* o) noexcept {
+  h.garbage_flags = static_cast<std::uint16_t>(h.garbage_flags | Access::flags(*o));
   set(*o, kGuarded);
   h.place_reserved(o, Table::unreachable);
 }
@@ -513,6 +522,7 @@ void guard_as_unreachable(Heap& h, Object* o) noexcept {
 void split_survivors(Heap& h, int g, Table old, std::uint32_t garbage) {
   SlotTable& young = h.table(generation_table(g));
   const std::int32_t* scratch = h.scratch.data();
+  h.garbage_flags = 0;
   if (g < 2) {
     young.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
       for (std::uint32_t i = 0; i < n; ++i) {
@@ -563,6 +573,7 @@ bool is_legacy_finalizer(const Object* o) { return has(*o, kHasFinalizer) && !ha
 // Legacy policy: objects whose finalizer has not run, and everything they
 // reach inside the garbage, are uncollectable (Python 2's gc.garbage rule).
 void move_legacy_finalizers(Heap& h) {
+  if (!(h.garbage_flags & kHasFinalizer)) return;
   SlotTable& unreachable = h.table(Table::unreachable);
   std::int32_t* scratch = h.scratch.data();
   bool any = false;
@@ -594,6 +605,7 @@ void print_collectable(Heap& h) {
 // Returns whether any user code ran (and so whether anything can have been
 // resurrected).
 bool finalize_garbage(Heap& h) {
+  if (!(h.garbage_flags & kHasFinalizer)) return false;
   SlotTable& unreachable = h.table(Table::unreachable);
   bool ran = false;
   for (std::uint32_t i = 0; i < unreachable.size(); ++i) {
@@ -630,26 +642,19 @@ Ref<Object> new_ref(Object* o) {
   return Ref<Object>(o, adopt_t{});
 }
 
-// CPython's delete_garbage: tp_clear on each object breaks the cycles. The
-// objects are guarded, so none dies while its neighbours are being cleared.
-void clear_garbage(Heap& h) {
+// DEBUG_SAVEALL: the garbage goes to garbage() instead of being cleared.
+void save_garbage(Heap& h) {
   SlotTable& unreachable = h.table(Table::unreachable);
-  if (h.debug & gc::DEBUG_SAVEALL) {
-    h.garbage.reserve(h.garbage.size() + unreachable.size());
-    unreachable.for_each([&](Object* o) { h.garbage.push_back(new_ref(o)); });
-    return;
+  h.garbage.reserve(h.garbage.size() + unreachable.size());
+  unreachable.for_each([&](Object* o) { h.garbage.push_back(new_ref(o)); });
+}
+
+void clear_refs_of(Object* o, ClearRefs& clear) noexcept {
+  try {
+    o->traverse(clear);
+  } catch (...) {
+    report_unraisable(std::current_exception(), o, "traverse() while clearing a cycle");
   }
-  ClearRefs clear;
-  unreachable.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t) {
-    for (std::uint32_t i = 0; i < n; ++i) {
-      Object* o = objects[i];
-      try {
-        o->traverse(clear);
-      } catch (...) {
-        report_unraisable(std::current_exception(), o, "traverse() while clearing a cycle");
-      }
-    }
-  });
 }
 
 // What dispose() does for a tracked object of this heap whose finalizer ran
@@ -700,38 +705,14 @@ void release_set(Heap& h, Table set, Table old) {
   h.dying.clear();
 }
 
-// The garbage's own way out of release_set(): after clear_garbage() every
-// object of `unreachable` whose count is zero is known garbage, finalized
-// (pep442; legacy finalizers went to `uncollectable`), unlinked already (its
-// whole table is dropped at once) and no longer weakly referenced
-// (handle_weakrefs). What remains of release() -> dispose() for it is the
-// heap's counters and the deleting destructor, done here inline. The rest
-// is exactly release_set(): still-referenced objects join the old
-// generation unguarded first, and a dying object stays guarded until its
-// turn, so a destructor that drops the last reference to a later one does
-// not destroy it in the middle of this loop; objects outside the garbage
-// that die meanwhile take the ordinary path. Nothing here throws.
-void destroy_garbage(Heap& h, Table old) noexcept {
-  SlotTable& tab = h.table(Table::unreachable);
-  h.dying.clear();
-  tab.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t) {
-    for (std::uint32_t i = 0; i < n; ++i) {
-      Object* o = objects[i];
-      if (Access::refcnt(*o) > 0) {
-        unset(*o, kGuarded);
-        h.place(o, old);  // room reserved by reserve_for()
-      } else {
-        set_table(*o, Table::none);
-        h.dying.push_back(o);  // capacity reserved by reserve_for_garbage()
-      }
-    }
-  });
-  tab.truncate(0);
+// The objects of the garbage left in h.dying (guarded, out of every table):
+// still referenced ones join the old generation, the others die.
+void settle_dying(Heap& h, Table old) noexcept {
   for (std::size_t i = 0; i < h.dying.size(); ++i) {
     Object* o = h.dying[i];
-    if (Access::refcnt(*o) != 0) {  // resurrected by an earlier destructor
+    if (Access::refcnt(*o) != 0) {  // referenced again by a destructor
       unset(*o, kGuarded);
-      h.place(o, old);
+      h.place(o, old);  // room reserved by reserve_for()
     } else if (OURO_UNLIKELY(is_legacy_finalizer(o))) {
       unset(*o, kGuarded);  // cannot happen today; the general path copes
       release(o);
@@ -740,6 +721,34 @@ void destroy_garbage(Heap& h, Table old) noexcept {
     }
   }
   h.dying.clear();
+}
+
+// CPython's delete_garbage: traverse() in clearing mode on each object of
+// the garbage breaks the cycles, and an object whose count is zero once its
+// own references are cleared dies right then, while it is still in cache
+// (the garbage's short path, destroy_collected). One still referenced at its
+// turn (by a later object of the garbage, or stored by a destructor) stays
+// guarded until the end, so that it never dies in the middle of the loop,
+// and is then destroyed, or joins the old generation if a destructor kept
+// it. Objects outside the garbage that die meanwhile take the ordinary
+// path. Nothing here throws.
+void clear_and_destroy_garbage(Heap& h, Table old) noexcept {
+  SlotTable& tab = h.table(Table::unreachable);
+  ClearRefs clear;
+  h.dying.clear();
+  tab.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t) {
+    for (std::uint32_t i = 0; i < n; ++i) {
+      Object* o = objects[i];
+      clear_refs_of(o, clear);
+      set_table(*o, Table::none);  // the table is dropped as a whole below
+      if (Access::refcnt(*o) == 0 && !is_legacy_finalizer(o))
+        destroy_collected(h, o);
+      else
+        h.dying.push_back(o);  // capacity reserved by reserve_for_garbage()
+    }
+  });
+  tab.truncate(0);
+  settle_dying(h, old);
 }
 
 void handle_uncollectable(Heap& h, Table old) {
@@ -781,8 +790,12 @@ CollectionResult collect_unreachable(Heap& h, Table old, std::chrono::steady_clo
   CollectionResult result;
   result.collected = h.table(Table::unreachable).size();
   result.uncollectable = h.table(Table::uncollectable).size();
-  clear_garbage(h);
-  destroy_garbage(h, old);  // the garbage dies here
+  if (h.debug & gc::DEBUG_SAVEALL) {
+    save_garbage(h);
+    release_set(h, Table::unreachable, old);  // nothing dies: garbage() holds it all
+  } else {
+    clear_and_destroy_garbage(h, old);  // the garbage dies here
+  }
 
   if (h.debug & gc::DEBUG_UNCOLLECTABLE)
     h.table(Table::uncollectable).for_each([&](Object* o) { print_object_line(h, "uncollectable", o); });

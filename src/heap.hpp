@@ -71,6 +71,7 @@ struct Heap {
   ScratchBuffer<std::uint32_t> edges;              // references inside the set, as target slots
   ScratchBuffer<MarkTask> mark_stack;              // room for every object of the set
   std::vector<Object*> dying;
+  std::uint16_t garbage_flags = 0;  // the flags of the garbage of this collection, or'ed
 
   SlotTable& table(Table t) noexcept { return tables[static_cast<std::size_t>(t)]; }
   std::ostream& debug_out() const noexcept;

@@ -247,12 +247,15 @@ bool handle_weakrefs(Heap& h) {
   }
   // 2. Every weak reference to the garbage, before any user code runs, so
   //    no callback can reach the garbage through a weak reference.
+  //    (Only an object with an entry in h.weak_lists has kHasWeakrefs.)
   WeakNode pending;
   make_empty(pending);
-  garbage.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t) {
-    for (std::uint32_t i = 0; i < n; ++i)
-      if (has(*objects[i], kHasWeakrefs)) take_weak_list(objects[i], pending);
-  });
+  if (!h.weak_lists.empty()) {
+    garbage.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t) {
+      for (std::uint32_t i = 0; i < n; ++i)
+        if (has(*objects[i], kHasWeakrefs)) take_weak_list(objects[i], pending);
+    });
+  }
 #if OURO_CHECKS
   check_weak_lists(h.weak_lists);  // and none of them belongs to the garbage:
   for (std::uint32_t i = 0; i < garbage.size(); ++i)

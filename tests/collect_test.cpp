@@ -515,6 +515,50 @@ TEST(BreakingCycles, LiveObjectsReferencedByGarbageKeepTheirOwnRefs) {
   });
 }
 
+// A destructor that stores a reference to another object of the same
+// garbage (through a raw pointer: misuse, but it must not free a referenced
+// object): the collector destroys each object of the garbage once its own
+// references are cleared and its count is zero, and settles the ones still
+// referenced at their turn at the end; one referenced again by then lives on,
+// cleared, in the oldest generation.
+struct KeepsANeighbourWhenDestroyed : Object {
+  explicit KeepsANeighbourWhenDestroyed(Ref<Object>& k) : keeper(k) {}
+  ~KeepsANeighbourWhenDestroyed() override {
+    if (neighbour) keeper = ouro::ref(neighbour);
+  }
+  void traverse(ouro::Visitor& v) override { v(next); }
+  Ref<Object>& keeper;
+  Object* neighbour = nullptr;
+  Ref<Object> next;
+};
+
+TEST(BreakingCycles, AnObjectADestructorOfTheGarbageKeptLivesOnClearedInTheOldestGeneration) {
+  in_fresh_heap([] {
+    std::vector<std::string> log;
+    Ref<Object> keeper;
+    {
+      auto b = make<ClearedOnDeath>(log, "b");  // b's turn comes first: a still refers to it then
+      auto a = make<KeepsANeighbourWhenDestroyed>(keeper);
+      a->next = b;
+      b->next = nullptr;
+      b->items.push_back(a);
+      a->neighbour = b.get();
+    }
+    EXPECT_EQ(gc::collect(), 2u);
+    ASSERT_TRUE(keeper);
+    EXPECT_TRUE(log.empty()) << "b must not be destroyed while referenced";
+    EXPECT_EQ(ouro::refcount(*keeper), 1u);
+    EXPECT_TRUE(gc::is_tracked(*keeper));
+    std::vector<Ref<Object>> old = gc::get_objects(2);
+    EXPECT_NE(std::find(old.begin(), old.end(), keeper), old.end());
+    old.clear();
+    auto* b = static_cast<ClearedOnDeath*>(keeper.get());
+    EXPECT_TRUE(b->items.empty()) << "its references were cleared with the rest of the garbage";
+    keeper.reset();
+    EXPECT_EQ(log, (std::vector<std::string>{"b: next empty, items empty"}));
+  });
+}
+
 // ---------------------------------------------------------------------------
 // get_referents / get_referrers
 // ---------------------------------------------------------------------------

@@ -165,14 +165,17 @@ TEST_F(MisuseDeathTest, ImmortalizeOfGarbageFromItsFinalizerAbortsNamingTheType)
 TEST_F(MisuseDeathTest, ImmortalizeOfACycleNeighbourFromADestructorAborts) {
   EXPECT_DEATH(
       {
-        Ref<ImmortalizesANeighbourWhenDestroyed> a = make<ImmortalizesANeighbourWhenDestroyed>();
+        // b first: clearing b drops the last reference to a, which dies as
+        // soon as its own turn comes, while b (still referenced by a until
+        // then) waits, guarded, for the end of the loop.
         Ref<Ring> b = make<Ring>();
+        Ref<ImmortalizesANeighbourWhenDestroyed> a = make<ImmortalizesANeighbourWhenDestroyed>();
         a->next = b;
         b->next = a;
         a->neighbour = b.get();
         a.reset();
         b.reset();
-        gc::collect();  // a's destructor runs while b waits, guarded, for its turn
+        gc::collect();  // a's destructor runs while b waits, guarded
       },
       "ouro: fatal: ouro::immortalize of an object (that the running collection found to be garbage|whose "
       "destruction has begun).*object of type Ring");
