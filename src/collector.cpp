@@ -531,7 +531,7 @@ void split_survivors(Heap& h, int g, Table old, std::uint32_t garbage) {
           guard_as_unreachable(h, o);
           continue;
         }
-        h.place(o, old);
+        h.place_reserved(o, old);  // room reserved by reserve_for()
         if (old == Table::gen2 && !has(*o, kPending)) {
           set(*o, kPending);
           ++h.long_lived_pending;
