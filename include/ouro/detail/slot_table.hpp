@@ -1,4 +1,6 @@
-// slot_table.hpp — a chunked array of object pointers: one per generation.
+// ouro/detail/slot_table.hpp — a chunked array of object pointers: one per
+// generation. Public only because make<T>() appends to gen0 inline
+// (heap_core.hpp); nothing outside the library should use it.
 //
 // Each tracked object knows its index (its slot) in the table of its
 // generation, so removal on death is a swap with the last entry, and a
@@ -44,6 +46,8 @@ class SlotTable {
   void reserve_one_more() {
     if (size_ == capacity()) reserve(std::size_t{size_} + 1);
   }
+
+  bool has_room() const noexcept { return size_ < capacity(); }
 
   std::uint32_t push(Object* o) noexcept {
     (*this)[size_] = o;
