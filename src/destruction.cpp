@@ -32,7 +32,7 @@ struct DestructionQueue {
   Object* head = nullptr;
   unsigned depth = 0;
 };
-thread_local constinit DestructionQueue tls_queue{};
+thread_local constinit DestructionQueue tls_queue OURO_TLS_MODEL{};
 
 void put_back_in_a_generation(Object* o) noexcept {
   if (!has(*o, kTracked) || has(*o, kOrphan) || table_of(*o) != Table::none) return;

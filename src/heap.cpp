@@ -12,7 +12,7 @@
 #include "make_context.hpp"
 
 namespace ouro::detail {
-thread_local constinit HeapCore* tls_heap = nullptr;
+thread_local constinit HeapCore* tls_heap OURO_TLS_MODEL = nullptr;
 
 namespace {
 

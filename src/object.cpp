@@ -29,7 +29,7 @@
 namespace ouro {
 namespace detail {
 
-thread_local constinit MakeFrame tls_make{};
+thread_local constinit MakeFrame tls_make OURO_TLS_MODEL{};
 
 OURO_ALWAYS_INLINE void note_allocation(void* p, std::size_t size) noexcept {
   MakeFrame& f = tls_make;

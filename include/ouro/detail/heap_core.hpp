@@ -31,6 +31,6 @@ struct HeapCore {
 
 // The calling thread's heap (a Heap, src/heap.hpp): nullptr before its first
 // make and after teardown.
-extern thread_local constinit HeapCore* tls_heap;
+extern thread_local constinit HeapCore* tls_heap OURO_TLS_MODEL;
 
 }  // namespace ouro::detail

@@ -46,7 +46,7 @@ struct MakeFrame {
   Object* taker = nullptr;            // the Object constructor that took the flags
 };
 
-extern thread_local constinit MakeFrame tls_make;
+extern thread_local constinit MakeFrame tls_make OURO_TLS_MODEL;
 
 // Object's constructor when the general path is armed.
 void take_make_frame(Object* o) noexcept;
