@@ -209,10 +209,11 @@ std::ptrdiff_t object_offset_in() noexcept {
   }
 }
 
-// The steps of make<T>() that live in the library: counting the allocation
-// (which may start an automatic collection, before the new object exists),
-// telling Object's constructor it is managed, and tracking the result. Each
-// returns the thread to the caller's frame.
+// The steps of make<T>()'s general path (make_general below) that live in
+// the library: counting the allocation (which may start an automatic
+// collection, before the new object exists), telling Object's constructor
+// it is managed, and tracking the result. Each returns the thread to the
+// caller's frame.
 MakeFrame begin_make(bool tracked, bool has_finalizer, std::ptrdiff_t object_offset);
 
 // sizeof of every type make<T>() creates, for ouro::inspect::type_stats():
