@@ -13,7 +13,7 @@
 
 namespace ouro::detail::pool {
 
-thread_local constinit Pools tls_pools{};
+thread_local constinit Pools tls_pools OURO_TLS_MODEL{};
 
 namespace {
 

@@ -162,7 +162,7 @@ struct Pools {
   bool registered = false;                   // the thread-exit hook is set
 };
 
-extern thread_local constinit Pools tls_pools;
+extern thread_local constinit Pools tls_pools OURO_TLS_MODEL;
 
 inline Arena* arena_of(const void* p) noexcept {
   return reinterpret_cast<Arena*>(reinterpret_cast<std::uintptr_t>(p) & ~(kArenaSize - 1));

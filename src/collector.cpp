@@ -26,7 +26,7 @@
 //   |       |          | managed, guarded, pending, orphan, weakrefs, ...   |
 //   | 14-15 | heap_id_ | owning heap, for misuse checks                     |
 //
-// A generation is a chunked table of object pointers (slot_table.hpp), not
+// A generation is a chunked table of object pointers (ouro/detail/slot_table.hpp), not
 // an intrusive list: removal on death swaps the last entry into the hole,
 // a collection walks the table in order, and the scratch counts live in a
 // side array indexed by slot, so one pass reads them sequentially.

@@ -32,7 +32,7 @@ struct DestructionQueue {
   Object* head = nullptr;
   unsigned depth = 0;
 };
-thread_local constinit DestructionQueue tls_queue{};
+thread_local constinit DestructionQueue tls_queue OURO_TLS_MODEL{};
 
 void put_back_in_a_generation(Object* o) noexcept {
   if (!has(*o, kTracked) || has(*o, kOrphan) || table_of(*o) != Table::none) return;
@@ -51,8 +51,8 @@ void put_back_in_a_generation(Object* o) noexcept {
   }
 }
 
-void forget(Object* o) noexcept {
-  if (!has(*o, kTracked) || has(*o, kOrphan)) return;
+OURO_ALWAYS_INLINE void forget(Object* o) noexcept {
+  if ((Access::flags(*o) & (kTracked | kOrphan)) != kTracked) return;
   if (Heap* h = existing_heap()) h->forget_dying(o);
 }
 
@@ -102,23 +102,30 @@ void call_finalizer(Object* o) noexcept {
   }
 }
 
-void release(Object* o) noexcept {
-  if (has(*o, kGuarded)) return;  // inside a collection: the collector decides
-  DestructionQueue& q = tls_queue;
-  if (q.depth >= kMaxDestructionDepth) {
-    defer(o);
-    return;
-  }
-  ++q.depth;
-  dispose(o);
-  --q.depth;
-  if (q.depth != 0) return;
+namespace {
+
+// The outermost release destroys what deeper ones queued.
+OURO_NOINLINE void drain_deferred(DestructionQueue& q) noexcept {
   while (q.head) {
     Object* next = take_deferred();
     ++q.depth;
     dispose(next);
     --q.depth;
   }
+}
+
+}  // namespace
+
+void release(Object* o) noexcept {
+  if (has(*o, kGuarded)) return;  // inside a collection: the collector decides
+  DestructionQueue& q = tls_queue;
+  if (OURO_UNLIKELY(q.depth >= kMaxDestructionDepth)) {
+    defer(o);
+    return;
+  }
+  ++q.depth;
+  dispose(o);
+  if (--q.depth == 0 && OURO_UNLIKELY(q.head != nullptr)) drain_deferred(q);
 }
 
 }  // namespace ouro::detail

@@ -69,23 +69,37 @@ std::size_t collect(int generation) {
   }
 }
 
-void enable() { detail::heap_for_api().enabled = true; }
-void disable() { detail::heap_for_api().enabled = false; }
+void enable() {
+  Heap& h = detail::heap_for_api();
+  h.enabled = true;
+  h.sync_trigger();
+}
+void disable() {
+  Heap& h = detail::heap_for_api();
+  h.enabled = false;
+  h.sync_trigger();
+}
 bool is_enabled() { return detail::heap_for_api().enabled; }
 
 Thresholds get_threshold() {
   const Heap& h = detail::heap_for_api();
   return Thresholds{h.threshold[0], h.threshold[1], h.threshold[2]};
 }
-void set_threshold(std::size_t gen0) { detail::heap_for_api().threshold[0] = gen0; }
+void set_threshold(std::size_t gen0) {
+  Heap& h = detail::heap_for_api();
+  h.threshold[0] = gen0;
+  h.sync_trigger();
+}
 void set_threshold(std::size_t gen0, std::size_t gen1) {
   Heap& h = detail::heap_for_api();
   h.threshold[0] = gen0;
   h.threshold[1] = gen1;
+  h.sync_trigger();
 }
 void set_threshold(std::size_t gen0, std::size_t gen1, std::size_t gen2) {
   Heap& h = detail::heap_for_api();
   h.threshold = {gen0, gen1, gen2};
+  h.sync_trigger();
 }
 
 std::array<std::size_t, 3> get_count() { return detail::heap_for_api().count; }

@@ -12,7 +12,7 @@
 #include "make_context.hpp"
 
 namespace ouro::detail {
-thread_local constinit Heap* tls_heap = nullptr;
+thread_local constinit HeapCore* tls_heap OURO_TLS_MODEL = nullptr;
 
 namespace {
 
@@ -99,7 +99,7 @@ struct HeapOwner {
   HeapOwner(const HeapOwner&) = delete;
   HeapOwner& operator=(const HeapOwner&) = delete;
   ~HeapOwner() {
-    if (tls_heap) tear_down(tls_heap);
+    if (Heap* h = existing_heap()) tear_down(h);
   }
   void attach() noexcept {}
 };
@@ -143,7 +143,7 @@ Heap& heap_for_api() {
 
 void report_unraisable(std::exception_ptr e, const Object* o, const char* where) noexcept {
   try {
-    Heap* h = tls_heap;
+    Heap* h = existing_heap();
     if (h && h->unraisable)
       h->unraisable(e, o);
     else
@@ -199,7 +199,7 @@ MakeFrame begin_make(bool tracked, bool has_finalizer, std::ptrdiff_t object_off
 void abandon_make(bool tracked, const MakeFrame& caller) noexcept {
   tls_make = caller;
   if (!tracked) return;
-  if (Heap* h = tls_heap; h && h->count[0] > 0) --h->count[0];
+  if (Heap* h = existing_heap(); h && h->count[0] > 0) --h->count[0];
 }
 
 // The constructor that took the flags is o's own unless Object is a virtual
@@ -218,7 +218,11 @@ void finish_make(Object* o, bool tracked, const MakeFrame& caller) noexcept {
   tls_make = caller;
   give_flags_to(o, made);
   if (!tracked || has(*o, kOrphan)) return;
-  Heap* h = tls_heap;
+  track_new(o);
+}
+
+void track_new(Object* o) noexcept {
+  Heap* h = existing_heap();
   if (!h) return;
   try {
     h->place(o, Table::gen0);

@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "ouro/detail/header.hpp"
+#include "ouro/detail/heap_core.hpp"
 #include "ouro/gc.hpp"
 #include "ouro/object.hpp"
 #include "scratch_buffer.hpp"
-#include "slot_table.hpp"
 #include "weak_lists.hpp"
 
 namespace ouro::detail {
@@ -30,17 +30,13 @@ struct MarkTask {
   std::uint32_t first_edge;
 };
 
-struct Heap {
-  explicit Heap(std::uint16_t heap_id) : id(heap_id) {}
+// id, count, tables and the collection trigger are in HeapCore
+// (ouro/detail/heap_core.hpp), where make<T>() reads them inline.
+struct Heap : HeapCore {
+  explicit Heap(std::uint16_t heap_id) : HeapCore(heap_id) { sync_trigger(); }
   Heap(const Heap&) = delete;
   Heap& operator=(const Heap&) = delete;
 
-  std::uint16_t id;
-
-  // gens 0..2, permanent, and the two sets a collection works on.
-  std::array<SlotTable, 6> tables;
-
-  std::array<std::size_t, kGenerations> count{};
   std::array<std::size_t, kGenerations> threshold{700, 10, 10};
   std::array<gc::GenerationStats, kGenerations> stats{};
   bool enabled = true;
@@ -74,6 +70,8 @@ struct Heap {
   std::uint16_t garbage_flags = 0;  // the flags of the garbage of this collection, or'ed
 
   SlotTable& table(Table t) noexcept { return tables[static_cast<std::size_t>(t)]; }
+  // After any change of threshold[0] or enabled.
+  void sync_trigger() noexcept { collect_below = enabled && threshold[0] != 0 ? threshold[0] : SIZE_MAX; }
   std::ostream& debug_out() const noexcept;
 
   // --- moving objects between tables (no user code runs) ---
@@ -123,20 +121,18 @@ struct Heap {
   std::size_t tracked_in(Table t) noexcept { return table(t).size(); }
 };
 
-// The calling thread's heap (nullptr before the first make and after
-// teardown); read inline on the make and release paths.
-extern thread_local constinit Heap* tls_heap;
 Heap* make_heap();
 
+// The calling thread's heap if it exists, without making one (tls_heap,
+// heap_core.hpp, is read inline on the make and release paths).
+inline Heap* existing_heap() noexcept { return static_cast<Heap*>(tls_heap); }
 // The calling thread's heap, made on first use. After the thread's heap was
 // torn down (thread exit), current_heap() returns nullptr and new objects
 // are born orphaned (refcounted only).
 inline Heap* current_heap() {
-  if (OURO_LIKELY(tls_heap != nullptr)) return tls_heap;
+  if (Heap* h = existing_heap(); OURO_LIKELY(h != nullptr)) return h;
   return make_heap();
 }
-// The calling thread's heap if it exists, without making one.
-inline Heap* existing_heap() noexcept { return tls_heap; }
 // current_heap(), or throws std::logic_error after teardown (for the gc API).
 Heap& heap_for_api();
 // True when the heap with this id was torn down (its objects are orphans).

@@ -1,8 +1,8 @@
-// make_context.hpp — how make<T>() tells Object's constructor that the
-// object being built is managed (and by which heap), without a constructor
-// parameter that every user type would have to forward.
+// make_context.hpp — the general path of make<T>() (begin_make,
+// abandon_make, finish_make in heap.cpp; the frame and the inline path are
+// described in ouro/detail/make_frame.hpp).
 //
-// begin_make() saves the caller's context (make<T> can nest: a base
+// begin_make() saves the caller's frame (make<T> can nest: a base
 // constructed before Object may itself call make<>) and arms a new one with
 // the offset of T's Object subobject; Object::operator new notes the block
 // it returned, which turns the offset into the one address whose constructor
@@ -13,10 +13,5 @@
 // them to the right subobject afterwards.
 #pragma once
 
+#include "ouro/detail/make_frame.hpp"
 #include "ouro/ref.hpp"
-
-namespace ouro::detail {
-
-extern thread_local constinit MakeFrame tls_make;
-
-}  // namespace ouro::detail

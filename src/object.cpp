@@ -29,7 +29,7 @@
 namespace ouro {
 namespace detail {
 
-thread_local constinit MakeFrame tls_make{};
+thread_local constinit MakeFrame tls_make OURO_TLS_MODEL{};
 
 OURO_ALWAYS_INLINE void note_allocation(void* p, std::size_t size) noexcept {
   MakeFrame& f = tls_make;
@@ -164,36 +164,43 @@ void check_ref_target(const Object* o) {
 
 using detail::Access;
 
-Object::Object() noexcept : refcnt_(1), slot_(0), flags_(static_cast<std::uint16_t>(detail::Table::none)), heap_id_(0) {
-  detail::MakeFrame& f = detail::tls_make;
-  if (!f.armed) return;
-  const char* self = reinterpret_cast<const char*>(this);
-  bool for_me = f.expected ? this == f.expected : (f.begin == nullptr || (self >= f.begin && self < f.end));
+namespace detail {
+
+void take_make_frame(Object* o) noexcept {
+  MakeFrame& f = tls_make;
+  const char* self = reinterpret_cast<const char*>(o);
+  bool for_me = f.expected ? o == f.expected : (f.begin == nullptr || (self >= f.begin && self < f.end));
   if (!for_me) return;
   f.armed = false;
-  f.taker = this;
-  flags_ = f.flags;
-  heap_id_ = f.heap_id;
+  f.taker = o;
+  Access::flags(*o) = f.flags;
+  Access::heap_id(*o) = f.heap_id;
 }
 
-Object::~Object() {
+}  // namespace detail
+
+namespace detail {
+
+void object_destructor_rest(Object* o) noexcept {
   // Only when the object did not die by release() (a constructor threw).
-  if (detail::has(*this, detail::kHasWeakrefs)) detail::clear_weakrefs(this);
-  if (!detail::has(*this, detail::kManaged)) return;
-  if (!detail::has(*this, detail::kDestroying)) {
+  if (has(*o, kHasWeakrefs)) clear_weakrefs(o);
+  if (!has(*o, kManaged)) return;
+  if (!has(*o, kDestroying)) {
     // A managed object's destructor runs outside the library only when its
     // constructor threw (make<T>() unwinds it) or when user code deleted it.
-    if (detail::table_of(*this) != detail::Table::none)
-      detail::fatal("a managed object was deleted directly; it dies when its last ouro::Ref goes");
-    if (refcnt_ > 1)
-      detail::fatal("a constructor threw after a reference to its object escaped (ouro::ref(this) stored elsewhere)");
+    if (table_of(*o) != Table::none)
+      fatal("a managed object was deleted directly; it dies when its last ouro::Ref goes");
+    if (Access::refcnt(*o) > 1)
+      fatal("a constructor threw after a reference to its object escaped (ouro::ref(this) stored elsewhere)");
   }
 #if OURO_CHECKS
-  if (!detail::has(*this, detail::kDestroying)) slot_ = UINT32_MAX;  // not through dispose(): type unknown
-  flags_ = detail::kPoisonFlags;  // see detail::check_alive
-  heap_id_ = detail::kPoisonHeapId;
+  if (!has(*o, kDestroying)) Access::slot(*o) = UINT32_MAX;  // not through dispose(): type unknown
+  Access::flags(*o) = kPoisonFlags;  // see detail::check_alive
+  Access::heap_id(*o) = kPoisonHeapId;
 #endif
 }
+
+}  // namespace detail
 
 void Object::traverse(Visitor&) {}
 void Object::finalize() {}
@@ -212,6 +219,7 @@ std::string Object::repr() const {
 // deleting destructor passes the dynamic type's size and alignment, which is
 // what decides pool or ::operator new, the same way on both sides.
 #if OURO_ALLOCATOR_MIMALLOC
+void* detail::allocate_object(std::size_t size) { return mi_new(size); }
 void* Object::operator new(std::size_t size) {
   void* p = mi_new(size);
   detail::note_allocation(p, size);
@@ -225,6 +233,7 @@ void* Object::operator new(std::size_t size, std::align_val_t align) {
 void Object::operator delete(void* p, std::size_t) noexcept { mi_free(p); }
 void Object::operator delete(void* p, std::size_t, std::align_val_t) noexcept { mi_free(p); }
 #elif OURO_ALLOCATOR_SYSTEM
+void* detail::allocate_object(std::size_t size) { return ::operator new(size); }
 void* Object::operator new(std::size_t size) {
   void* p = ::operator new(size);
   detail::note_allocation(p, size);
@@ -239,8 +248,11 @@ void* Object::operator new(std::size_t size, std::align_val_t align) {
 void Object::operator delete(void* p, std::size_t) noexcept { ::operator delete(p); }
 void Object::operator delete(void* p, std::size_t, std::align_val_t align) noexcept { ::operator delete(p, align); }
 #else
+void* detail::allocate_object(std::size_t size) {
+  return detail::pool::is_small(size) ? detail::pool::allocate(size) : ::operator new(size);
+}
 void* Object::operator new(std::size_t size) {
-  void* p = detail::pool::is_small(size) ? detail::pool::allocate(size) : ::operator new(size);
+  void* p = detail::allocate_object(size);
   detail::note_allocation(p, size);
   return p;
 }

@@ -96,3 +96,38 @@ void set_unraisable_hook(UnraisableHook hook);
 std::string type_name(const Object& o);
 
 }  // namespace ouro
+
+#include "ouro/detail/flags.hpp"
+#include "ouro/detail/make_frame.hpp"
+
+namespace ouro {
+
+// Inline: every make<T>() runs it. Unmanaged Objects (members, locals) pay
+// one thread-local load and two compares.
+inline Object::Object() noexcept
+    : refcnt_(1), slot_(0), flags_(static_cast<std::uint16_t>(detail::Table::none)), heap_id_(0) {
+  detail::MakeFrame& f = detail::tls_make;
+  if (f.fast_expected == this) {
+    f.fast_expected = nullptr;
+    flags_ = f.fast_flags;
+    heap_id_ = f.fast_heap_id;
+  } else if (OURO_UNLIKELY(f.armed)) {
+    detail::take_make_frame(this);
+  }
+}
+
+// Inline too: a managed object that dies by release() (destroying, no weak
+// references left) and a plain unmanaged Object need nothing here; the rest
+// (weak references, a constructor that threw, a misuse, checked builds'
+// poisoning) goes out of line.
+inline Object::~Object() {
+#if OURO_CHECKS
+  detail::object_destructor_rest(this);
+#else
+  const std::uint16_t f = flags_;
+  if (OURO_UNLIKELY((f & detail::kHasWeakrefs) != 0 || (f & (detail::kManaged | detail::kDestroying)) == detail::kManaged))
+    detail::object_destructor_rest(this);
+#endif
+}
+
+}  // namespace ouro

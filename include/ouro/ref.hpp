@@ -19,6 +19,8 @@
 #include <utility>
 
 #include "ouro/detail/header.hpp"
+#include "ouro/detail/heap_core.hpp"
+#include "ouro/detail/make_frame.hpp"
 #include "ouro/object.hpp"
 
 namespace ouro {
@@ -192,20 +194,6 @@ constexpr bool overrides_finalize() {
     return true;
 }
 
-// Where Object's constructor learns that it is being built by make<T>()
-// (see src/make_context.hpp). Plain data, so make<T> can keep the caller's
-// frame on its own stack while a nested make<> runs.
-struct MakeFrame {
-  bool armed = false;
-  std::uint16_t flags = 0;
-  std::uint16_t heap_id = 0;
-  std::ptrdiff_t object_offset = -1;  // of T's Object subobject; -1: unknown
-  const char* begin = nullptr;        // the block Object::operator new returned
-  const char* end = nullptr;
-  const Object* expected = nullptr;   // begin + object_offset, once known
-  Object* taker = nullptr;            // the Object constructor that took the flags
-};
-
 // Offset of T's Object subobject, or -1 when Object is reached through a
 // virtual base (the offset then depends on the most derived type at run
 // time). Non-virtual upcasts are a constant adjustment, computed on a
@@ -221,10 +209,11 @@ std::ptrdiff_t object_offset_in() noexcept {
   }
 }
 
-// The steps of make<T>() that live in the library: counting the allocation
-// (which may start an automatic collection, before the new object exists),
-// telling Object's constructor it is managed, and tracking the result. Each
-// returns the thread to the caller's frame.
+// The steps of make<T>()'s general path (make_general below) that live in
+// the library: counting the allocation (which may start an automatic
+// collection, before the new object exists), telling Object's constructor
+// it is managed, and tracking the result. Each returns the thread to the
+// caller's frame.
 MakeFrame begin_make(bool tracked, bool has_finalizer, std::ptrdiff_t object_offset);
 
 // sizeof of every type make<T>() creates, for ouro::inspect::type_stats():
@@ -236,6 +225,86 @@ template <class T>
 inline const bool made_type_registered = (register_made_type(typeid(T), sizeof(T)), true);
 void abandon_make(bool tracked, const MakeFrame& caller) noexcept;
 void finish_make(Object* o, bool tracked, const MakeFrame& caller) noexcept;
+
+// make<T>()'s general path: any type, any state of the thread.
+template <class T, bool tracked, bool finalizer, class... Args>
+OURO_NOINLINE T* make_general(Args&&... args) {
+  const MakeFrame caller = begin_make(tracked, finalizer, object_offset_in<T>());
+  T* p;
+  try {
+    p = new T(std::forward<Args>(args)...);
+  } catch (...) {
+    abandon_make(tracked, caller);
+    throw;
+  }
+  finish_make(as_object(p), tracked, caller);
+  return p;
+}
+
+// The inline path needs the Object subobject's address before the
+// constructor runs and must free the block with the deallocation function
+// that `delete` will use: so only non-virtual bases, no operator new or
+// delete of T's own, and no over-alignment.
+template <class T>
+constexpr bool inline_makeable() {
+  if constexpr (alignof(T) > __STDCPP_DEFAULT_NEW_ALIGNMENT__ || !requires(Object* o) { static_cast<T*>(o); }) {
+    return false;
+  } else if constexpr (!requires {
+                         static_cast<void* (*)(std::size_t)>(&T::operator new);
+                         static_cast<void (*)(void*, std::size_t) noexcept>(&T::operator delete);
+                       }) {
+    return false;
+  } else {
+    return static_cast<void* (*)(std::size_t)>(&T::operator new) ==
+               static_cast<void* (*)(std::size_t)>(&Object::operator new) &&
+           static_cast<void (*)(void*, std::size_t) noexcept>(&T::operator delete) ==
+               static_cast<void (*)(void*, std::size_t) noexcept>(&Object::operator delete);
+  }
+}
+
+// What Object::operator new does, without telling a general make about the
+// block (the inline path arms its own frame field).
+void* allocate_object(std::size_t size);
+// finish_make's last step: into gen0, growing the table (or, out of memory
+// for it, left untracked).
+void track_new(Object* o) noexcept;
+
+// make<T>()'s inline path: the thread has a heap, no other make waits for
+// its Object constructor, and a tracked T does not bring count[0] to the
+// collection trigger. One out-of-line call (the allocation) in all.
+template <class T, bool tracked, bool finalizer, class... Args>
+OURO_ALWAYS_INLINE T* make_inline(HeapCore& h, Args&&... args) {
+  constexpr auto flags = static_cast<std::uint16_t>(static_cast<std::uint16_t>(Table::none) | kManaged |
+                                                    (tracked ? kTracked : 0) | (finalizer ? kHasFinalizer : 0));
+  void* block = allocate_object(sizeof(T));
+  MakeFrame& f = tls_make;
+  f.fast_expected = reinterpret_cast<const Object*>(static_cast<char*>(block) + object_offset_in<T>());
+  f.fast_flags = flags;
+  f.fast_heap_id = h.id;
+  if constexpr (tracked) ++h.count[0];
+  T* p;
+  try {
+    p = ::new (block) T(std::forward<Args>(args)...);
+  } catch (...) {
+    tls_make.fast_expected = nullptr;  // when a base before Object threw
+    if constexpr (tracked) {
+      if (h.count[0] > 0) --h.count[0];  // a nested make may have collected (and reset it)
+    }
+    Object::operator delete(block, sizeof(T));
+    throw;
+  }
+  if constexpr (tracked) {
+    Object* o = as_object(p);
+    SlotTable& gen0 = h.tables[static_cast<std::size_t>(Table::gen0)];
+    if (OURO_LIKELY(gen0.has_room())) {
+      set_table(*o, Table::gen0);
+      Access::slot(*o) = gen0.push(o);
+    } else {
+      track_new(o);
+    }
+  }
+  return p;
+}
 
 }  // namespace detail
 
@@ -252,17 +321,14 @@ Ref<T> make(Args&&... args) {
   (void)detail::made_type_registered<T>;
   constexpr bool tracked = detail::overrides_traverse<T>();
   constexpr bool finalizer = detail::overrides_finalize<T>();
-  const std::ptrdiff_t offset = detail::object_offset_in<T>();
-  const detail::MakeFrame caller = detail::begin_make(tracked, finalizer, offset);
-  T* p;
-  try {
-    p = new T(std::forward<Args>(args)...);
-  } catch (...) {
-    detail::abandon_make(tracked, caller);
-    throw;
+  if constexpr (detail::inline_makeable<T>()) {
+    detail::HeapCore* h = detail::tls_heap;
+    const detail::MakeFrame& f = detail::tls_make;
+    if (OURO_LIKELY(h != nullptr && !f.armed && f.fast_expected == nullptr &&
+                    (!tracked || h->count[0] < h->collect_below)))
+      return Ref<T>(detail::make_inline<T, tracked, finalizer>(*h, std::forward<Args>(args)...), detail::adopt_t{});
   }
-  detail::finish_make(detail::as_object(p), tracked, caller);
-  return Ref<T>(p, detail::adopt_t{});
+  return Ref<T>(detail::make_general<T, tracked, finalizer>(std::forward<Args>(args)...), detail::adopt_t{});
 }
 
 }  // namespace ouro

@@ -17,11 +17,19 @@
 #define OURO_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define OURO_NOINLINE __attribute__((noinline))
 #define OURO_ALWAYS_INLINE inline __attribute__((always_inline))
+// For the thread-locals of the hot paths. The library is compiled
+// position-independent, where the default (general-dynamic) model calls
+// __tls_get_addr on every access; the linker relaxes that call away in an
+// executable, but the compiler has already saved registers around it.
+// Initial-exec reads the thread pointer directly; its cost is a few hundred
+// bytes of static TLS if the library is a shared object loaded by dlopen.
+#define OURO_TLS_MODEL __attribute__((tls_model("initial-exec")))
 #else
 #define OURO_LIKELY(x) (x)
 #define OURO_UNLIKELY(x) (x)
 #define OURO_NOINLINE
 #define OURO_ALWAYS_INLINE inline
+#define OURO_TLS_MODEL
 #endif
 
 namespace ouro {

@@ -1,4 +1,6 @@
-// slot_table.hpp — a chunked array of object pointers: one per generation.
+// ouro/detail/slot_table.hpp — a chunked array of object pointers: one per
+// generation. Public only because make<T>() appends to gen0 inline
+// (heap_core.hpp); nothing outside the library should use it.
 //
 // Each tracked object knows its index (its slot) in the table of its
 // generation, so removal on death is a swap with the last entry, and a
@@ -29,7 +31,7 @@ class SlotTable {
 
   std::uint32_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
-  std::size_t capacity() const noexcept { return chunks_.size() * std::size_t{kChunkSize}; }
+  std::size_t capacity() const noexcept { return capacity_; }
 
   Object*& operator[](std::uint32_t i) noexcept { return chunks_[i >> kChunkBits][i & (kChunkSize - 1)]; }
   Object* operator[](std::uint32_t i) const noexcept { return chunks_[i >> kChunkBits][i & (kChunkSize - 1)]; }
@@ -38,12 +40,17 @@ class SlotTable {
   // cannot fail. Throws std::bad_alloc or std::length_error.
   void reserve(std::size_t n) {
     if (n > kMaxSize) throw std::length_error("ouro: more than 2^32-2 tracked objects in one generation");
-    while (capacity() < n) chunks_.push_back(std::unique_ptr<Object*[]>(new Object*[kChunkSize]));  // not zeroed: only [0, size) is ever read
+    while (capacity_ < n) {
+      chunks_.push_back(std::unique_ptr<Object*[]>(new Object*[kChunkSize]));  // not zeroed: only [0, size) is ever read
+      capacity_ += kChunkSize;
+    }
   }
-  // Room for one more entry (make<T>() calls this before constructing).
+  // Room for one more entry (Heap::place).
   void reserve_one_more() {
     if (size_ == capacity()) reserve(std::size_t{size_} + 1);
   }
+
+  bool has_room() const noexcept { return size_ < capacity(); }
 
   std::uint32_t push(Object* o) noexcept {
     (*this)[size_] = o;
@@ -55,7 +62,10 @@ class SlotTable {
   // Gives back the chunks beyond the current size, keeping one spare.
   void shrink() noexcept {
     std::size_t needed = (std::size_t{size_} + kChunkSize - 1) / kChunkSize + 1;
-    if (chunks_.size() > needed) chunks_.resize(needed);
+    if (chunks_.size() > needed) {
+      chunks_.resize(needed);
+      capacity_ = needed * kChunkSize;
+    }
   }
 
   // f(entries, count, index of entries[0]) for each chunk's used part, in
@@ -76,6 +86,7 @@ class SlotTable {
  private:
   static constexpr std::size_t kMaxSize = 0xFFFFFFFEu;
   std::vector<std::unique_ptr<Object*[]>> chunks_;
+  std::size_t capacity_ = 0;  // chunks_.size() * kChunkSize, kept for make<T>'s inline room check
   std::uint32_t size_ = 0;
 };
 

@@ -1,0 +1,46 @@
+// ouro/detail/flags.hpp — the values of the object header's flags_ field
+// (the layout is described in header.hpp). Separate so that object.hpp's
+// inline constructor and destructor can name them.
+#pragma once
+
+#include <cstdint>
+
+namespace ouro::detail {
+
+// Which table of its heap a tracked object sits in.
+enum class Table : std::uint16_t {
+  gen0 = 0,
+  gen1 = 1,
+  gen2 = 2,
+  permanent = 3,      // gc::freeze()
+  unreachable = 4,    // inside a collection: found unreachable, fate pending
+  uncollectable = 5,  // inside a collection: legacy finalizers and what they reach
+  none = 7,           // untracked, not yet tracked, or being destroyed
+};
+
+enum Flag : std::uint16_t {
+  kTableMask = 0x7,
+  kTracked = 1u << 3,       // the type overrides traverse()
+  kHasFinalizer = 1u << 4,  // the type overrides finalize()
+  kFinalized = 1u << 5,     // finalize() has run (or started)
+  kManaged = 1u << 6,       // created by make<T>()
+  kGuarded = 1u << 7,       // inside a collection: refcount zero does not destroy
+  kPending = 1u << 8,       // counted in the heap's long-lived-pending number
+  kOrphan = 1u << 9,        // its heap is gone: refcounted only, never collected
+  kHasWeakrefs = 1u << 10,  // some weak reference points here
+  kDeferred = 1u << 11,     // waiting in the destruction queue
+  kDestroying = 1u << 12,   // its destructor runs
+};
+
+inline constexpr std::uint64_t kImmortalBase = std::uint64_t{1} << 62;
+
+// Checked builds: what ~Object leaves in flags_ and heap_id_ of a managed
+// object, so that a later use of a dangling Ref can be told apart from a
+// live object (see check_alive). Table 6 is never used by a live object.
+// slot_ then holds an index into the table of type names (object.cpp), so
+// the message can name the type. The allocator may overwrite the first 16
+// bytes of a freed block (vtable pointer, refcount), not these.
+inline constexpr std::uint16_t kPoisonFlags = 0xFFFE;
+inline constexpr std::uint16_t kPoisonHeapId = 0xDEAD;
+
+}  // namespace ouro::detail

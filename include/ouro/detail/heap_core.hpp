@@ -1,0 +1,36 @@
+// ouro/detail/heap_core.hpp — the part of a thread's heap that make<T>()
+// reads and writes inline: the allocation count that triggers automatic
+// collections and the gen0 table. The rest of the heap (src/heap.hpp,
+// which derives from this) stays inside the library.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+#include "ouro/detail/slot_table.hpp"
+
+namespace ouro::detail {
+
+struct HeapCore {
+  explicit HeapCore(std::uint16_t heap_id) noexcept : id(heap_id) {}
+  HeapCore(const HeapCore&) = delete;
+  HeapCore& operator=(const HeapCore&) = delete;
+
+  std::uint16_t id;
+  // count[0]: tracked allocations minus deaths since the last collection.
+  std::array<std::size_t, 3> count{};
+  // A tracked make<T>() while count[0] is below this needs no collection:
+  // threshold[0], or SIZE_MAX when automatic collection is off (disabled,
+  // threshold 0). Heap::sync_trigger keeps it in step; collecting is not
+  // folded in (make's slow path checks it).
+  std::size_t collect_below = 700;
+  // gens 0..2, permanent, and the two sets a collection works on.
+  std::array<SlotTable, 6> tables;
+};
+
+// The calling thread's heap (a Heap, src/heap.hpp): nullptr before its first
+// make and after teardown.
+extern thread_local constinit HeapCore* tls_heap OURO_TLS_MODEL;
+
+}  // namespace ouro::detail
