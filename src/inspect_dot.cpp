@@ -32,7 +32,11 @@ std::string dot_quoted(const std::string& text) {
   return out + "\"";
 }
 
-std::string node_id(std::uint32_t node) { return "n" + std::to_string(node); }
+std::string node_id(std::uint32_t node) {
+  std::string id = "n";  // appended, not "n" + ...: GCC 12 -O3 warns (-Wrestrict) on that form
+  id += std::to_string(node);
+  return id;
+}
 
 void write_node(std::ostream& os, HeapGraph& g, std::uint32_t v, bool center) {
   const Object& o = *g.object(v);

@@ -48,9 +48,9 @@ struct ImmortalizesItselfWhenDestroyed : Object {
 
 // A Ref that was never counted: what a double release, a memcpy'd Ref or a
 // Ref rebuilt from a raw pointer amounts to.
-Ref<Victim> uncounted_ref_to(Victim* raw) { return Ref<Victim>(raw, ouro::detail::adopt_t{}); }
+[[maybe_unused]] Ref<Victim> uncounted_ref_to(Victim* raw) { return Ref<Victim>(raw, ouro::detail::adopt_t{}); }
 
-constexpr const char* kDestroyedVictim =
+[[maybe_unused]] constexpr const char* kDestroyedVictim =
     "(ouro: fatal: a Ref to a Victim that was already destroyed was used \\(use after free|heap-use-after-free|use-after-poison)";
 
 class MisuseDeathTest : public ::testing::Test {
