@@ -194,7 +194,7 @@ class CountInternalRefs final : public Visitor {
   // Looks at the references still in the batch (call before reading the counts).
   void finish() { take_batch(); }
   // Whether h.edges holds every reference reported (false once growing it
-  // failed, or past 2^32-1 references).
+  // failed, or past kMaxEdges references).
   bool recorded_all() const noexcept { return recording_; }
 
  private:
