@@ -12,7 +12,11 @@
 #   OURO_FUZZ_TRACE=1 build/fuzz/tests/fuzz/ouro_fuzz build/fuzz/crashes/crash-...
 # Refresh the committed corpus (distinct programs, minimized by coverage):
 #   OURO_FUZZ_MERGE=1 tests/fuzz/run_fuzzer.sh 0
-# Environment: CXX (default clang++), OURO_FUZZ_BUILD (default build/fuzz).
+# Environment: CXX (default clang++), OURO_FUZZ_BUILD (default build/fuzz),
+# OURO_FUZZ_RSS_MB (libFuzzer's RSS limit, default 6144: every program runs
+# on a thread of its own, and one that immortalizes an object keeps that
+# thread's 1 MiB pool arena for ever, so a long run grows by design, about
+# 2 GB per 30,000 programs under ASan; see docs/reliability.md).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -60,7 +64,7 @@ fi
   -max_total_time="$seconds" \
   -max_len=1024 \
   -timeout=20 \
-  -rss_limit_mb=2048 \
+  -rss_limit_mb="${OURO_FUZZ_RSS_MB:-6144}" \
   -print_final_stats=1 \
   -artifact_prefix="$build/crashes/" \
   "$@"
