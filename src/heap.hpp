@@ -69,7 +69,6 @@ struct Heap : HeapCore {
   std::vector<Object*> dying;
   std::uint16_t garbage_flags = 0;  // the flags of the garbage of this collection, or'ed
 
-  SlotTable& table(Table t) noexcept { return tables[static_cast<std::size_t>(t)]; }
   // After any change of threshold[0] or enabled.
   void sync_trigger() noexcept { collect_below = enabled && threshold[0] != 0 ? threshold[0] : SIZE_MAX; }
   std::ostream& debug_out() const noexcept;
@@ -81,11 +80,6 @@ struct Heap : HeapCore {
   void place(Object* o, Table t) {
     table(t).reserve_one_more();
     place_reserved(o, t);
-  }
-  // The same when the caller reserved room in `t` for it.
-  void place_reserved(Object* o, Table t) noexcept {
-    set_table(*o, t);
-    Access::slot(*o) = table(t).push(o);
   }
   // Removes `o` from its table by moving the last entry into its slot.
   void unlink(Object* o) noexcept {

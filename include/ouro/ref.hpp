@@ -295,13 +295,10 @@ OURO_ALWAYS_INLINE T* make_inline(HeapCore& h, Args&&... args) {
   }
   if constexpr (tracked) {
     Object* o = as_object(p);
-    SlotTable& gen0 = h.tables[static_cast<std::size_t>(Table::gen0)];
-    if (OURO_LIKELY(gen0.has_room())) {
-      set_table(*o, Table::gen0);
-      Access::slot(*o) = gen0.push(o);
-    } else {
+    if (OURO_LIKELY(h.table(Table::gen0).has_room()))
+      h.place_reserved(o, Table::gen0);
+    else
       track_new(o);
-    }
   }
   return p;
 }

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "ouro/detail/header.hpp"
 #include "ouro/detail/slot_table.hpp"
 
 namespace ouro::detail {
@@ -27,6 +28,13 @@ struct HeapCore {
   std::size_t collect_below = 700;
   // gens 0..2, permanent, and the two sets a collection works on.
   std::array<SlotTable, 6> tables;
+
+  SlotTable& table(Table t) noexcept { return tables[static_cast<std::size_t>(t)]; }
+  // Appends `o` to table `t`, where the caller made sure there is room.
+  void place_reserved(Object* o, Table t) noexcept {
+    set_table(*o, t);
+    Access::slot(*o) = table(t).push(o);
+  }
 };
 
 // The calling thread's heap (a Heap, src/heap.hpp): nullptr before its first
