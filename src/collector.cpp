@@ -189,8 +189,6 @@ class CountInternalRefs final : public Visitor {
         note_wide(degrees, degree);
     }
   }
-  // References reported so far: where the next object's start in h.edges.
-  std::uint32_t reported() const noexcept { return base_ + static_cast<std::uint32_t>(batch_end() - batch_); }
   // Looks at the references still in the batch (call before reading the counts).
   void finish() { take_batch(); }
   // Whether h.edges holds every reference reported (false once growing it
@@ -295,6 +293,22 @@ void report_over_reporting_traverse(Heap& h, Table set) {
 }
 #endif
 
+// The rule both markers apply to a reference from the object at the scan's
+// cursor (or one reached from it) to the object in slot t, whose scratch
+// entry is s: a target later in the table is only marked (kMarkedAhead), the
+// scan follows it when it gets there; a target at or before the cursor was
+// already passed over as unreachable, so it becomes reachable now and the
+// caller follows it (returns true). Each object is pushed at most once.
+inline bool reach(std::int32_t& s, std::uint32_t t, std::uint32_t cursor) noexcept {
+  if (s == kReachable || s == kMarkedAhead) return false;
+  if (t > cursor) {
+    s = kMarkedAhead;
+    return false;
+  }
+  s = kReachable;
+  return true;
+}
+
 // Marks what a traversed object reaches, when marking has to traverse the
 // objects (no recorded references). A target later in the table than the
 // scan's cursor is only marked (kMarkedAhead): the scan traverses it when it
@@ -311,15 +325,9 @@ class MarkReachable final : public Visitor {
   void visit(Object* target) override {
     if (!in_set(h_, target, set_)) return;
     std::uint32_t slot = Access::slot(*target);
-    std::int32_t& count = scratch_[slot];
-    if (count == kReachable || count == kMarkedAhead) return;
-    if (slot > cursor) {
-      count = kMarkedAhead;
-      return;
-    }
-    count = kReachable;
+    if (!reach(scratch_[slot], slot, cursor)) return;
     ++reachable;
-    stack_[top++].slot = slot;  // every object is pushed at most once: room for the whole set
+    stack_[top++].slot = slot;  // room for the whole set
   }
   Heap& h_;
   Table set_;
@@ -404,14 +412,9 @@ std::uint32_t mark_along_edges(Heap& h, std::uint32_t n) {
     for (std::uint32_t e = first_edge, end = first_edge + degree; e < end; ++e) {
       std::uint32_t t = edges[e];
       if (t == kNoEdge) continue;
-      std::int32_t& s = scratch[t];
-      if (s == kReachable || s == kMarkedAhead) continue;
-      if (t > cursor) {
-        s = kMarkedAhead;
-        continue;
-      }
-      stack[top++] = MarkTask{t, first_edge_of_passed(s)};  // pushed at most once: room for all
-      s = kReachable;
+      std::int32_t passed = scratch[t];  // where t's references are, if reach() pushes it
+      if (!reach(scratch[t], t, cursor)) continue;
+      stack[top++] = MarkTask{t, first_edge_of_passed(passed)};  // room for all
       ++reachable;
     }
   };
@@ -673,11 +676,29 @@ inline void destroy_collected(Heap& h, Object* o) noexcept {
   delete o;
 }
 
+// The objects left in h.dying (guarded, out of every table), in order:
+// still referenced ones join the old generation; the others die, by the
+// short path unless a finalizer is still due (then release() runs it). Each
+// stays guarded until its turn, so a destructor that drops the last
+// reference to a later one does not destroy it in the middle of this loop.
+void settle_dying(Heap& h, Table old) noexcept {
+  for (std::size_t i = 0; i < h.dying.size(); ++i) {
+    Object* o = h.dying[i];
+    if (Access::refcnt(*o) != 0) {  // referenced again by a destructor
+      unset(*o, kGuarded);
+      h.place(o, old);  // room reserved by reserve_for() in a collection
+    } else if (OURO_UNLIKELY(is_legacy_finalizer(o))) {
+      unset(*o, kGuarded);
+      release(o);
+    } else {
+      destroy_collected(h, o);
+    }
+  }
+  h.dying.clear();
+}
+
 // Ends the collector's custody of a guarded table: objects still referenced
-// join the old generation; the others are destroyed by the ordinary path,
-// one by one, and stay guarded until their turn so that a destructor which
-// drops the last reference to another one of them does not destroy it in
-// the middle of this loop.
+// join the old generation; the others die one by one (settle_dying).
 void release_set(Heap& h, Table set, Table old) {
   SlotTable& tab = h.table(set);
   h.dying.clear();
@@ -694,33 +715,7 @@ void release_set(Heap& h, Table set, Table old) {
   tab.truncate(0);
   // No collection can start meanwhile (heap.collecting is set), so h.dying
   // stays ours while destructors run.
-  for (std::size_t i = 0; i < h.dying.size(); ++i) {
-    Object* o = h.dying[i];
-    unset(*o, kGuarded);
-    if (Access::refcnt(*o) == 0)
-      release(o);
-    else
-      h.place(o, old);
-  }
-  h.dying.clear();
-}
-
-// The objects of the garbage left in h.dying (guarded, out of every table):
-// still referenced ones join the old generation, the others die.
-void settle_dying(Heap& h, Table old) noexcept {
-  for (std::size_t i = 0; i < h.dying.size(); ++i) {
-    Object* o = h.dying[i];
-    if (Access::refcnt(*o) != 0) {  // referenced again by a destructor
-      unset(*o, kGuarded);
-      h.place(o, old);  // room reserved by reserve_for()
-    } else if (OURO_UNLIKELY(is_legacy_finalizer(o))) {
-      unset(*o, kGuarded);  // cannot happen today; the general path copes
-      release(o);
-    } else {
-      destroy_collected(h, o);
-    }
-  }
-  h.dying.clear();
+  settle_dying(h, old);
 }
 
 // CPython's delete_garbage: traverse() in clearing mode on each object of
