@@ -85,15 +85,36 @@ long long check(const ouro::Ref<TreeNode>& t) {
   return n;
 }
 
+// Wall time spent in collections of each generation, from the start to the
+// stop callback: where the collector's share of binary_trees goes.
+struct TimePerGeneration {
+  double total[3] = {0, 0, 0};
+  double started = 0;
+  TimePerGeneration() {
+    ouro::gc::add_callback([this](ouro::gc::Phase phase, const ouro::gc::CollectionInfo& info) {
+      if (phase == ouro::gc::Phase::start)
+        started = now();
+      else
+        total[info.generation] += now() - started;
+    });
+  }
+  std::string str() const {
+    char s[100];
+    std::snprintf(s, sizeof s, "gc_ms=%.0f/%.0f/%.0f", total[0] * 1e3, total[1] * 1e3, total[2] * 1e3);
+    return s;
+  }
+};
+
 // The Benchmarks Game's bottom_up_tree is tree_parent_first.
 void binary_trees(int depth, bool gc) {
   if (!gc) ouro::gc::disable();
+  TimePerGeneration gc_time;
   double t0 = now();
   long long made = compare::binary_trees(
       depth, [](int d) { return tree_parent_first(d); }, [](const ouro::Ref<TreeNode>& t) { return check(t); },
       [](ouro::Ref<TreeNode>& t) { t.reset(); });
   double t = now() - t0;
-  report("binary_trees", gc ? "ours" : "ours_nogc", made, t, collections());
+  report("binary_trees", gc ? "ours" : "ours_nogc", made, t, collections() + " " + gc_time.str());
 }
 
 void refcount_ops(long long n) {
