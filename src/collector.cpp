@@ -123,17 +123,6 @@ constexpr std::uint32_t kNoEdge = UINT32_MAX;  // a recorded reference to an obj
 constexpr std::size_t kMaxEdges = (std::size_t{1} << 31) - 4;
 constexpr std::uint8_t kWideDegree = 255;
 
-// The passes walk a table in order, but after deaths (swap-with-last) and
-// promotions the objects behind it are not always in address order: ask
-// for the header a few entries ahead.
-constexpr std::uint32_t kPrefetchDistance = 32;
-inline void prefetch(const Object* o) noexcept {
-#if defined(__GNUC__) || defined(__clang__)
-  __builtin_prefetch(o);
-#else
-  (void)o;
-#endif
-}
 
 // True when `t` is an object of `set` in this heap (an object of another
 // heap, misused, must never be mistaken for one of ours).
@@ -191,6 +180,10 @@ class CountInternalRefs final : public Visitor {
   }
   // Looks at the references still in the batch (call before reading the counts).
   void finish() { take_batch(); }
+  // References reported so far: where the next object's start in h.edges.
+  std::uint32_t edges_so_far() const noexcept {
+    return base_ + static_cast<std::uint32_t>(batch_end() - batch_);
+  }
   // Whether h.edges holds every reference reported (false once growing it
   // failed, or past kMaxEdges references).
   bool recorded_all() const noexcept { return recording_; }
@@ -294,14 +287,14 @@ void report_over_reporting_traverse(Heap& h, Table set) {
 #endif
 
 // The rule both markers apply to a reference from the object at the scan's
-// cursor (or one reached from it) to the object in slot t, whose scratch
-// entry is s: a target later in the table is only marked (kMarkedAhead), the
-// scan follows it when it gets there; a target at or before the cursor was
-// already passed over as unreachable, so it becomes reachable now and the
-// caller follows it (returns true). Each object is pushed at most once.
-inline bool reach(std::int32_t& s, std::uint32_t t, std::uint32_t cursor) noexcept {
+// cursor (or one reached from it) to an object whose scratch entry is s: a
+// target the scan has still to come to (`ahead`) is only marked
+// (kMarkedAhead), the scan follows it when it gets there; a target the scan
+// already passed over as unreachable becomes reachable now and the caller
+// follows it (returns true). Each object is pushed at most once.
+inline bool reach(std::int32_t& s, bool ahead) noexcept {
   if (s == kReachable || s == kMarkedAhead) return false;
-  if (t > cursor) {
+  if (ahead) {
     s = kMarkedAhead;
     return false;
   }
@@ -325,7 +318,7 @@ class MarkReachable final : public Visitor {
   void visit(Object* target) override {
     if (!in_set(h_, target, set_)) return;
     std::uint32_t slot = Access::slot(*target);
-    if (!reach(scratch_[slot], slot, cursor)) return;
+    if (!reach(scratch_[slot], slot > cursor)) return;
     ++reachable;
     stack_[top++].slot = slot;  // room for the whole set
   }
@@ -365,13 +358,31 @@ inline std::uint32_t degree_of(const Heap& h, const std::uint8_t* degrees, std::
   return it->second;
 }
 
-// Returns whether every reference was recorded (h.edges and h.degrees).
-bool count_internal_refs(Heap& h, Table set) {
+// What counting leaves for marking: whether every reference was recorded,
+// how many there are, and a few places in the record (the first object of
+// some chunks, and where its references start) to sample their direction.
+struct Record {
+  static constexpr std::uint32_t kMaxSamples = 64;
+  bool complete = false;
+  std::uint32_t edges = 0;
+  std::uint32_t samples = 0;
+  std::uint32_t sample_slot[kMaxSamples];
+  std::uint32_t sample_edge[kMaxSamples];
+};
+
+OURO_NOINLINE Record count_internal_refs(Heap& h, Table set) {
   SlotTable& tab = h.table(set);
   std::fill(h.scratch.data(), h.scratch.data() + tab.size(), 0);
   h.wide_degrees.clear();
   CountInternalRefs count(h, set);
+  Record record;
+  const std::uint32_t chunks = (tab.size() + SlotTable::kChunkSize - 1) / SlotTable::kChunkSize;
+  const std::uint32_t sample_every = (chunks + Record::kMaxSamples - 1) / Record::kMaxSamples;
   tab.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
+    if ((base / SlotTable::kChunkSize) % sample_every == 0 && record.samples < Record::kMaxSamples) {
+      record.sample_slot[record.samples] = base;
+      record.sample_edge[record.samples++] = count.edges_so_far();
+    }
     count.count_objects(objects, objects + n, h.scratch.data() + base, h.degrees.data() + base);
   });
   count.finish();
@@ -379,7 +390,33 @@ bool count_internal_refs(Heap& h, Table set) {
   for (std::uint32_t i = 0; i < tab.size(); ++i)
     if (h.scratch[i] < 0) report_over_reporting_traverse(h, set);
 #endif
-  return count.recorded_all();
+  record.complete = count.recorded_all();
+  record.edges = count.edges_so_far();
+  return record;
+}
+
+// Whether the recorded references mostly lead to objects earlier in the
+// table: objects made before their referrers (a tree built children first,
+// a list each of whose items holds the one made before it). Looks at the
+// first 16 objects of each sampled chunk: a few hundred instructions for a
+// young collection, whose set is one chunk.
+bool references_point_back(const Heap& h, const Record& record, std::uint32_t n) {
+  const std::uint8_t* degrees = h.degrees.data();
+  const std::uint32_t* edges = h.edges.data();
+  std::uint64_t back = 0;
+  std::uint64_t forward = 0;
+  for (std::uint32_t k = 0; k < record.samples; ++k) {
+    std::uint32_t e = record.sample_edge[k];
+    std::uint32_t end = std::min(n, record.sample_slot[k] + 16);
+    for (std::uint32_t i = record.sample_slot[k]; i < end; ++i) {
+      for (std::uint32_t stop = e + degree_of(h, degrees, i); e < stop; ++e) {
+        if (edges[e] == kNoEdge) continue;
+        back += edges[e] < i;
+        forward += edges[e] > i;
+      }
+    }
+  }
+  return back > forward;
 }
 
 // A root, or (kMarkedAhead) an object known to be reachable.
@@ -392,16 +429,20 @@ inline std::int32_t passed_at(std::uint32_t first_edge) noexcept { return -1 - s
 inline std::uint32_t first_edge_of_passed(std::int32_t s) noexcept { return static_cast<std::uint32_t>(-1 - s); }
 
 // Marking along the recorded references, over the arrays alone: no object
-// is read. One scan in table order, reading the references sequentially: a
+// is read. One scan over the table, reading the references sequentially: a
 // root, or an object marked by an earlier one, has its references followed
-// where it stands. A reference forward is only marked (kMarkedAhead) and
-// followed when the scan gets there; a reference back to an object the scan
-// passed unmarked goes on the stack with the place of its references (kept
-// in its scratch entry). So the arrays are read mostly in order in both
-// allocation orders, and there is no recursion on user graphs. On exit
-// scratch[i] == kReachable for every object reachable from a root; returns
-// how many they are.
-std::uint32_t mark_along_edges(Heap& h, std::uint32_t n) {
+// where it stands. A reference to an object the scan has still to come to is
+// only marked (kMarkedAhead) and followed when the scan gets there; a
+// reference to an object the scan passed unmarked goes on the stack with the
+// place of its references (kept in its scratch entry). The scan runs
+// forwards, or backwards when references mostly lead back in the table
+// (references_point_back), so that referrers tend to come before their
+// referents in scan order: the arrays are then read mostly in order, and the
+// stack stays short, in both allocation orders. There is no recursion on
+// user graphs. On exit scratch[i] == kReachable for every object reachable
+// from a root; returns how many they are.
+template <bool kBackwards>
+OURO_NOINLINE std::uint32_t mark_along_edges(Heap& h, std::uint32_t n, std::uint32_t total_edges) {
   std::int32_t* scratch = h.scratch.data();
   const std::uint8_t* degrees = h.degrees.data();
   const std::uint32_t* edges = h.edges.data();
@@ -413,29 +454,46 @@ std::uint32_t mark_along_edges(Heap& h, std::uint32_t n) {
       std::uint32_t t = edges[e];
       if (t == kNoEdge) continue;
       std::int32_t passed = scratch[t];  // where t's references are, if reach() pushes it
-      if (!reach(scratch[t], t, cursor)) continue;
+      if (!reach(scratch[t], kBackwards ? t < cursor : t > cursor)) continue;
       stack[top++] = MarkTask{t, first_edge_of_passed(passed)};  // room for all
       ++reachable;
     }
   };
-  std::uint32_t next_edge = 0;
-  for (std::uint32_t i = 0; i < n; ++i) {
-    std::uint32_t degree = degree_of(h, degrees, i);
+  auto scan = [&](std::uint32_t i, std::uint32_t first_edge, std::uint32_t degree) {
     std::int32_t s = scratch[i];
     if (starts_marking(s)) {
       scratch[i] = kReachable;
       ++reachable;
-      follow(next_edge, degree, i);
+      follow(first_edge, degree, i);
       while (top != 0) {
         MarkTask task = stack[--top];
         follow(task.first_edge, degree_of(h, degrees, task.slot), i);
       }
     } else if (s != kReachable) {
-      scratch[i] = passed_at(next_edge);
+      scratch[i] = passed_at(first_edge);
     }
-    next_edge += degree;
+  };
+  if constexpr (kBackwards) {
+    std::uint32_t end_edge = total_edges;
+    for (std::uint32_t i = n; i-- > 0;) {
+      std::uint32_t degree = degree_of(h, degrees, i);
+      end_edge -= degree;
+      scan(i, end_edge, degree);
+    }
+  } else {
+    std::uint32_t next_edge = 0;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      std::uint32_t degree = degree_of(h, degrees, i);
+      scan(i, next_edge, degree);
+      next_edge += degree;
+    }
   }
   return reachable;
+}
+
+std::uint32_t mark_along_edges(Heap& h, const Record& record, std::uint32_t n) {
+  return references_point_back(h, record, n) ? mark_along_edges<true>(h, n, record.edges)
+                                             : mark_along_edges<false>(h, n, record.edges);
 }
 
 // Marking by traversing the objects again, when the references could not
@@ -472,9 +530,9 @@ std::uint32_t mark_by_traversing(Heap& h, Table set) {
 
 // Trial deletion; returns how many objects of the set are unreachable.
 std::uint32_t find_unreachable(Heap& h, Table set) {
-  bool recorded_all = count_internal_refs(h, set);
+  Record record = count_internal_refs(h, set);
   std::uint32_t n = h.table(set).size();
-  return n - (recorded_all ? mark_along_edges(h, n) : mark_by_traversing(h, set));
+  return n - (record.complete ? mark_along_edges(h, record, n) : mark_by_traversing(h, set));
 }
 
 // ---------------------------------------------------------------------------
@@ -489,12 +547,12 @@ void reserve_for(Heap& h, int g, Table old) {
   for (int i = 0; i <= g; ++i) n += h.table(generation_table(i)).size();
   h.table(generation_table(g)).reserve(n);
   if (old != generation_table(g)) h.table(old).reserve(std::size_t{h.table(old).size()} + n);
-  h.scratch.ensure(n);
-  h.degrees.ensure(n);
+  h.scratch.ensure(n, Populate::yes);  // written in full by counting
+  h.degrees.ensure(n, Populate::yes);
   h.mark_stack.ensure(n);  // untouched beyond what marking pushes
   // References are about as many as objects in most heaps: room for that
   // many now saves copying the record while it grows (it may still grow).
-  h.edges.try_grow(n);
+  h.edges.try_grow(n, Populate::yes);
 }
 
 // Room to move the garbage, once marking has told how much there is (room
@@ -529,6 +587,7 @@ void split_survivors(Heap& h, int g, Table old, std::uint32_t garbage) {
   if (g < 2) {
     young.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
       for (std::uint32_t i = 0; i < n; ++i) {
+        prefetch_ahead(objects, i, n);
         Object* o = objects[i];
         if (scratch[base + i] != kReachable) {
           guard_as_unreachable(h, o);
@@ -555,6 +614,7 @@ void split_survivors(Heap& h, int g, Table old, std::uint32_t garbage) {
   std::uint32_t kept = 0;
   young.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
     for (std::uint32_t i = 0; i < n; ++i) {  // writes go to slots at or before the one read
+      prefetch_ahead(objects, i, n);
       Object* o = objects[i];
       if (scratch[base + i] != kReachable) {
         guard_as_unreachable(h, o);
@@ -733,6 +793,7 @@ void clear_and_destroy_garbage(Heap& h, Table old) noexcept {
   h.dying.clear();
   tab.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t) {
     for (std::uint32_t i = 0; i < n; ++i) {
+      prefetch_ahead(objects, i, n);
       Object* o = objects[i];
       clear_refs_of(o, clear);
       set_table(*o, Table::none);  // the table is dropped as a whole below

@@ -20,6 +20,19 @@
 
 namespace ouro::detail {
 
+enum class Populate : bool { no, yes };
+
+// Best effort: without MADV_POPULATE_WRITE (Linux < 5.14) the pages fault
+// in one by one as they are written, as they would anyway.
+inline void populate_pages(void* p, std::size_t bytes) noexcept {
+#ifdef MADV_POPULATE_WRITE
+  (void)madvise(p, bytes, MADV_POPULATE_WRITE);
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
+
 template <class T>
 class ScratchBuffer {
   static_assert(std::is_trivially_copyable_v<T> && std::is_trivially_destructible_v<T>);
@@ -33,16 +46,20 @@ class ScratchBuffer {
   }
 
   T* data() noexcept { return data_; }
+  const T* data() const noexcept { return data_; }
   std::size_t capacity() const noexcept { return capacity_; }
   T& operator[](std::size_t i) noexcept { return data_[i]; }
 
   // Room for n elements (the contents are kept). Throws std::bad_alloc.
-  void ensure(std::size_t n) {
-    if (!try_grow(n)) throw std::bad_alloc();
+  void ensure(std::size_t n, Populate populate = Populate::no) {
+    if (!try_grow(n, populate)) throw std::bad_alloc();
   }
   // Room for n elements, keeping the contents; false when there is no
-  // memory for it (nothing changes then).
-  bool try_grow(std::size_t n) noexcept {
+  // memory for it (nothing changes then). Populate::yes faults the new
+  // pages in at once, for a buffer about to be written in full: one call
+  // into the kernel instead of a page fault every 4 KiB (a tenth of the
+  // first collection of a million objects went to those faults).
+  bool try_grow(std::size_t n, Populate populate = Populate::no) noexcept {
     if (n <= capacity_) return true;
     constexpr std::size_t kPage = 4096;
     if (n > (SIZE_MAX - kPage) / sizeof(T)) return false;
@@ -50,6 +67,7 @@ class ScratchBuffer {
     void* p = data_ ? mremap(data_, bytes_, bytes, MREMAP_MAYMOVE)
                     : mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return false;
+    if (populate == Populate::yes) populate_pages(static_cast<char*>(p) + bytes_, bytes - bytes_);
     data_ = static_cast<T*>(p);
     bytes_ = bytes;
     capacity_ = bytes / sizeof(T);

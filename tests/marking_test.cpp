@@ -7,7 +7,10 @@
 // cases — objects with hundreds or thousands of references, references in
 // both directions of allocation order, long chains pointing backwards,
 // references to objects outside the collected generations — and check the
-// outcome of every collection against reachability computed here.
+// outcome of every collection against reachability computed here. The scan
+// runs backwards when the references mostly lead to older objects (a
+// sample of the record decides): the biased random graphs below make it
+// take each direction.
 #include <gtest/gtest.h>
 
 #include <cstddef>
@@ -233,4 +236,79 @@ TEST(Marking, RandomGraphsWithSomeVeryWideObjectsMatchReachability) {
   }
 }
 
+// Random graphs over several of the table's chunks whose references mostly
+// lead one way in allocation order (`back_percent` of them to older
+// vertices), so that marking scans the table backwards or forwards, with a
+// few wide vertices and references the other way.
+void check_random_graph_leaning(unsigned seed, unsigned back_percent) {
+  ouro_test::in_fresh_heap([seed, back_percent] {
+    gc::disable();
+    std::mt19937 rng(seed);
+    Graph g;
+    const int n = 10000;
+    for (int i = 0; i < n; ++i) g.add();
+    for (int i = 0; i < n; ++i) {
+      int degree = static_cast<int>(rng() % 3);
+      if (rng() % 211 == 0) degree = 255 + static_cast<int>(rng() % 300);
+      for (int k = 0; k < degree; ++k) {
+        bool back = rng() % 100 < back_percent;
+        if (back && i > 0) g.link(i, static_cast<int>(rng() % static_cast<unsigned>(i)));
+        if (!back && i + 1 < n) g.link(i, i + 1 + static_cast<int>(rng() % static_cast<unsigned>(n - i - 1)));
+      }
+    }
+    std::vector<int> roots;
+    for (int k = 0; k < 8; ++k) roots.push_back(static_cast<int>(rng() % n));
+    g.keep_roots(roots);
+    collect_and_check(g, "leaning graph");
+    g.keep_roots({roots[0], roots[1]});
+    collect_and_check(g, "fewer roots");
+    g.keep_roots({});
+    collect_and_check(g, "no roots");
+  });
+}
+
+TEST(Marking, RandomGraphsWhoseReferencesMostlyLeadBackMatchReachability) {
+  for (unsigned seed = 1; seed <= 6; ++seed) check_random_graph_leaning(seed, 85);
+}
+
+TEST(Marking, RandomGraphsWhoseReferencesMostlyLeadForwardMatchReachability) {
+  for (unsigned seed = 1; seed <= 6; ++seed) check_random_graph_leaning(seed, 15);
+}
+
+// Trees built children first (each parent made after its subtrees, as
+// bottom-up construction does) with references from children back to their
+// parents: the record leans back and the scan runs backwards. A subtree cut
+// off still points to the rest of the tree; nothing points to it.
+TEST(Marking, TreesBuiltChildrenFirstWithParentLinksLoseExactlyTheDroppedSubtrees) {
+  ouro_test::in_fresh_heap([] {
+    gc::disable();
+    Graph g;
+    // Builds a complete tree of the given depth; returns its root.
+    auto build = [&](auto&& self, int depth) -> int {
+      if (depth == 0) return g.add();
+      int l = self(self, depth - 1);
+      int r = self(self, depth - 1);
+      int p = g.add();
+      g.link(p, l);
+      g.link(p, r);
+      g.link(l, p);  // back to the parent: every subtree is a cycle with it
+      g.link(r, p);
+      return p;
+    };
+    int root = build(build, 13);  // 16383 vertices
+    g.keep_roots({root});
+    collect_and_check(g, "whole tree");
+    // Cut the root's left subtree off: it still points to the root, but
+    // nothing points to it.
+    Vertex* top = g.vertex[static_cast<std::size_t>(root)];
+    top->out[0].reset();
+    g.edges[static_cast<std::size_t>(root)][0] = root;  // the model: a reference to itself...
+    top->out[0] = ouro::ref(top);                        // ...and so the object
+    collect_and_check(g, "left subtree cut off");
+    g.keep_roots({});
+    collect_and_check(g, "tree dropped");
+  });
+}
+
 }  // namespace
+
