@@ -211,29 +211,34 @@ class CountInternalRefs final : public Visitor {
   void take_batch() {
     auto k = static_cast<std::uint32_t>(batch_end() - batch_);
     std::uint32_t* out = room_for(k);
-    for (std::uint32_t j = 0; j < k && j < kAhead; ++j) prefetch(batch_[j]);
+    Object* const* batch = batch_;
+    std::int32_t* scratch = scratch_;
+    const Table set = set_;
+    const std::uint16_t heap_id = h_.id;
+    for (std::uint32_t j = 0; j < k && j < kAhead; ++j) prefetch(batch[j]);
     for (std::uint32_t j = 0; j < k; ++j) {
-      if (j + kAhead < k) prefetch(batch_[j + kAhead]);
-      Object* target = batch_[j];
+      if (j + kAhead < k) prefetch(batch[j + kAhead]);
+      std::uint64_t placement = Access::placement(*batch[j]);
       std::uint32_t slot = kNoEdge;
-      if (in_set(h_, target, set_)) {
-        slot = Access::slot(*target);
-        --scratch_[slot];
+      if (placed_in(placement, set, heap_id)) {  // in_set(), with the slot in the same load
+        slot = static_cast<std::uint32_t>(placement);
+        --scratch[slot];
       }
-      if (out) out[j] = slot;
+      out[j] = slot;
     }
     base_ += k;
     empty_batch();
   }
-  // Where the slots of the next k references go; nullptr once not recording.
+  // Where the slots of the next k references go (a scratch area once not
+  // recording: the loop above never tests).
   std::uint32_t* room_for(std::uint32_t k) noexcept {
-    if (!recording_) return nullptr;
+    if (!recording_) return discarded_;
     std::size_t need = std::size_t{base_} + k;
     if (need > h_.edges.capacity()) {
       std::size_t want = std::max({need, h_.edges.capacity() * 2, std::size_t{4096}});
       if (need > kMaxEdges || !h_.edges.try_grow(std::min(want, kMaxEdges))) {
         recording_ = false;  // marking falls back to traversing the objects again
-        return nullptr;
+        return discarded_;
       }
     }
     return h_.edges.data() + base_;
@@ -244,6 +249,7 @@ class CountInternalRefs final : public Visitor {
   std::uint32_t base_ = 0;  // references taken out of earlier batches
   bool recording_ = true;
   Object* batch_[kBatch];
+  std::uint32_t discarded_[kBatch];
 };
 
 #if OURO_CHECKS

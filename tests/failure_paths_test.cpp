@@ -331,6 +331,67 @@ TEST(OutOfMemory, MakeWhoseAutomaticCollectionRunsOutOfMemoryThrowsAndLeavesTheH
   }
 }
 
+// An object with 255 references or more has its count kept aside while
+// counting (a small vector). When that vector cannot grow, the record of
+// references is incomplete and marking traverses the objects instead: the
+// collection must reach the same verdict. Two hubs of 300 leaves, each leaf
+// pointing back to its hub: one hub held from outside, the other dropped.
+struct Hub : Object {
+  explicit Hub(int& d) : destroyed(d) {}
+  ~Hub() override { ++destroyed; }
+  void traverse(ouro::Visitor& v) override { v(out); }
+  int& destroyed;
+  std::vector<Ref<Hub>> out;
+};
+
+TEST(OutOfMemory, AWideObjectWhoseCountCannotBeKeptAsideIsMarkedByTraversing) {
+  SKIP_UNLESS_INJECTION_WORKS();
+  constexpr int kLeaves = 300;
+  int failures_met = 0;
+  for (long n = 0; n < 50; ++n) {
+    bool met = false;
+    ouro_test::in_fresh_heap([&] {
+      gc::disable();
+      int kept_destroyed = 0;
+      int dropped_destroyed = 0;
+      auto make_hub = [kLeaves](int& destroyed) {
+        Ref<Hub> hub = make<Hub>(destroyed);
+        hub->out.reserve(kLeaves);
+        for (int i = 0; i < kLeaves; ++i) {
+          hub->out.push_back(make<Hub>(destroyed));
+          hub->out.back()->out.push_back(hub);
+        }
+        return hub;
+      };
+      Ref<Hub> kept = make_hub(kept_destroyed);
+      make_hub(dropped_destroyed);  // garbage from here on
+      std::size_t found = 0;
+      {
+        FailAllocations fail(n, false);
+        try {
+          found = gc::collect();
+        } catch (const std::bad_alloc&) {
+          found = 0;  // nothing reclaimed: the next collection does it
+        }
+        met = t_failed;
+      }
+      EXPECT_EQ(kept_destroyed, 0) << "allocation " << n << " failing: a reachable object died";
+      if (found != 0) {
+        EXPECT_EQ(found, std::size_t{kLeaves + 1}) << "allocation " << n << " failing";
+        EXPECT_EQ(dropped_destroyed, kLeaves + 1) << "allocation " << n << " failing";
+      }
+      gc::collect();
+      EXPECT_EQ(dropped_destroyed, kLeaves + 1) << "allocation " << n << " failing, then collected again";
+      EXPECT_EQ(kept_destroyed, 0);
+      kept.reset();
+      EXPECT_EQ(gc::collect(), std::size_t{kLeaves + 1});
+    });
+    if (!met) break;
+    ++failures_met;
+  }
+  EXPECT_GE(failures_met, 1) << "the injection never reached the collection";
+}
+
 // ---------------------------------------------------------------------------
 // Thousands of nested resurrections
 // ---------------------------------------------------------------------------
