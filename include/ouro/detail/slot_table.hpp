@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <stdexcept>
 #include <vector>
 
@@ -57,6 +58,12 @@ class SlotTable {
     return size_++;
   }
   Object* pop() noexcept { return (*this)[--size_]; }
+  // Exchanges the contents (entries and room) of two tables.
+  void swap(SlotTable& other) noexcept {
+    chunks_.swap(other.chunks_);
+    std::swap(capacity_, other.capacity_);
+    std::swap(size_, other.size_);
+  }
   void truncate(std::uint32_t n) noexcept { size_ = n; }
 
   // Gives back the chunks beyond the current size, keeping one spare.
