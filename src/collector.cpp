@@ -153,7 +153,12 @@ inline std::int32_t capped_refcount(const Object* o) noexcept {
 // misses are in flight at once instead of one after the other.
 class CountInternalRefs final : public Visitor {
  public:
-  CountInternalRefs(Heap& h, Table set) : h_(h), set_(set), scratch_(h.scratch.data()) { empty_batch(); }
+  // `relabel`: objects of the set whose table bits still name the younger
+  // table that became the set's (adopt_younger_table); counting moves them.
+  CountInternalRefs(Heap& h, Table set, Table relabel)
+      : h_(h), set_(set), relabel_(relabel), scratch_(h.scratch.data()) {
+    empty_batch();
+  }
 
   // Counts objects [p, end): each adds its refcount to its scratch entry,
   // and the number of references it reported goes to its degrees entry.
@@ -165,8 +170,11 @@ class CountInternalRefs final : public Visitor {
       Object* o = *p;
       // Only a full collection meets objects with a kPending bit, and it
       // restarts the pending count: every object of its set loses the bit
-      // here, while its header is in cache.
-      if (has(*o, kPending)) unset(*o, kPending);
+      // here, while its header is in cache; so does the table of an
+      // adopted one.
+      std::uint16_t flags = Access::flags(*o);
+      auto settled = static_cast<std::uint16_t>((flags & ~(kPending | kTableMask)) | static_cast<std::uint16_t>(set_));
+      if (OURO_UNLIKELY(flags != settled)) Access::flags(*o) = settled;
       *scratch += capped_refcount(o);
       Object** first = batch_end();
       std::uint32_t base = base_;
@@ -214,13 +222,16 @@ class CountInternalRefs final : public Visitor {
     Object* const* batch = batch_;
     std::int32_t* scratch = scratch_;
     const Table set = set_;
+    const Table relabel = relabel_;
     const std::uint16_t heap_id = h_.id;
     for (std::uint32_t j = 0; j < k && j < kAhead; ++j) prefetch(batch[j]);
     for (std::uint32_t j = 0; j < k; ++j) {
       if (j + kAhead < k) prefetch(batch[j + kAhead]);
       std::uint64_t placement = Access::placement(*batch[j]);
       std::uint32_t slot = kNoEdge;
-      if (placed_in(placement, set, heap_id)) {  // in_set(), with the slot in the same load
+      // in_set(), with the slot in the same load (a target not counted
+      // yet may still carry its adopted table's bits)
+      if (placed_in(placement, set, heap_id) || placed_in(placement, relabel, heap_id)) {
         slot = static_cast<std::uint32_t>(placement);
         --scratch[slot];
       }
@@ -245,6 +256,7 @@ class CountInternalRefs final : public Visitor {
   }
   Heap& h_;
   Table set_;
+  Table relabel_;
   std::int32_t* scratch_;
   std::uint32_t base_ = 0;  // references taken out of earlier batches
   bool recording_ = true;
@@ -376,21 +388,28 @@ struct Record {
   std::uint32_t sample_edge[kMaxSamples];
 };
 
-OURO_NOINLINE Record count_internal_refs(Heap& h, Table set) {
+OURO_NOINLINE Record count_internal_refs(Heap& h, Table set, Table relabel) {
   SlotTable& tab = h.table(set);
   std::fill(h.scratch.data(), h.scratch.data() + tab.size(), 0);
   h.wide_degrees.clear();
-  CountInternalRefs count(h, set);
+  CountInternalRefs count(h, set, relabel);
   Record record;
   const std::uint32_t chunks = (tab.size() + SlotTable::kChunkSize - 1) / SlotTable::kChunkSize;
   const std::uint32_t sample_every = (chunks + Record::kMaxSamples - 1) / Record::kMaxSamples;
-  tab.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
-    if ((base / SlotTable::kChunkSize) % sample_every == 0 && record.samples < Record::kMaxSamples) {
-      record.sample_slot[record.samples] = base;
-      record.sample_edge[record.samples++] = count.edges_so_far();
-    }
-    count.count_objects(objects, objects + n, h.scratch.data() + base, h.degrees.data() + base);
-  });
+  try {
+    tab.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
+      if ((base / SlotTable::kChunkSize) % sample_every == 0 && record.samples < Record::kMaxSamples) {
+        record.sample_slot[record.samples] = base;
+        record.sample_edge[record.samples++] = count.edges_so_far();
+      }
+      count.count_objects(objects, objects + n, h.scratch.data() + base, h.degrees.data() + base);
+    });
+  } catch (...) {
+    // A traverse() threw: the collection ends here, and the objects not
+    // counted yet must still name the table they are in.
+    if (relabel != set) tab.for_each([&](Object* o) { set_table(*o, set); });
+    throw;
+  }
   count.finish();
 #if OURO_CHECKS
   for (std::uint32_t i = 0; i < tab.size(); ++i)
@@ -535,8 +554,9 @@ std::uint32_t mark_by_traversing(Heap& h, Table set) {
 }
 
 // Trial deletion; returns how many objects of the set are unreachable.
-std::uint32_t find_unreachable(Heap& h, Table set) {
-  Record record = count_internal_refs(h, set);
+// `relabel`: see adopt_younger_table.
+std::uint32_t find_unreachable(Heap& h, Table set, Table relabel) {
+  Record record = count_internal_refs(h, set, relabel);
   std::uint32_t n = h.table(set).size();
   return n - (record.complete ? mark_along_edges(h, record, n) : mark_by_traversing(h, set));
 }
@@ -572,32 +592,31 @@ void reserve_for_garbage(Heap& h, std::uint32_t garbage) {
 
 // When gen g's table is empty and one younger table holds the whole working
 // set (a collection after gc::disable(), a first full collection), that
-// table becomes gen g's as it is: the objects keep their slots, only their
-// table changes, and no entry is copied (a collection of a million objects
-// spent a tenth of its time writing, and faulting in, the copy).
-bool adopt_younger_table(Heap& h, int g) {
-  if (!h.table(generation_table(g)).empty()) return false;
+// table becomes gen g's as it is: the objects keep their slots and no entry
+// is copied (a collection of a million objects spent a tenth of its time
+// writing, and faulting in, the copy). Their table bits still name the
+// younger table: counting, which reads every header anyway, corrects them.
+// Returns that table, or none.
+Table adopt_younger_table(Heap& h, int g) {
+  if (!h.table(generation_table(g)).empty()) return Table::none;
   int holder = -1;
   for (int i = 0; i < g; ++i) {
     if (h.table(generation_table(i)).empty()) continue;
-    if (holder >= 0) return false;
+    if (holder >= 0) return Table::none;
     holder = i;
   }
-  if (holder < 0) return false;
-  SlotTable& set = h.table(generation_table(g));
-  set.swap(h.table(generation_table(holder)));
-  set.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t) {
-    for (std::uint32_t k = 0; k < n; ++k) {
-      prefetch_ahead(objects, k, n);
-      set_table(*objects[k], generation_table(g));
-    }
-  });
-  return true;
+  if (holder < 0) return Table::none;
+  h.table(generation_table(g)).swap(h.table(generation_table(holder)));
+  return generation_table(holder);
 }
 
-void merge_younger(Heap& h, int g) {
-  if (adopt_younger_table(h, g)) return;
+// Returns the table whose objects counting must relabel (gen g's own when
+// there are none).
+Table merge_younger(Heap& h, int g) {
+  Table adopted = adopt_younger_table(h, g);
+  if (adopted != Table::none) return adopted;
   for (int i = 0; i < g; ++i) h.append_table(generation_table(i), generation_table(g));
+  return generation_table(g);
 }
 
 // `unreachable` has room for all of the garbage (reserve_for_garbage). The
@@ -715,7 +734,7 @@ bool finalize_garbage(Heap& h) {
 // Objects a finalizer made reachable again leave the garbage for the old
 // generation, with everything they reach.
 void split_resurrected(Heap& h, Table old) {
-  find_unreachable(h, Table::unreachable);
+  find_unreachable(h, Table::unreachable, Table::unreachable);
   SlotTable& unreachable = h.table(Table::unreachable);
   const std::int32_t* scratch = h.scratch.data();
   std::uint32_t kept = 0;
@@ -906,8 +925,8 @@ CollectionResult collect_generations(Heap& h, int g) {
 
   reserve_for(h, g, old);          // room first: no later move allocates
   update_counts_before(h, g);
-  merge_younger(h, g);             // one working set: gen g's table
-  std::uint32_t garbage = find_unreachable(h, generation_table(g));
+  Table relabel = merge_younger(h, g);  // one working set: gen g's table
+  std::uint32_t garbage = find_unreachable(h, generation_table(g), relabel);
   reserve_for_garbage(h, garbage);
   split_survivors(h, g, old, garbage);  // garbage now guarded in `unreachable`
 

@@ -295,6 +295,34 @@ TEST(Collect, TraverseThatThrowsLosesNothingAndLaterCollectionsWork) {
   });
 }
 
+// The first full collection takes generation 0's table over as it is, and
+// counting moves each object to generation 2 as it reads it. A traverse that
+// throws half-way must still leave every object in the table it names:
+// objects made after the thrower then die by refcount, and are collected
+// later, through the right table.
+TEST(Collect, TraverseThatThrowsInTheFirstFullCollectionLeavesEveryObjectInItsTable) {
+  in_fresh_heap([] {
+    gc::disable();
+    Events ev;
+    auto before = make<TrackedNode>(ev, "before");
+    auto thrower = make<ThrowingTraverse>();
+    std::vector<Ref<TrackedNode>> after;
+    for (int i = 0; i < 50; ++i) after.push_back(make<TrackedNode>(ev, "after"));
+    make_garbage_ring(ev, 3, "g");
+    ThrowingTraverse::armed = true;
+    EXPECT_THROW(gc::collect(), std::runtime_error);
+    ThrowingTraverse::armed = false;
+    for (auto& a : after) EXPECT_EQ(generation_of(a.get()), 2);
+    after.clear();  // each dies by refcount, leaving generation 2's table
+    EXPECT_EQ(gc::get_objects().size(), 2u + 3u) << "before, the thrower and the ring";
+    EXPECT_EQ(gc::collect(), 3u);
+    thrower.reset();
+    before.reset();
+    EXPECT_EQ(gc::get_objects().size(), 0u);
+    EXPECT_EQ(ev.alive(), 0);
+  });
+}
+
 // ---------------------------------------------------------------------------
 // Generations
 // ---------------------------------------------------------------------------
