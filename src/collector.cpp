@@ -43,17 +43,23 @@
 // object that dies by refcount leaves the pending count (kPending bit).
 //
 // THE PHASES of collect_generations(g), each a function below:
-//   merge_younger        gens 0..g become one working set (gen g's table)
+//   merge_younger        gens 0..g become one working set (gen g's table;
+//                        when that is empty and one younger table holds
+//                        everything, the tables swap and counting fixes
+//                        the objects' table bits as it reads them)
 //   count_internal_refs  scratch = references from outside the set (CPython's
 //                        update_refs + subtract_refs in one pass: each object
 //                        adds its refcount, each internal reference takes one
 //                        from its target); the internal references are
 //                        recorded as slot numbers on the way
-//   mark_along_edges     roots (scratch != 0) and all they reach, by a
-//                        depth-first search over those slot arrays: no object
-//                        is read a second time, so the cost depends neither
-//                        on allocation order nor on the objects' size, and
-//                        there is no recursion on user graphs
+//   mark_along_edges     roots (scratch != 0) and all they reach, by one scan
+//                        over those slot arrays (forwards, or backwards when
+//                        a sample shows references leading mostly to older
+//                        objects) with an explicit stack for references to
+//                        objects already passed: no object is read a second
+//                        time, so the cost depends neither on allocation
+//                        order nor on the objects' size, and there is no
+//                        recursion on user graphs
 //                        (mark_by_traversing when the references could not
 //                        be recorded, and for the legacy policy)
 //   split_survivors      reachable ones go to the next generation; the rest
