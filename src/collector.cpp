@@ -162,7 +162,11 @@ class CountInternalRefs final : public Visitor {
   // `relabel`: objects of the set whose table bits still name the younger
   // table that became the set's (adopt_younger_table); counting moves them.
   CountInternalRefs(Heap& h, Table set, Table relabel)
-      : h_(h), set_(set), relabel_(relabel), scratch_(h.scratch.data()) {
+      : h_(h),
+        set_(set),
+        relabel_(relabel),
+        scratch_(h.scratch.data()),
+        prefetching_(h.table(set).size() >= kPrefetchFrom) {
     empty_batch();
   }
 
@@ -171,26 +175,14 @@ class CountInternalRefs final : public Visitor {
   // Pointers rather than indexes: what lives across the virtual call fits
   // in registers.
   void count_objects(Object* const* p, Object* const* end, std::int32_t* scratch, std::uint8_t* degrees) {
-    for (; p != end; ++p, ++scratch, ++degrees) {
-      if (end - p > std::ptrdiff_t{kPrefetchDistance}) prefetch(p[kPrefetchDistance]);
-      Object* o = *p;
-      // Only a full collection meets objects with a kPending bit, and it
-      // restarts the pending count: every object of its set loses the bit
-      // here, while its header is in cache; so does the table of an
-      // adopted one.
-      std::uint16_t flags = Access::flags(*o);
-      auto settled = static_cast<std::uint16_t>((flags & ~(kPending | kTableMask)) | static_cast<std::uint16_t>(set_));
-      if (OURO_UNLIKELY(flags != settled)) Access::flags(*o) = settled;
-      *scratch += capped_refcount(o);
-      Object** first = batch_end();
-      std::uint32_t base = base_;
-      o->traverse(*this);
-      std::uint32_t degree = base_ - base + static_cast<std::uint32_t>(batch_end() - first);
-      if (OURO_LIKELY(degree < kWideDegree))
-        *degrees = static_cast<std::uint8_t>(degree);
-      else
-        note_wide(degrees, degree);
+    if (prefetching_ && end - p > std::ptrdiff_t{kPrefetchDistance}) {
+      Object* const* stop = end - kPrefetchDistance;
+      for (; p != stop; ++p, ++scratch, ++degrees) {
+        prefetch(p[kPrefetchDistance]);
+        count_object(*p, scratch, degrees);
+      }
     }
+    for (; p != end; ++p, ++scratch, ++degrees) count_object(*p, scratch, degrees);
   }
   // Looks at the references still in the batch (call before reading the counts).
   void finish() { take_batch(); }
@@ -205,6 +197,25 @@ class CountInternalRefs final : public Visitor {
  private:
   static constexpr std::uint32_t kBatch = 256;
   static constexpr std::uint32_t kAhead = 16;
+
+  OURO_ALWAYS_INLINE void count_object(Object* o, std::int32_t* scratch, std::uint8_t* degrees) {
+    // Only a full collection meets objects with a kPending bit, and it
+    // restarts the pending count: every object of its set loses the bit
+    // here, while its header is in cache; so does the table of an adopted
+    // one.
+    std::uint16_t flags = Access::flags(*o);
+    auto settled = static_cast<std::uint16_t>((flags & ~(kPending | kTableMask)) | static_cast<std::uint16_t>(set_));
+    if (OURO_UNLIKELY(flags != settled)) Access::flags(*o) = settled;
+    *scratch += capped_refcount(o);
+    Object** first = batch_end();
+    std::uint32_t base = base_;
+    o->traverse(*this);
+    std::uint32_t degree = base_ - base + static_cast<std::uint32_t>(batch_end() - first);
+    if (OURO_LIKELY(degree < kWideDegree))
+      *degrees = static_cast<std::uint8_t>(degree);
+    else
+      note_wide(degrees, degree);
+  }
 
   OURO_NOINLINE void note_wide(std::uint8_t* degree_entry, std::uint32_t degree) noexcept {
     *degree_entry = kWideDegree;
@@ -230,9 +241,7 @@ class CountInternalRefs final : public Visitor {
     const Table set = set_;
     const Table relabel = relabel_;
     const std::uint16_t heap_id = h_.id;
-    for (std::uint32_t j = 0; j < k && j < kAhead; ++j) prefetch(batch[j]);
-    for (std::uint32_t j = 0; j < k; ++j) {
-      if (j + kAhead < k) prefetch(batch[j + kAhead]);
+    auto look_at = [&](std::uint32_t j) {
       std::uint64_t placement = Access::placement(*batch[j]);
       std::uint32_t slot = kNoEdge;
       // in_set(), with the slot in the same load (a target not counted
@@ -242,7 +251,16 @@ class CountInternalRefs final : public Visitor {
         --scratch[slot];
       }
       out[j] = slot;
+    };
+    std::uint32_t j = 0;
+    if (prefetching_ && k > kAhead) {
+      for (; j < kAhead; ++j) prefetch(batch[j]);
+      for (j = 0; j + kAhead < k; ++j) {
+        prefetch(batch[j + kAhead]);
+        look_at(j);
+      }
     }
+    for (; j < k; ++j) look_at(j);
     base_ += k;
     empty_batch();
   }
@@ -266,6 +284,7 @@ class CountInternalRefs final : public Visitor {
   std::int32_t* scratch_;
   std::uint32_t base_ = 0;  // references taken out of earlier batches
   bool recording_ = true;
+  bool prefetching_;
   Object* batch_[kBatch];
   std::uint32_t discarded_[kBatch];
 };
@@ -641,10 +660,11 @@ void split_survivors(Heap& h, int g, Table old, std::uint32_t garbage) {
   SlotTable& young = h.table(generation_table(g));
   const std::int32_t* scratch = h.scratch.data();
   h.garbage_flags = 0;
+  const bool ahead = young.size() >= kPrefetchFrom;
   if (g < 2) {
     young.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
       for (std::uint32_t i = 0; i < n; ++i) {
-        prefetch_ahead(objects, i, n);
+        if (ahead) prefetch_ahead(objects, i, n);
         Object* o = objects[i];
         if (scratch[base + i] != kReachable) {
           guard_as_unreachable(h, o);

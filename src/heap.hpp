@@ -28,6 +28,9 @@ inline constexpr int kGenerations = 3;
 // in address order, and even when they are, the hardware prefetcher stops at
 // every 4 KiB page: each pass asks for the header this many entries ahead.
 inline constexpr std::uint32_t kPrefetchDistance = 32;
+// A young set smaller than this was made recently and is in the cache:
+// prefetching there only costs instructions.
+inline constexpr std::uint32_t kPrefetchFrom = 8192;
 inline void prefetch(const Object* o) noexcept {
 #if defined(__GNUC__) || defined(__clang__)
   __builtin_prefetch(o);
