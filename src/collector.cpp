@@ -662,21 +662,30 @@ void split_survivors(Heap& h, int g, Table old, std::uint32_t garbage) {
   h.garbage_flags = 0;
   const bool ahead = young.size() >= kPrefetchFrom;
   if (g < 2) {
-    young.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
-      for (std::uint32_t i = 0; i < n; ++i) {
-        if (ahead) prefetch_ahead(objects, i, n);
-        Object* o = objects[i];
-        if (scratch[base + i] != kReachable) {
-          guard_as_unreachable(h, o);
-          continue;
+    const bool into_gen2 = old == Table::gen2;
+    std::size_t newly_pending = 0;
+    {
+      SlotTable::Appender promote(h.table(old));  // room reserved by reserve_for()
+      young.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
+        for (std::uint32_t i = 0; i < n; ++i) {
+          if (ahead) prefetch_ahead(objects, i, n);
+          Object* o = objects[i];
+          if (scratch[base + i] != kReachable) {
+            guard_as_unreachable(h, o);
+            continue;
+          }
+          std::uint16_t flags = Access::flags(*o);
+          auto moved = static_cast<std::uint16_t>((flags & ~kTableMask) | static_cast<std::uint16_t>(old));
+          if (into_gen2 && !(flags & kPending)) {
+            moved = static_cast<std::uint16_t>(moved | kPending);
+            ++newly_pending;
+          }
+          Access::flags(*o) = moved;
+          Access::slot(*o) = promote.push(o);
         }
-        h.place_reserved(o, old);  // room reserved by reserve_for()
-        if (old == Table::gen2 && !has(*o, kPending)) {
-          set(*o, kPending);
-          ++h.long_lived_pending;
-        }
-      }
-    });
+      });
+    }
+    h.long_lived_pending += newly_pending;
     young.truncate(0);
     return;
   }

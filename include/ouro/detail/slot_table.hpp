@@ -58,6 +58,27 @@ class SlotTable {
     return size_++;
   }
   Object* pop() noexcept { return (*this)[--size_]; }
+
+  // Appends one entry after the other into room reserved beforehand, with
+  // the size and the chunk array kept in registers (push() reloads them
+  // after every store into an object: the compiler cannot tell the two
+  // apart). The table's size is right again when the appender goes.
+  class Appender {
+   public:
+    explicit Appender(SlotTable& t) noexcept : table_(t), chunks_(t.chunks_.data()), next_(t.size_) {}
+    ~Appender() { table_.size_ = next_; }
+    Appender(const Appender&) = delete;
+    Appender& operator=(const Appender&) = delete;
+    std::uint32_t push(Object* o) noexcept {
+      chunks_[next_ >> kChunkBits][next_ & (kChunkSize - 1)] = o;
+      return next_++;
+    }
+
+   private:
+    SlotTable& table_;
+    std::unique_ptr<Object*[]>* chunks_;
+    std::uint32_t next_;
+  };
   // Exchanges the contents (entries and room) of two tables.
   void swap(SlotTable& other) noexcept {
     chunks_.swap(other.chunks_);
