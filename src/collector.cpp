@@ -129,7 +129,6 @@ constexpr std::uint32_t kNoEdge = UINT32_MAX;  // a recorded reference to an obj
 constexpr std::size_t kMaxEdges = (std::size_t{1} << 31) - 4;
 constexpr std::uint8_t kWideDegree = 255;
 
-
 // True when `t` is an object of `set` in this heap (an object of another
 // heap, misused, must never be mistaken for one of ours).
 inline bool in_set(const Heap& h, const Object* t, Table set) noexcept {
@@ -204,7 +203,8 @@ class CountInternalRefs final : public Visitor {
     // here, while its header is in cache; so does the table of an adopted
     // one.
     std::uint16_t flags = Access::flags(*o);
-    auto settled = static_cast<std::uint16_t>((flags & ~(kPending | kTableMask)) | static_cast<std::uint16_t>(set_));
+    auto settled =
+        static_cast<std::uint16_t>((flags & ~(kPending | kTableMask)) | static_cast<std::uint16_t>(set_));
     if (OURO_UNLIKELY(flags != settled)) Access::flags(*o) = settled;
     *scratch += capped_refcount(o);
     Object** first = batch_end();

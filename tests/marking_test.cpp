@@ -303,7 +303,7 @@ TEST(Marking, TreesBuiltChildrenFirstWithParentLinksLoseExactlyTheDroppedSubtree
     Vertex* top = g.vertex[static_cast<std::size_t>(root)];
     top->out[0].reset();
     g.edges[static_cast<std::size_t>(root)][0] = root;  // the model: a reference to itself...
-    top->out[0] = ouro::ref(top);                        // ...and so the object
+    top->out[0] = ouro::ref(top);                       // ...and so the object
     collect_and_check(g, "left subtree cut off");
     g.keep_roots({});
     collect_and_check(g, "tree dropped");
@@ -311,4 +311,3 @@ TEST(Marking, TreesBuiltChildrenFirstWithParentLinksLoseExactlyTheDroppedSubtree
 }
 
 }  // namespace
-

@@ -39,7 +39,8 @@ struct Access {
 // Whether a placement() value says "in table t of heap `heap_id`".
 inline bool placed_in(std::uint64_t placement, Table t, std::uint16_t heap_id) noexcept {
   constexpr std::uint64_t kTableAndHeap = std::uint64_t{kTableMask} << 32 | std::uint64_t{0xFFFF} << 48;
-  return (placement & kTableAndHeap) == (std::uint64_t{static_cast<std::uint16_t>(t)} << 32 | std::uint64_t{heap_id} << 48);
+  return (placement & kTableAndHeap) ==
+         (std::uint64_t{static_cast<std::uint16_t>(t)} << 32 | std::uint64_t{heap_id} << 48);
 }
 
 inline bool has(const Object& o, Flag f) noexcept { return (Access::flags(o) & f) != 0; }

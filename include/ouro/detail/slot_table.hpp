@@ -12,8 +12,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <utility>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "ouro/object.hpp"
