@@ -244,9 +244,9 @@ class CountInternalRefs final : public Visitor {
     auto look_at = [&](std::uint32_t j) {
       std::uint64_t placement = Access::placement(*batch[j]);
       std::uint32_t slot = kNoEdge;
-      // in_set(), with the slot in the same load (a target not counted
-      // yet may still carry its adopted table's bits)
-      if (placed_in(placement, set, heap_id) || placed_in(placement, relabel, heap_id)) {
+      // in_set(), with the slot in the same load
+      if (placed_in(placement, set, heap_id) ||
+          (relabel != set && placed_in(placement, relabel, heap_id) && adopted_not_counted_yet(batch[j], placement))) {
         slot = static_cast<std::uint32_t>(placement);
         --scratch[slot];
       }
@@ -263,6 +263,15 @@ class CountInternalRefs final : public Visitor {
     for (; j < k; ++j) look_at(j);
     base_ += k;
     empty_batch();
+  }
+  // A target whose table bits name the adopted table is an object of the
+  // set not counted yet, or an object made meanwhile (by a traverse()) and
+  // placed in that table, which now holds only such objects: the set's
+  // table says which.
+  bool adopted_not_counted_yet(const Object* target, std::uint64_t placement) const noexcept {
+    auto slot = static_cast<std::uint32_t>(placement);
+    const SlotTable& tab = h_.table(set_);
+    return slot < tab.size() && tab[slot] == target;
   }
   // Where the slots of the next k references go (a scratch area once not
   // recording: the loop above never tests).
@@ -401,6 +410,17 @@ inline std::uint32_t degree_of(const Heap& h, const std::uint8_t* degrees, std::
   return it->second;
 }
 
+// While traverse() runs on the objects of the working set (counting, and
+// marking by traversal), an object of the set that a misbehaving traverse()
+// lets go of is left for the collector (begin_counting, collector.hpp).
+class CountingScope {
+ public:
+  CountingScope(Heap& h, Table set, Table adopted) noexcept { begin_counting(h, set, adopted); }
+  ~CountingScope() { end_counting(); }
+  CountingScope(const CountingScope&) = delete;
+  CountingScope& operator=(const CountingScope&) = delete;
+};
+
 // What counting leaves for marking: whether every reference was recorded,
 // how many there are, and a few places in the record (the first object of
 // some chunks, and where its references start) to sample their direction.
@@ -421,6 +441,7 @@ OURO_NOINLINE Record count_internal_refs(Heap& h, Table set, Table relabel) {
   Record record;
   const std::uint32_t chunks = (tab.size() + SlotTable::kChunkSize - 1) / SlotTable::kChunkSize;
   const std::uint32_t sample_every = (chunks + Record::kMaxSamples - 1) / Record::kMaxSamples;
+  CountingScope counting(h, set, relabel);
   try {
     tab.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
       if ((base / SlotTable::kChunkSize) % sample_every == 0 && record.samples < Record::kMaxSamples) {
@@ -429,13 +450,13 @@ OURO_NOINLINE Record count_internal_refs(Heap& h, Table set, Table relabel) {
       }
       count.count_objects(objects, objects + n, h.scratch.data() + base, h.degrees.data() + base);
     });
+    count.finish();
   } catch (...) {
     // A traverse() threw: the collection ends here, and the objects not
     // counted yet must still name the table they are in.
     if (relabel != set) tab.for_each([&](Object* o) { set_table(*o, set); });
     throw;
   }
-  count.finish();
 #if OURO_CHECKS
   for (std::uint32_t i = 0; i < tab.size(); ++i)
     if (h.scratch[i] < 0) report_over_reporting_traverse(h, set);
@@ -560,6 +581,7 @@ std::uint32_t mark_along_edges(Heap& h, const Record& record, std::uint32_t n) {
 // many objects are reachable.
 std::uint32_t mark_by_traversing(Heap& h, Table set) {
   SlotTable& tab = h.table(set);
+  CountingScope counting(h, set, set);
   MarkReachable mark(h, set);
   const MarkTask* stack = h.mark_stack.data();
   std::int32_t* scratch = h.scratch.data();

@@ -24,6 +24,13 @@ std::size_t collect_with_callbacks(Heap& heap, int generation);
 // (gen2 also needs the 25% rule), with callbacks. Sets heap.collecting.
 void collect_automatically(Heap& heap);
 
+// While count_internal_refs walks the working set (table `counted`, which
+// may have adopted table `adopted`'s objects): an object of the set whose
+// count reaches zero is left for the collector instead of being destroyed
+// (destruction.cpp, dies_under_the_count). Per thread.
+void begin_counting(Heap& heap, Table counted, Table adopted) noexcept;
+void end_counting() noexcept;
+
 // Runs o->finalize() once (marks it finalized first), reporting exceptions.
 void call_finalizer(Object* o) noexcept;
 

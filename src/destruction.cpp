@@ -31,6 +31,11 @@ constexpr unsigned kMaxDestructionDepth = 50;
 struct DestructionQueue {
   Object* head = nullptr;
   unsigned depth = 0;
+  // While the collector counts a working set (begin_counting): its heap,
+  // its table and the table it adopted.
+  Heap* counting = nullptr;
+  Table counted = Table::none;
+  Table adopted = Table::none;
 };
 thread_local constinit DestructionQueue tls_queue OURO_TLS_MODEL{};
 
@@ -114,11 +119,36 @@ OURO_NOINLINE void drain_deferred(DestructionQueue& q) noexcept {
   }
 }
 
+// An object of the working set whose count reaches zero while the collector
+// counts the set: only a traverse() that drops references (it must only
+// report them) gets here. Destroying it would take it out of the table
+// being walked (and an object of an adopted table still names the table it
+// left); it stays, with a zero count, and the collector decides: garbage
+// now, or at the next collection if it was counted before it died.
+OURO_NOINLINE bool dies_under_the_count(const DestructionQueue& q, const Object* o) noexcept {
+  if (Access::heap_id(*o) != q.counting->id || !has(*o, kTracked) || has(*o, kOrphan)) return false;
+  Table t = table_of(*o);
+  if (t == q.counted) return true;
+  if (t != q.adopted) return false;
+  const SlotTable& set = q.counting->table(q.counted);  // not an object made meanwhile
+  std::uint32_t slot = Access::slot(*o);
+  return slot < set.size() && set[slot] == o;
+}
+
 }  // namespace
+
+void begin_counting(Heap& h, Table counted, Table adopted) noexcept {
+  tls_queue.counting = &h;
+  tls_queue.counted = counted;
+  tls_queue.adopted = adopted;
+}
+
+void end_counting() noexcept { tls_queue.counting = nullptr; }
 
 void release(Object* o) noexcept {
   if (has(*o, kGuarded)) return;  // inside a collection: the collector decides
   DestructionQueue& q = tls_queue;
+  if (OURO_UNLIKELY(q.counting != nullptr) && dies_under_the_count(q, o)) return;
   if (OURO_UNLIKELY(q.depth >= kMaxDestructionDepth)) {
     defer(o);
     return;
