@@ -132,7 +132,7 @@ constexpr std::uint8_t kWideDegree = 255;
 // True when `t` is an object of `set` in this heap (an object of another
 // heap, misused, must never be mistaken for one of ours).
 inline bool in_set(const Heap& h, const Object* t, Table set) noexcept {
-  return table_of(*t) == set && Access::heap_id(*t) == h.id;
+  return placed_in(Access::placement(*t), set, h.id);
 }
 
 // ---------------------------------------------------------------------------
@@ -269,9 +269,7 @@ class CountInternalRefs final : public Visitor {
   // placed in that table, which now holds only such objects: the set's
   // table says which.
   bool adopted_not_counted_yet(const Object* target, std::uint64_t placement) const noexcept {
-    auto slot = static_cast<std::uint32_t>(placement);
-    const SlotTable& tab = h_.table(set_);
-    return slot < tab.size() && tab[slot] == target;
+    return h_.table(set_).holds_at(static_cast<std::uint32_t>(placement), target);
   }
   // Where the slots of the next k references go (a scratch area once not
   // recording: the loop above never tests).

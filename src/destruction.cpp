@@ -130,9 +130,7 @@ OURO_NOINLINE bool dies_under_the_count(const DestructionQueue& q, const Object*
   Table t = table_of(*o);
   if (t == q.counted) return true;
   if (t != q.adopted) return false;
-  const SlotTable& set = q.counting->table(q.counted);  // not an object made meanwhile
-  std::uint32_t slot = Access::slot(*o);
-  return slot < set.size() && set[slot] == o;
+  return q.counting->table(q.counted).holds_at(Access::slot(*o), o);  // not an object made meanwhile
 }
 
 }  // namespace

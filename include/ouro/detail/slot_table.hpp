@@ -52,6 +52,11 @@ class SlotTable {
   }
 
   bool has_room() const noexcept { return size_ < capacity(); }
+  // Whether entry `slot` exists and is `o` (an object whose table bits may
+  // be stale names a slot; this says whether it is really there).
+  bool holds_at(std::uint32_t slot, const Object* o) const noexcept {
+    return slot < size_ && (*this)[slot] == o;
+  }
 
   std::uint32_t push(Object* o) noexcept {
     (*this)[size_] = o;
