@@ -62,10 +62,16 @@
 //                        recursion on user graphs
 //                        (mark_by_traversing when the references could not
 //                        be recorded, and for the legacy policy)
-//   split_survivors      reachable ones go to the next generation; the rest
-//                        move to the `unreachable` table and are guarded:
-//                        from here on a refcount reaching zero does not
-//                        destroy them, the collector decides their fate
+//   split_young_set /    reachable ones go to the next generation (a full
+//   split_full_set       collection keeps them in gen2); the rest go to the
+//                        `unreachable` table and are guarded: from here on
+//                        a refcount reaching zero does not destroy them,
+//                        the collector decides their fate. No entry of the
+//                        larger group is copied: a young set's table, its
+//                        survivors promoted, becomes `unreachable` itself;
+//                        a full collection copies the smaller group into
+//                        the `unreachable` table's storage and, when that
+//                        was the survivors, the two tables swap
 //   move_legacy_finalizers  (legacy policy) objects with a finalizer and all
 //                        they reach move to `uncollectable`
 //   handle_weakrefs      (weakref.cpp; CPython 3.11's) weak references owned
@@ -91,7 +97,7 @@
 //                        table, for `uncollectable` and after an exception)
 //   (finalize_garbage, move_legacy_finalizers and the weak-reference pass
 //   skip their walk over the garbage when none of it has a finalizer or a
-//   weak reference: split_survivors gathers the garbage's flags)
+//   weak reference: splitting gathers the garbage's flags)
 //   handle_uncollectable (legacy) finalizer objects into garbage(), all of
 //                        `uncollectable` joins the old generation
 //
@@ -618,6 +624,11 @@ void reserve_for(Heap& h, int g, Table old) {
   for (int i = 0; i <= g; ++i) n += h.table(generation_table(i)).size();
   h.table(generation_table(g)).reserve(n);
   if (old != generation_table(g)) h.table(old).reserve(std::size_t{h.table(old).size()} + n);
+  // A young set's table becomes `unreachable` and gen g gets the latter's
+  // storage (split_young_set): it must not come out with no room, or the
+  // make<T>() that started this collection would need memory to track its
+  // object.
+  if (g < 2) h.table(Table::unreachable).reserve(1);
   h.scratch.ensure(n, Populate::yes);  // written in full by counting
   h.degrees.ensure(n, Populate::yes);
   h.mark_stack.ensure(n);  // untouched beyond what marking pushes
@@ -626,11 +637,27 @@ void reserve_for(Heap& h, int g, Table old) {
   h.edges.try_grow(n, Populate::yes);
 }
 
+// Which group of the set split_full_set copies into the `unreachable`
+// table's storage; the other stays where it is, compacted.
+enum class Moves { nothing, garbage, survivors };
+
+// A young collection promotes its survivors (they move anyway) and leaves
+// the garbage in the set's table, which becomes `unreachable`: nothing
+// moves there. A full collection keeps the larger group in place.
+Moves what_full_split_moves(std::uint32_t n, std::uint32_t garbage) {
+  if (garbage == 0) return Moves::nothing;
+  return garbage <= n - garbage ? Moves::garbage : Moves::survivors;
+}
+
 // Room to move the garbage, once marking has told how much there is (room
 // for the whole working set would be allocated and given back by every
-// collection of a big live heap).
-void reserve_for_garbage(Heap& h, std::uint32_t garbage) {
-  h.table(Table::unreachable).reserve(garbage);
+// collection of a big live heap). When the survivors move instead, the
+// storage they move to becomes gen2's table: settle_dying and release_set
+// may put every object of the garbage back there, so it gets room for the
+// whole set (allocated, not touched).
+void reserve_for_garbage(Heap& h, Moves moves, std::uint32_t n, std::uint32_t garbage) {
+  if (moves == Moves::garbage) h.table(Table::unreachable).reserve(garbage);
+  if (moves == Moves::survivors) h.table(Table::unreachable).reserve(n);
   if (h.policy == gc::FinalizerPolicy::legacy) h.table(Table::uncollectable).reserve(garbage);
   h.dying.reserve(garbage);
 }
@@ -664,76 +691,97 @@ Table merge_younger(Heap& h, int g) {
   return generation_table(g);
 }
 
-// `unreachable` has room for all of the garbage (reserve_for_garbage). The
-// flags of the garbage are gathered on the way (the header is in cache), so
-// that later phases can skip a walk over the garbage that would find nothing
-// (no finalizer, no weak reference).
-void guard_as_unreachable(Heap& h, Object* o) noexcept {
-  h.garbage_flags = static_cast<std::uint16_t>(h.garbage_flags | Access::flags(*o));
-  set(*o, kGuarded);
-  h.place_reserved(o, Table::unreachable);
+// The flags of the garbage are gathered on the way (the header is in
+// cache), so that later phases can skip a walk over the garbage that would
+// find nothing (no finalizer, no weak reference).
+inline void guard_as_unreachable(Heap& h, Object* o, std::uint32_t slot) noexcept {
+  std::uint16_t flags = Access::flags(*o);
+  h.garbage_flags = static_cast<std::uint16_t>(h.garbage_flags | flags);
+  Access::flags(*o) =
+      static_cast<std::uint16_t>((flags & ~kTableMask) | kGuarded | static_cast<std::uint16_t>(Table::unreachable));
+  Access::slot(*o) = slot;
 }
 
-// Survivors of a young collection are promoted; a full collection keeps its
-// survivors in gen2, compacted in place, and restarts the pending count.
-void split_survivors(Heap& h, int g, Table old, std::uint32_t garbage) {
+// Survivors of a young collection are promoted; their garbage stays in the
+// set's table, compacted, and that table becomes `unreachable` (no entry
+// copied: a young collection that finds a million dead objects used to
+// spend a tenth of its time writing, and faulting in, their copy).
+void split_young_set(Heap& h, int g, Table old) {
   SlotTable& young = h.table(generation_table(g));
   const std::int32_t* scratch = h.scratch.data();
-  h.garbage_flags = 0;
   const bool ahead = young.size() >= kPrefetchFrom;
-  if (g < 2) {
-    const bool into_gen2 = old == Table::gen2;
-    std::size_t newly_pending = 0;
-    {
-      SlotTable::Appender promote(h.table(old));  // room reserved by reserve_for()
-      young.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
-        for (std::uint32_t i = 0; i < n; ++i) {
-          if (ahead) prefetch_ahead(objects, i, n);
-          Object* o = objects[i];
-          if (scratch[base + i] != kReachable) {
-            guard_as_unreachable(h, o);
-            continue;
-          }
-          std::uint16_t flags = Access::flags(*o);
-          auto moved = static_cast<std::uint16_t>((flags & ~kTableMask) | static_cast<std::uint16_t>(old));
-          if (into_gen2 && !(flags & kPending)) {
-            moved = static_cast<std::uint16_t>(moved | kPending);
-            ++newly_pending;
-          }
-          Access::flags(*o) = moved;
-          Access::slot(*o) = promote.push(o);
+  const bool into_gen2 = old == Table::gen2;
+  std::size_t newly_pending = 0;
+  {
+    SlotTable::Appender promote(h.table(old));  // room reserved by reserve_for()
+    SlotTable::Appender garbage(young, 0);      // writes go to slots at or before the one read
+    young.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
+      for (std::uint32_t i = 0; i < n; ++i) {
+        if (ahead) prefetch_ahead(objects, i, n);
+        Object* o = objects[i];
+        if (scratch[base + i] != kReachable) {
+          guard_as_unreachable(h, o, garbage.push(o));
+          continue;
         }
-      });
-    }
-    h.long_lived_pending += newly_pending;
-    young.truncate(0);
-    return;
+        std::uint16_t flags = Access::flags(*o);
+        auto moved = static_cast<std::uint16_t>((flags & ~kTableMask) | static_cast<std::uint16_t>(old));
+        if (into_gen2 && !(flags & kPending)) {
+          moved = static_cast<std::uint16_t>(moved | kPending);
+          ++newly_pending;
+        }
+        Access::flags(*o) = moved;
+        Access::slot(*o) = promote.push(o);
+      }
+    });
   }
-  // Every object of the set lost its kPending bit when it was counted, so
-  // a survivor is only touched when compaction moves it; when nothing died
-  // there is nothing to do.
+  h.long_lived_pending += newly_pending;
+  SlotTable& unreachable = h.table(Table::unreachable);
+  OURO_ASSERT_INTERNAL(unreachable.empty(), "the unreachable table is not empty before a collection", nullptr);
+  young.swap(unreachable);
+}
+
+// A full collection keeps its survivors in gen2 and restarts the pending
+// count. Every object of the set lost its kPending bit when it was counted,
+// so an object is only touched when it moves; when nothing died there is
+// nothing to do. The smaller group moves to the `unreachable` table's
+// storage, the other is compacted where it is; when the survivors moved,
+// the two tables swap.
+void split_full_set(Heap& h, Moves moves) {
+  SlotTable& set = h.table(Table::gen2);
   h.long_lived_pending = 0;
-  if (garbage == 0) {
-    h.long_lived_total = young.size();
+  if (moves == Moves::nothing) {
+    h.long_lived_total = set.size();
     return;
   }
+  const std::int32_t* scratch = h.scratch.data();
+  const bool garbage_moves = moves == Moves::garbage;
   std::uint32_t kept = 0;
-  young.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
-    for (std::uint32_t i = 0; i < n; ++i) {  // writes go to slots at or before the one read
-      prefetch_ahead(objects, i, n);
-      Object* o = objects[i];
-      if (scratch[base + i] != kReachable) {
-        guard_as_unreachable(h, o);
-        continue;
+  {
+    SlotTable::Appender moved(h.table(Table::unreachable));  // room reserved by reserve_for_garbage()
+    SlotTable::Appender stays(set, 0);                        // writes go to slots at or before the one read
+    set.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
+      for (std::uint32_t i = 0; i < n; ++i) {
+        prefetch_ahead(objects, i, n);
+        Object* o = objects[i];
+        bool survives = scratch[base + i] == kReachable;
+        if (!survives) {
+          guard_as_unreachable(h, o, garbage_moves ? moved.push(o) : stays.push(o));
+          continue;
+        }
+        ++kept;
+        if (garbage_moves) {
+          std::uint32_t at = stays.push(o);
+          if (at != base + i) Access::slot(*o) = at;
+        } else {
+          Access::slot(*o) = moved.push(o);
+        }
       }
-      if (kept != base + i) {
-        young[kept] = o;
-        Access::slot(*o) = kept;
-      }
-      ++kept;
-    }
-  });
-  young.truncate(kept);
+    });
+  }
+  if (!garbage_moves) {
+    OURO_ASSERT_INTERNAL(h.table(Table::unreachable).size() == kept, "survivors lost while splitting", nullptr);
+    set.swap(h.table(Table::unreachable));
+  }
   h.long_lived_total = kept;
 }
 
@@ -981,9 +1029,18 @@ CollectionResult collect_generations(Heap& h, int g) {
   reserve_for(h, g, old);          // room first: no later move allocates
   update_counts_before(h, g);
   Table relabel = merge_younger(h, g);  // one working set: gen g's table
+  const std::uint32_t n = h.table(generation_table(g)).size();
   std::uint32_t garbage = find_unreachable(h, generation_table(g), relabel);
-  reserve_for_garbage(h, garbage);
-  split_survivors(h, g, old, garbage);  // garbage now guarded in `unreachable`
+  h.garbage_flags = 0;
+  if (g < 2) {
+    reserve_for_garbage(h, Moves::nothing, n, garbage);
+    split_young_set(h, g, old);
+  } else {
+    Moves moves = what_full_split_moves(n, garbage);
+    reserve_for_garbage(h, moves, n, garbage);
+    split_full_set(h, moves);
+  }
+  // The garbage is now guarded in `unreachable`.
 
   CollectionResult result;
   try {

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include <ouro/ouro.hpp>
@@ -473,6 +474,79 @@ TEST(Generations, FullCollectionMovesEveryGenerationIntoTheOldest) {
     EXPECT_TRUE(gc::get_objects(0).empty());
     EXPECT_TRUE(gc::get_objects(1).empty());
   });
+}
+
+// How a collection splits its set: a young one promotes the survivors and
+// leaves the garbage where it was (the set's table becomes the garbage's);
+// a full one keeps the larger group in place and moves the other. Either
+// way every object that moves gets its new slot: a survivor left with a
+// stale one would, at its death by refcount, take another object's entry
+// out of its table (a dead object then shows in get_objects(), a live one
+// vanishes from it). Survivors and garbage interleave over more than two of
+// the tables' chunks; the survivors then die one by one, in a scrambled
+// order, and their generation must list exactly the rest every time.
+enum class Before { young, old };
+void expect_split_keeps_survivors_tracked(int generation, Before where, int survivor_every, bool survivors_majority) {
+  in_fresh_heap([&] {
+    gc::disable();
+    Events ev;
+    constexpr int kObjects = 10000;
+    auto survives = [&](int i) { return (i % survivor_every == 0) != survivors_majority; };
+    std::vector<Ref<TrackedNode>> all;
+    for (int i = 0; i < kObjects; ++i) {
+      all.push_back(make<TrackedNode>(ev, "n"));
+      if (!survives(i)) all.back()->next = all.back();  // garbage only the collector reclaims, once dropped
+    }
+    if (where == Before::old) gc::collect();  // all of it into gen2's own table first
+    std::vector<Ref<TrackedNode>> survivors;
+    std::size_t garbage = 0;
+    for (int i = 0; i < kObjects; ++i) {
+      if (survives(i)) survivors.push_back(all[static_cast<std::size_t>(i)]);
+      else ++garbage;
+    }
+    all.clear();
+    ASSERT_EQ(gc::collect(generation), garbage);
+    const int into = generation < 2 ? generation + 1 : 2;
+    auto expect_listed_exactly = [&](std::size_t alive) {
+      std::vector<Ref<Object>> listed = gc::get_objects(into);
+      ASSERT_EQ(listed.size(), alive);
+      std::unordered_set<const Object*> expected;
+      for (const auto& s : survivors) {
+        if (s) expected.insert(s.get());
+      }
+      for (const auto& o : listed) ASSERT_EQ(expected.count(o.get()), 1u) << "listed but not a survivor left";
+    };
+    expect_listed_exactly(survivors.size());
+    for (int g = 0; g <= 2; ++g) {
+      if (g != into) {
+        EXPECT_TRUE(gc::get_objects(g).empty());
+      }
+    }
+    std::size_t step = 7919 % survivors.size();  // coprime with the sizes used: every survivor once
+    std::size_t at = 0;
+    for (std::size_t left = survivors.size(); left > 0; --left) {
+      at = (at + step) % survivors.size();
+      while (!survivors[at]) at = (at + 1) % survivors.size();
+      survivors[at].reset();
+      if (left % 500 == 1 || left < 5) expect_listed_exactly(left - 1);
+    }
+    EXPECT_EQ(ev.alive(), 0);
+  });
+}
+
+TEST(Splitting, AYoungCollectionPromotesSurvivorsAndKeepsTheGarbageInPlace) {
+  expect_split_keeps_survivors_tracked(0, Before::young, 3, false);
+  expect_split_keeps_survivors_tracked(0, Before::young, 3, true);
+}
+
+TEST(Splitting, AFullCollectionOfItsOwnTableMovesTheSmallerGroup) {
+  expect_split_keeps_survivors_tracked(2, Before::old, 3, true);   // garbage moves
+  expect_split_keeps_survivors_tracked(2, Before::old, 3, false);  // survivors move
+}
+
+TEST(Splitting, AFirstFullCollectionOfAnAdoptedTableMovesTheSmallerGroup) {
+  expect_split_keeps_survivors_tracked(2, Before::young, 3, true);
+  expect_split_keeps_survivors_tracked(2, Before::young, 3, false);
 }
 
 TEST(Generations, CollectZeroLeavesGarbageInOlderGenerationsAlone) {

@@ -70,7 +70,11 @@ class SlotTable {
   // apart). The table's size is right again when the appender goes.
   class Appender {
    public:
-    explicit Appender(SlotTable& t) noexcept : table_(t), chunks_(t.chunks_.data()), next_(t.size_) {}
+    explicit Appender(SlotTable& t) noexcept : Appender(t, t.size_) {}
+    // Rewrites the table from entry `from` on (each write at or before the
+    // entry the caller reads next: compaction in place); the table ends
+    // where the appender stopped.
+    Appender(SlotTable& t, std::uint32_t from) noexcept : table_(t), chunks_(t.chunks_.data()), next_(from) {}
     ~Appender() { table_.size_ = next_; }
     Appender(const Appender&) = delete;
     Appender& operator=(const Appender&) = delete;
