@@ -694,9 +694,9 @@ Table merge_younger(Heap& h, int g) {
 // The flags of the garbage are gathered on the way (the header is in
 // cache), so that later phases can skip a walk over the garbage that would
 // find nothing (no finalizer, no weak reference).
-inline void guard_as_unreachable(Heap& h, Object* o, std::uint32_t slot) noexcept {
+inline void guard_as_unreachable(std::uint16_t& garbage_flags, Object* o, std::uint32_t slot) noexcept {
   std::uint16_t flags = Access::flags(*o);
-  h.garbage_flags = static_cast<std::uint16_t>(h.garbage_flags | flags);
+  garbage_flags = static_cast<std::uint16_t>(garbage_flags | flags);
   Access::flags(*o) =
       static_cast<std::uint16_t>((flags & ~kTableMask) | kGuarded | static_cast<std::uint16_t>(Table::unreachable));
   Access::slot(*o) = slot;
@@ -706,12 +706,14 @@ inline void guard_as_unreachable(Heap& h, Object* o, std::uint32_t slot) noexcep
 // set's table, compacted, and that table becomes `unreachable` (no entry
 // copied: a young collection that finds a million dead objects used to
 // spend a tenth of its time writing, and faulting in, their copy).
-void split_young_set(Heap& h, int g, Table old) {
+// Returns the garbage's flags, or'ed.
+std::uint16_t split_young_set(Heap& h, int g, Table old) {
   SlotTable& young = h.table(generation_table(g));
   const std::int32_t* scratch = h.scratch.data();
   const bool ahead = young.size() >= kPrefetchFrom;
   const bool into_gen2 = old == Table::gen2;
   std::size_t newly_pending = 0;
+  std::uint16_t garbage_flags = 0;
   {
     SlotTable::Appender promote(h.table(old));  // room reserved by reserve_for()
     SlotTable::Appender garbage(young, 0);      // writes go to slots at or before the one read
@@ -720,7 +722,7 @@ void split_young_set(Heap& h, int g, Table old) {
         if (ahead) prefetch_ahead(objects, i, n);
         Object* o = objects[i];
         if (scratch[base + i] != kReachable) {
-          guard_as_unreachable(h, o, garbage.push(o));
+          guard_as_unreachable(garbage_flags, o, garbage.push(o));
           continue;
         }
         std::uint16_t flags = Access::flags(*o);
@@ -738,6 +740,7 @@ void split_young_set(Heap& h, int g, Table old) {
   SlotTable& unreachable = h.table(Table::unreachable);
   OURO_ASSERT_INTERNAL(unreachable.empty(), "the unreachable table is not empty before a collection", nullptr);
   young.swap(unreachable);
+  return garbage_flags;
 }
 
 // A full collection keeps its survivors in gen2 and restarts the pending
@@ -745,17 +748,18 @@ void split_young_set(Heap& h, int g, Table old) {
 // so an object is only touched when it moves; when nothing died there is
 // nothing to do. The smaller group moves to the `unreachable` table's
 // storage, the other is compacted where it is; when the survivors moved,
-// the two tables swap.
-void split_full_set(Heap& h, Moves moves) {
+// the two tables swap. Returns the garbage's flags, or'ed.
+std::uint16_t split_full_set(Heap& h, Moves moves) {
   SlotTable& set = h.table(Table::gen2);
   h.long_lived_pending = 0;
   if (moves == Moves::nothing) {
     h.long_lived_total = set.size();
-    return;
+    return 0;
   }
   const std::int32_t* scratch = h.scratch.data();
   const bool garbage_moves = moves == Moves::garbage;
   std::uint32_t kept = 0;
+  std::uint16_t garbage_flags = 0;
   {
     SlotTable::Appender moved(h.table(Table::unreachable));  // room reserved by reserve_for_garbage()
     SlotTable::Appender stays(set, 0);                        // writes go to slots at or before the one read
@@ -765,7 +769,7 @@ void split_full_set(Heap& h, Moves moves) {
         Object* o = objects[i];
         bool survives = scratch[base + i] == kReachable;
         if (!survives) {
-          guard_as_unreachable(h, o, garbage_moves ? moved.push(o) : stays.push(o));
+          guard_as_unreachable(garbage_flags, o, garbage_moves ? moved.push(o) : stays.push(o));
           continue;
         }
         ++kept;
@@ -783,6 +787,7 @@ void split_full_set(Heap& h, Moves moves) {
     set.swap(h.table(Table::unreachable));
   }
   h.long_lived_total = kept;
+  return garbage_flags;
 }
 
 bool is_legacy_finalizer(const Object* o) { return has(*o, kHasFinalizer) && !has(*o, kFinalized); }
@@ -1031,14 +1036,13 @@ CollectionResult collect_generations(Heap& h, int g) {
   Table relabel = merge_younger(h, g);  // one working set: gen g's table
   const std::uint32_t n = h.table(generation_table(g)).size();
   std::uint32_t garbage = find_unreachable(h, generation_table(g), relabel);
-  h.garbage_flags = 0;
   if (g < 2) {
     reserve_for_garbage(h, Moves::nothing, n, garbage);
-    split_young_set(h, g, old);
+    h.garbage_flags = split_young_set(h, g, old);
   } else {
     Moves moves = what_full_split_moves(n, garbage);
     reserve_for_garbage(h, moves, n, garbage);
-    split_full_set(h, moves);
+    h.garbage_flags = split_full_set(h, moves);
   }
   // The garbage is now guarded in `unreachable`.
 
