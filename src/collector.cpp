@@ -743,6 +743,23 @@ std::uint16_t split_young_set(Heap& h, int g, Table old) {
   return garbage_flags;
 }
 
+// gen2's table receives gen1's objects at the next gen1 collection. Its new
+// room is faulted in now, a little at each gen0 collection (about a page
+// per 512 promoted objects), rather than all at once in that gen1 pause:
+// in young_pause, whose old generation only grows, that was 16 page faults
+// of ~1.35 µs in a gen1 pause of ~90 µs. Best effort: without memory for
+// the room, the gen1 collection reserves it as before.
+void prepare_gen2_room(Heap& h) noexcept {
+  SlotTable& gen2 = h.table(Table::gen2);
+  std::size_t need = std::size_t{gen2.size()} + h.table(Table::gen1).size();
+  try {
+    gen2.reserve(need);
+  } catch (...) {
+    return;
+  }
+  gen2.touch_room(gen2.size(), need);
+}
+
 // A full collection keeps its survivors in gen2 and restarts the pending
 // count. Every object of the set lost its kPending bit when it was counted,
 // so an object is only touched when it moves; when nothing died there is
@@ -1039,6 +1056,7 @@ CollectionResult collect_generations(Heap& h, int g) {
   if (g < 2) {
     reserve_for_garbage(h, Moves::nothing, n, garbage);
     h.garbage_flags = split_young_set(h, g, old);
+    if (g == 0) prepare_gen2_room(h);
   } else {
     Moves moves = what_full_split_moves(n, garbage);
     reserve_for_garbage(h, moves, n, garbage);

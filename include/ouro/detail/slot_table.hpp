@@ -52,6 +52,13 @@ class SlotTable {
   }
 
   bool has_room() const noexcept { return size_ < capacity(); }
+  // Writes one entry per 4 KiB page of the room [from, to) (to <= capacity):
+  // the pages are then faulted in now rather than when entries land there.
+  void touch_room(std::size_t from, std::size_t to) noexcept {
+    constexpr std::size_t kEntriesPerPage = 4096 / sizeof(Object*);
+    for (std::size_t i = from; i < to; i += kEntriesPerPage) (*this)[static_cast<std::uint32_t>(i)] = nullptr;
+    if (from < to) (*this)[static_cast<std::uint32_t>(to - 1)] = nullptr;
+  }
   // Whether entry `slot` exists and is `o` (an object whose table bits may
   // be stale names a slot; this says whether it is really there).
   bool holds_at(std::uint32_t slot, const Object* o) const noexcept {
