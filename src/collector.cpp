@@ -72,6 +72,9 @@
 //                        a full collection copies the smaller group into
 //                        the `unreachable` table's storage and, when that
 //                        was the survivors, the two tables swap
+//   prepare_gen2_room    (after a gen0 collection) faults in the part of
+//                        gen2's table the next gen1 collection will fill,
+//                        so that pause does not
 //   move_legacy_finalizers  (legacy policy) objects with a finalizer and all
 //                        they reach move to `uncollectable`
 //   handle_weakrefs      (weakref.cpp; CPython 3.11's) weak references owned
