@@ -747,20 +747,24 @@ std::uint16_t split_young_set(Heap& h, int g, Table old) {
 }
 
 // gen2's table receives gen1's objects at the next gen1 collection. Its new
-// room is faulted in now, a little at each gen0 collection (about a page
-// per 512 promoted objects), rather than all at once in that gen1 pause:
-// in young_pause, whose old generation only grows, that was 16 page faults
-// of ~1.35 µs in a gen1 pause of ~90 µs. Best effort: without memory for
-// the room, the gen1 collection reserves it as before.
-void prepare_gen2_room(Heap& h) noexcept {
+// room is faulted in now, a little at each gen0 collection, rather than all
+// at once in that gen1 pause: in young_pause, whose old generation only
+// grows, that was 16 page faults of ~1.35 µs in a gen1 pause of ~90 µs.
+// A gen0 collection prepares at most as many entries as it just promoted
+// (about a page per 512), so its own pause stays proportional to its set
+// even when gen1 is huge. Best effort: without memory for the room, the
+// gen1 collection reserves it as before.
+void prepare_gen2_room(Heap& h, std::uint32_t promoted) noexcept {
   SlotTable& gen2 = h.table(Table::gen2);
-  std::size_t need = std::size_t{gen2.size()} + h.table(Table::gen1).size();
+  std::size_t wanted = std::size_t{gen2.size()} + h.table(Table::gen1).size();
+  std::size_t end = std::min(wanted, std::max(gen2.capacity(), std::size_t{gen2.size()}) + promoted);
+  std::size_t begin = std::max(std::size_t{gen2.size()}, end > promoted ? end - promoted : 0);
   try {
-    gen2.reserve(need);
+    gen2.reserve(end);
   } catch (...) {
     return;
   }
-  gen2.touch_room(gen2.size(), need);
+  gen2.touch_room(begin, end);
 }
 
 // A full collection keeps its survivors in gen2 and restarts the pending
@@ -1058,8 +1062,9 @@ CollectionResult collect_generations(Heap& h, int g) {
   std::uint32_t garbage = find_unreachable(h, generation_table(g), relabel);
   if (g < 2) {
     reserve_for_garbage(h, Moves::nothing, n, garbage);
+    const std::uint32_t before = h.table(old).size();
     h.garbage_flags = split_young_set(h, g, old);
-    if (g == 0) prepare_gen2_room(h);
+    if (g == 0) prepare_gen2_room(h, h.table(old).size() - before);
   } else {
     Moves moves = what_full_split_moves(n, garbage);
     reserve_for_garbage(h, moves, n, garbage);
