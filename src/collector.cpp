@@ -165,6 +165,10 @@ inline std::int32_t capped_refcount(const Object* o) noexcept {
 // bigger than the cache each target's header (is it in the set? which
 // slot?) is a miss: the loop prefetches kAhead targets ahead, so that many
 // misses are in flight at once instead of one after the other.
+// kSettles: the set's headers may need writing while they are read (a
+// full collection clears kPending; an adopted table gets its new table
+// bits). A young set that adopted nothing has nothing to settle.
+template <bool kSettles>
 class CountInternalRefs final : public Visitor {
  public:
   // `relabel`: objects of the set whose table bits still name the younger
@@ -211,10 +215,12 @@ class CountInternalRefs final : public Visitor {
     // restarts the pending count: every object of its set loses the bit
     // here, while its header is in cache; so does the table of an adopted
     // one.
-    std::uint16_t flags = Access::flags(*o);
-    auto settled =
-        static_cast<std::uint16_t>((flags & ~(kPending | kTableMask)) | static_cast<std::uint16_t>(set_));
-    if (OURO_UNLIKELY(flags != settled)) Access::flags(*o) = settled;
+    if constexpr (kSettles) {
+      std::uint16_t flags = Access::flags(*o);
+      auto settled =
+          static_cast<std::uint16_t>((flags & ~(kPending | kTableMask)) | static_cast<std::uint16_t>(set_));
+      if (OURO_UNLIKELY(flags != settled)) Access::flags(*o) = settled;
+    }
     *scratch += capped_refcount(o);
     Object** first = batch_end();
     std::uint32_t base = base_;
@@ -440,11 +446,10 @@ struct Record {
   std::uint32_t sample_edge[kMaxSamples];
 };
 
-OURO_NOINLINE Record count_internal_refs(Heap& h, Table set, Table relabel) {
+template <bool kSettles>
+Record count_with(Heap& h, Table set, Table relabel) {
   SlotTable& tab = h.table(set);
-  std::fill(h.scratch.data(), h.scratch.data() + tab.size(), 0);
-  h.wide_degrees.clear();
-  CountInternalRefs count(h, set, relabel);
+  CountInternalRefs<kSettles> count(h, set, relabel);
   Record record;
   const std::uint32_t chunks = (tab.size() + SlotTable::kChunkSize - 1) / SlotTable::kChunkSize;
   const std::uint32_t sample_every = (chunks + Record::kMaxSamples - 1) / Record::kMaxSamples;
@@ -464,12 +469,22 @@ OURO_NOINLINE Record count_internal_refs(Heap& h, Table set, Table relabel) {
     if (relabel != set) tab.for_each([&](Object* o) { set_table(*o, set); });
     throw;
   }
+  record.complete = count.recorded_all();
+  record.edges = count.edges_so_far();
+  return record;
+}
+
+OURO_NOINLINE Record count_internal_refs(Heap& h, Table set, Table relabel) {
+  SlotTable& tab = h.table(set);
+  std::fill(h.scratch.data(), h.scratch.data() + tab.size(), 0);
+  h.wide_degrees.clear();
+  // Only gen2 holds kPending bits (split_young_set sets them on promotion).
+  const bool settles = set == Table::gen2 || relabel != set;
+  Record record = settles ? count_with<true>(h, set, relabel) : count_with<false>(h, set, relabel);
 #if OURO_CHECKS
   for (std::uint32_t i = 0; i < tab.size(); ++i)
     if (h.scratch[i] < 0) report_over_reporting_traverse(h, set);
 #endif
-  record.complete = count.recorded_all();
-  record.edges = count.edges_so_far();
   return record;
 }
 
