@@ -178,6 +178,7 @@ class CountInternalRefs final : public Visitor {
         set_(set),
         relabel_(relabel),
         scratch_(h.scratch.data()),
+        scratch_end_(h.scratch.data() + h.table(set).size()),
         prefetching_(h.table(set).size() >= kPrefetchFrom) {
     empty_batch();
   }
@@ -191,6 +192,10 @@ class CountInternalRefs final : public Visitor {
       Object* const* stop = end - kPrefetchDistance;
       for (; p != stop; ++p, ++scratch, ++degrees) {
         prefetch(p[kPrefetchDistance]);
+        if ((reinterpret_cast<std::uintptr_t>(degrees) & 15) == 0 && scratch + kArraysAhead < scratch_end_) {
+          __builtin_prefetch(scratch + kArraysAhead, 1);
+          __builtin_prefetch(degrees + kArraysAhead, 1);
+        }
         count_object(*p, scratch, degrees);
       }
     }
@@ -209,6 +214,7 @@ class CountInternalRefs final : public Visitor {
  private:
   static constexpr std::uint32_t kBatch = 256;
   static constexpr std::uint32_t kAhead = 16;
+  static constexpr std::uint32_t kArraysAhead = 512;  // scratch and degrees entries, fetched ahead
 
   OURO_ALWAYS_INLINE void count_object(Object* o, std::int32_t* scratch, std::uint8_t* degrees) {
     // Only a full collection meets objects with a kPending bit, and it
@@ -304,6 +310,7 @@ class CountInternalRefs final : public Visitor {
   Table set_;
   Table relabel_;
   std::int32_t* scratch_;
+  const std::int32_t* scratch_end_;
   std::uint32_t base_ = 0;  // references taken out of earlier batches
   bool recording_ = true;
   bool prefetching_;
