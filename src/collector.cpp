@@ -223,8 +223,7 @@ class CountInternalRefs final : public Visitor {
     // one.
     if constexpr (kSettles) {
       std::uint16_t flags = Access::flags(*o);
-      auto settled =
-          static_cast<std::uint16_t>((flags & ~(kPending | kTableMask)) | static_cast<std::uint16_t>(set_));
+      auto settled = flags_in_table(static_cast<std::uint16_t>(flags & ~kPending), set_);
       if (OURO_UNLIKELY(flags != settled)) Access::flags(*o) = settled;
     }
     *scratch += capped_refcount(o);
@@ -742,8 +741,7 @@ Table merge_younger(Heap& h, int g) {
 inline void guard_as_unreachable(std::uint16_t& garbage_flags, Object* o, std::uint32_t slot) noexcept {
   std::uint16_t flags = Access::flags(*o);
   garbage_flags = static_cast<std::uint16_t>(garbage_flags | flags);
-  Access::flags(*o) =
-      static_cast<std::uint16_t>((flags & ~kTableMask) | kGuarded | static_cast<std::uint16_t>(Table::unreachable));
+  Access::flags(*o) = flags_in_table(static_cast<std::uint16_t>(flags | kGuarded), Table::unreachable);
   Access::slot(*o) = slot;
 }
 
@@ -771,7 +769,7 @@ std::uint16_t split_young_set(Heap& h, int g, Table old) {
           continue;
         }
         std::uint16_t flags = Access::flags(*o);
-        auto moved = static_cast<std::uint16_t>((flags & ~kTableMask) | static_cast<std::uint16_t>(old));
+        std::uint16_t moved = flags_in_table(flags, old);
         if (into_gen2 && !(flags & kPending)) {
           moved = static_cast<std::uint16_t>(moved | kPending);
           ++newly_pending;

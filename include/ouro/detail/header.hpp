@@ -49,9 +49,12 @@ inline void unset(Object& o, Flag f) noexcept {
   Access::flags(o) = static_cast<std::uint16_t>(Access::flags(o) & ~f);
 }
 inline Table table_of(const Object& o) noexcept { return static_cast<Table>(Access::flags(o) & kTableMask); }
-inline void set_table(Object& o, Table t) noexcept {
-  Access::flags(o) = static_cast<std::uint16_t>((Access::flags(o) & ~kTableMask) | static_cast<std::uint16_t>(t));
+// `flags` with table bits `t` (for callers that change other bits in the
+// same store).
+inline std::uint16_t flags_in_table(std::uint16_t flags, Table t) noexcept {
+  return static_cast<std::uint16_t>((flags & ~kTableMask) | static_cast<std::uint16_t>(t));
 }
+inline void set_table(Object& o, Table t) noexcept { Access::flags(o) = flags_in_table(Access::flags(o), t); }
 inline bool is_immortal_count(std::uint64_t rc) noexcept { return rc >= kImmortalBase; }
 
 // Refcount reached zero: finalize, destroy, free (or defer when the
