@@ -61,7 +61,9 @@
 //                        order nor on the objects' size, and there is no
 //                        recursion on user graphs
 //                        (mark_by_traversing when the references could not
-//                        be recorded, and for the legacy policy)
+//                        be recorded, and for the legacy policy; neither
+//                        runs when every object is a root: then all of
+//                        them are reachable)
 //   split_young_set /    reachable ones go to the next generation (a full
 //   split_full_set       collection keeps them in gen2); the rest go to the
 //                        `unreachable` table and are guarded: from here on
@@ -648,11 +650,38 @@ std::uint32_t mark_by_traversing(Heap& h, Table set) {
   return mark.reachable;
 }
 
+// Whether every object of the set has a reference from outside it (no
+// scratch entry is zero after counting): then all of them are reachable
+// and marking has nothing to find. That is the young set of a program that
+// keeps what it makes in a container of an older generation (objects
+// appended to a long-lived list, a registry, a cache), CPython's own
+// young_pause shape. Blocks of 64 entries without an early exit inside,
+// so the compiler can compare several at once; a set where some object
+// has no outside reference (a tree's inner nodes, a cycle) stops at the
+// first block that holds one.
+bool every_object_is_a_root(const std::int32_t* scratch, std::uint32_t n) noexcept {
+  constexpr std::uint32_t kBlock = 64;
+  std::uint32_t i = 0;
+  for (; i + kBlock <= n; i += kBlock) {
+    bool some_zero = false;
+    for (std::uint32_t j = 0; j < kBlock; ++j) some_zero |= scratch[i + j] == 0;
+    if (some_zero) return false;
+  }
+  for (; i < n; ++i)
+    if (scratch[i] == 0) return false;
+  return true;
+}
+
 // Trial deletion; returns how many objects of the set are unreachable.
 // `relabel`: see adopt_younger_table.
 std::uint32_t find_unreachable(Heap& h, Table set, Table relabel) {
   Record record = count_internal_refs(h, set, relabel);
   std::uint32_t n = h.table(set).size();
+  std::int32_t* scratch = h.scratch.data();
+  if (every_object_is_a_root(scratch, n)) {
+    std::fill(scratch, scratch + n, kReachable);  // what marking would have left
+    return 0;
+  }
   return n - (record.complete ? mark_along_edges(h, record, n) : mark_by_traversing(h, set));
 }
 

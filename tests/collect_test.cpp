@@ -549,6 +549,54 @@ TEST(Splitting, AFirstFullCollectionOfAnAdoptedTableMovesTheSmallerGroup) {
   expect_split_keeps_survivors_tracked(2, Before::young, 3, false);
 }
 
+// When every object of the working set has a reference from outside it,
+// the collector keeps them all without marking (every_object_is_a_root,
+// which looks at the counts in blocks of 64). Objects held from outside
+// and linked in a chain, with one garbage object (referring to itself)
+// among them at slot `at`: it must be found wherever it falls against
+// those blocks.
+void expect_garbage_found_among_held_objects(int held, int at) {
+  in_fresh_heap([=] {
+    gc::disable();
+    Events ev;
+    std::vector<Ref<TrackedNode>> holder;
+    for (int i = 0; i < held; ++i) {
+      if (i == at) make_garbage_ring(ev, 1, "self");
+      holder.push_back(make<TrackedNode>(ev, "h" + std::to_string(i)));
+      if (i > 0) holder[static_cast<std::size_t>(i)]->next = holder[static_cast<std::size_t>(i - 1)];
+    }
+    if (at >= held) make_garbage_ring(ev, 1, "self");
+    EXPECT_EQ(gc::collect(0), 1u) << "garbage at slot " << at << " among " << held;
+    EXPECT_EQ(ev.alive(), held);
+    for (const auto& h : holder) EXPECT_EQ(generation_of(h.get()), 1);
+  });
+}
+
+TEST(AllRoots, AGarbageObjectAmongObjectsHeldFromOutsideIsFoundWhereverItSits) {
+  for (int at : {0, 1, 62, 63, 64, 65, 127, 128, 190, 191, 192}) expect_garbage_found_among_held_objects(192, at);
+  for (int at : {192, 199, 200}) expect_garbage_found_among_held_objects(200, at);  // in the tail after the last block
+}
+
+TEST(AllRoots, ObjectsAllHeldFromOutsideSurviveWholeEvenInCyclesAndDieOnceLetGo) {
+  in_fresh_heap([] {
+    gc::disable();
+    Events ev;
+    {
+      std::vector<Ref<TrackedNode>> holder;
+      for (int i = 0; i < 300; ++i) holder.push_back(make<TrackedNode>(ev, "h" + std::to_string(i)));
+      for (std::size_t i = 0; i < holder.size(); ++i) holder[i]->next = holder[(i + 1) % holder.size()];
+      EXPECT_EQ(gc::collect(0), 0u);
+      EXPECT_EQ(gc::get_objects(1).size(), 300u);
+      EXPECT_EQ(gc::collect(1), 0u);
+      EXPECT_EQ(gc::get_objects(2).size(), 300u);
+      EXPECT_EQ(ev.alive(), 300);
+    }
+    EXPECT_EQ(ev.alive(), 300);  // one ring now, held by nothing outside
+    EXPECT_EQ(gc::collect(), 300u);
+    EXPECT_EQ(ev.alive(), 0);
+  });
+}
+
 TEST(Generations, CollectZeroLeavesGarbageInOlderGenerationsAlone) {
   in_fresh_heap([] {
     Events ev;
