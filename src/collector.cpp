@@ -821,19 +821,25 @@ std::uint16_t split_young_set(Heap& h, int g, Table old) {
 // grows, that was 16 page faults of ~1.35 µs in a gen1 pause of ~90 µs.
 // A gen0 collection prepares at most as many entries as it just promoted
 // (about a page per 512), so its own pause stays proportional to its set
-// even when gen1 is huge. Best effort: without memory for the room, the
-// gen1 collection reserves it as before.
+// even when gen1 is huge. h.gen2_touched says where the room already
+// faulted in ends: room that a collection reserved, or the spare chunk
+// that give_back_memory keeps, is allocated but not touched, and would
+// otherwise fault in the gen1 pause after all. Best effort: without memory
+// for the room, the gen1 collection reserves it as before; a stale mark
+// (gen2's storage swapped or shrunk since) only leaves some pages to fault.
 void prepare_gen2_room(Heap& h, std::uint32_t promoted) noexcept {
   SlotTable& gen2 = h.table(Table::gen2);
-  std::size_t wanted = std::size_t{gen2.size()} + h.table(Table::gen1).size();
-  std::size_t end = std::min(wanted, std::max(gen2.capacity(), std::size_t{gen2.size()}) + promoted);
-  std::size_t begin = std::max(std::size_t{gen2.size()}, end > promoted ? end - promoted : 0);
+  std::size_t wanted = std::size_t{gen2.size()} + h.table(Table::gen1).size() + h.threshold[0];
+  std::size_t begin = std::max(std::size_t{gen2.size()}, h.gen2_touched);
+  std::size_t end = std::min(wanted, begin + 2 * std::size_t{promoted});
+  if (end <= begin) return;
   try {
     gen2.reserve(end);
   } catch (...) {
     return;
   }
-  gen2.touch_room(begin, end);
+  gen2.touch_room(begin, end);  // entries at or past size(): unused room
+  h.gen2_touched = end;
 }
 
 // A full collection keeps its survivors in gen2 and restarts the pending
@@ -1135,6 +1141,7 @@ CollectionResult collect_generations(Heap& h, int g) {
     h.garbage_flags = split_young_set(h, g, old);
     if (g == 0) prepare_gen2_room(h, h.table(old).size() - before);
   } else {
+    h.gen2_touched = 0;  // gen2's storage may be swapped or shrunk below
     Moves moves = what_full_split_moves(n, garbage);
     reserve_for_garbage(h, moves, n, garbage);
     h.garbage_flags = split_full_set(h, moves);

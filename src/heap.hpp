@@ -68,6 +68,8 @@ struct Heap : HeapCore {
   // still alive) than a quarter of the long-lived total.
   std::size_t long_lived_total = 0;
   std::size_t long_lived_pending = 0;
+  // gen2's table room [size, gen2_touched) is faulted in (prepare_gen2_room).
+  std::size_t gen2_touched = 0;
 
   std::vector<Ref<Object>> garbage;
   unsigned debug = 0;

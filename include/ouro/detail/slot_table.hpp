@@ -54,10 +54,17 @@ class SlotTable {
   bool has_room() const noexcept { return size_ < capacity(); }
   // Writes one entry per 4 KiB page of the room [from, to) (to <= capacity):
   // the pages are then faulted in now rather than when entries land there.
+  // Chunk by chunk: a chunk is its own allocation, not page-aligned, so a
+  // stride carried over a chunk's start would skip its first page.
   void touch_room(std::size_t from, std::size_t to) noexcept {
     constexpr std::size_t kEntriesPerPage = 4096 / sizeof(Object*);
-    for (std::size_t i = from; i < to; i += kEntriesPerPage) (*this)[static_cast<std::uint32_t>(i)] = nullptr;
-    if (from < to) (*this)[static_cast<std::uint32_t>(to - 1)] = nullptr;
+    while (from < to) {
+      std::size_t chunk_end = (from / kChunkSize + 1) * kChunkSize;
+      std::size_t end = chunk_end < to ? chunk_end : to;
+      for (std::size_t i = from; i < end; i += kEntriesPerPage) (*this)[static_cast<std::uint32_t>(i)] = nullptr;
+      (*this)[static_cast<std::uint32_t>(end - 1)] = nullptr;
+      from = end;
+    }
   }
   // Whether entry `slot` exists and is `o` (an object whose table bits may
   // be stale names a slot; this says whether it is really there).
@@ -105,7 +112,7 @@ class SlotTable {
 
   // Gives back the chunks beyond the current size, keeping one spare.
   void shrink() noexcept {
-    std::size_t needed = (std::size_t{size_} + kChunkSize - 1) / kChunkSize + 1;
+    std::size_t needed = (std::size_t{size_} + kChunkSize - 1) / kChunkSize + 3;
     if (chunks_.size() > needed) {
       chunks_.resize(needed);
       capacity_ = needed * kChunkSize;
