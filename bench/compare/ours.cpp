@@ -3,6 +3,7 @@
 // binary_trees, impl=ours_nogc runs the same with gc::disable().
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <ouro/ouro.hpp>
 #include <string>
 #include <vector>
@@ -106,9 +107,24 @@ struct TimePerGeneration {
   }
 };
 
+// OURO_BENCH_THRESHOLDS="t0,t1,t2": binary_trees under other thresholds
+// than CPython's (docs/benchmarks.md, "Where issue 5 ends"); compare never
+// sets it.
+void set_thresholds_from_environment() {
+  const char* s = std::getenv("OURO_BENCH_THRESHOLDS");
+  if (!s) return;
+  unsigned long long t[3];
+  if (std::sscanf(s, "%llu,%llu,%llu", &t[0], &t[1], &t[2]) != 3) {
+    std::fprintf(stderr, "OURO_BENCH_THRESHOLDS: want t0,t1,t2, got '%s'\n", s);
+    std::exit(2);
+  }
+  ouro::gc::set_threshold(t[0], t[1], t[2]);
+}
+
 // The Benchmarks Game's bottom_up_tree is tree_parent_first.
 void binary_trees(int depth, bool gc) {
   if (!gc) ouro::gc::disable();
+  if (gc) set_thresholds_from_environment();
   TimePerGeneration gc_time;
   double t0 = now();
   long long made = compare::binary_trees(
