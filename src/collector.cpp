@@ -819,9 +819,10 @@ std::uint16_t split_young_set(Heap& h, int g, Table old) {
 // room is faulted in now, a little at each gen0 collection, rather than all
 // at once in that gen1 pause: in young_pause, whose old generation only
 // grows, that was 16 page faults of ~1.35 µs in a gen1 pause of ~90 µs.
-// A gen0 collection prepares at most as many entries as it just promoted
-// (about a page per 512), so its own pause stays proportional to its set
-// even when gen1 is huge. h.gen2_touched says where the room already
+// A gen0 collection prepares at most twice as many entries as it just
+// promoted (about a page per 256; once would lag one gen0 set behind at
+// every gen1 collection), so its own pause stays proportional to its set
+// even when gen1 is huge; the room wanted includes the next gen0 set. h.gen2_touched says where the room already
 // faulted in ends: room that a collection reserved, or the spare chunk
 // that give_back_memory keeps, is allocated but not touched, and would
 // otherwise fault in the gen1 pause after all. Best effort: without memory

@@ -110,7 +110,10 @@ class SlotTable {
   }
   void truncate(std::uint32_t n) noexcept { size_ = n; }
 
-  // Gives back the chunks beyond the current size, keeping one spare.
+  // Gives back the chunks beyond the current size, keeping three spare: the
+  // young tables trade storage with `unreachable` at every collection, and
+  // with one spare each a chunk went back to malloc and was faulted in
+  // again a few collections later.
   void shrink() noexcept {
     std::size_t needed = (std::size_t{size_} + kChunkSize - 1) / kChunkSize + 3;
     if (chunks_.size() > needed) {
