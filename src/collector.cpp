@@ -656,20 +656,34 @@ std::uint32_t mark_by_traversing(Heap& h, Table set) {
 // keeps what it makes in a container of an older generation (objects
 // appended to a long-lived list, a registry, a cache), CPython's own
 // young_pause shape. Blocks of 64 entries without an early exit inside,
-// so the compiler can compare several at once; a set where some object
-// has no outside reference (a tree's inner nodes, a cycle) stops at the
-// first block that holds one.
+// counted in an int so that g++ -O2 compares four at once (a bool or'ed
+// per entry stayed scalar: 5 µs for a gen1 set of 7,700); a set where
+// some object has no outside reference (a tree's inner nodes, a cycle)
+// stops at the first block that holds one.
 bool every_object_is_a_root(const std::int32_t* scratch, std::uint32_t n) noexcept {
   constexpr std::uint32_t kBlock = 64;
   std::uint32_t i = 0;
   for (; i + kBlock <= n; i += kBlock) {
-    bool some_zero = false;
-    for (std::uint32_t j = 0; j < kBlock; ++j) some_zero |= scratch[i + j] == 0;
-    if (some_zero) return false;
+    const std::int32_t* block = scratch + i;
+    int zeros = 0;
+    for (int j = 0; j < static_cast<int>(kBlock); ++j) zeros += block[j] == 0;
+    if (zeros != 0) return false;
   }
   for (; i < n; ++i)
     if (scratch[i] == 0) return false;
   return true;
+}
+
+// In blocks of 64 too, for the same reason (std::fill of a 4-byte pattern
+// stays a scalar loop at -O2).
+void mark_all_reachable(std::int32_t* scratch, std::uint32_t n) noexcept {
+  constexpr std::uint32_t kBlock = 64;
+  std::uint32_t i = 0;
+  for (; i + kBlock <= n; i += kBlock) {
+    std::int32_t* block = scratch + i;
+    for (int j = 0; j < static_cast<int>(kBlock); ++j) block[j] = kReachable;
+  }
+  for (; i < n; ++i) scratch[i] = kReachable;
 }
 
 // Trial deletion; returns how many objects of the set are unreachable.
@@ -679,7 +693,7 @@ std::uint32_t find_unreachable(Heap& h, Table set, Table relabel) {
   std::uint32_t n = h.table(set).size();
   std::int32_t* scratch = h.scratch.data();
   if (every_object_is_a_root(scratch, n)) {
-    std::fill(scratch, scratch + n, kReachable);  // what marking would have left
+    mark_all_reachable(scratch, n);  // what marking would have left
     return 0;
   }
   return n - (record.complete ? mark_along_edges(h, record, n) : mark_by_traversing(h, set));
