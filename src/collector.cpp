@@ -836,12 +836,13 @@ std::uint16_t split_young_set(Heap& h, int g, Table old) {
 // A gen0 collection prepares at most twice as many entries as it just
 // promoted (about a page per 256; once would lag one gen0 set behind at
 // every gen1 collection), so its own pause stays proportional to its set
-// even when gen1 is huge; the room wanted includes the next gen0 set. h.gen2_touched says where the room already
-// faulted in ends: room that a collection reserved, or the spare chunk
-// that give_back_memory keeps, is allocated but not touched, and would
-// otherwise fault in the gen1 pause after all. Best effort: without memory
-// for the room, the gen1 collection reserves it as before; a stale mark
-// (gen2's storage swapped or shrunk since) only leaves some pages to fault.
+// even when gen1 is huge; the room wanted includes the next gen0 set.
+// h.gen2_touched says where the room already faulted in ends: room that a
+// collection reserved, or the spare chunks that give_back_memory keeps, is
+// allocated but not touched, and would otherwise fault in the gen1 pause
+// after all. Best effort: without memory for the room, the gen1 collection
+// reserves it as before; a stale mark (gen2's storage swapped or shrunk
+// since) only leaves some pages to fault.
 void prepare_gen2_room(Heap& h, std::uint32_t promoted) noexcept {
   SlotTable& gen2 = h.table(Table::gen2);
   std::size_t wanted = std::size_t{gen2.size()} + h.table(Table::gen1).size() + h.threshold[0];
