@@ -144,10 +144,14 @@ Heap& heap_for_api() {
 void report_unraisable(std::exception_ptr e, const Object* o, const char* where) noexcept {
   try {
     Heap* h = existing_heap();
-    if (h && h->unraisable)
-      h->unraisable(e, o);
-    else
+    if (h && h->unraisable) {
+      // A copy runs: the hook may replace or remove itself (set_unraisable_hook)
+      // and still use its captures until it returns.
+      UnraisableHook hook = h->unraisable;
+      hook(e, o);
+    } else {
       print_default_unraisable(e, o, where);
+    }
   } catch (...) {
     try {
       std::cerr << "ouro: the unraisable hook itself threw; exception dropped\n";

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -722,6 +723,45 @@ TEST(Unraisable, SettingTheHookToNullptrRestoresTheDefault) {
     make<FinalizerThrows>();
     EXPECT_EQ(calls, 1);
     EXPECT_NE(capture.text().find("Exception ignored in: <FinalizerThrows 0x"), std::string::npos) << capture.text();
+  });
+}
+
+TEST(Unraisable, HookThatRemovesItselfCanStillUseItsCapturesUntilItReturns) {
+  ouro_test::in_fresh_heap([] {
+    int destroyed = 0;
+    std::vector<std::string> seen;
+    // A capture that owns heap memory: reading it after the hook's
+    // std::function was destroyed is a use after free.
+    auto label = std::make_shared<std::string>("a label long enough to live on the heap, not in the SSO buffer");
+    ouro::set_unraisable_hook([&seen, label](std::exception_ptr e, const ouro::Object*) {
+      ouro::set_unraisable_hook(nullptr);
+      seen.push_back(*label + ": " + message_of(e));
+    });
+    label.reset();  // the hook's copy is now the only owner
+    make<FinalizerThrows>(&destroyed);
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0], "a label long enough to live on the heap, not in the SSO buffer: boom in finalize");
+    CaptureCerr capture;  // the default hook is back for the next exception
+    make<FinalizerThrows>(&destroyed);
+    EXPECT_EQ(seen.size(), 1u);
+    EXPECT_NE(capture.text().find("boom in finalize"), std::string::npos) << capture.text();
+    EXPECT_EQ(destroyed, 2);
+  });
+}
+
+TEST(Unraisable, HookThatReplacesItselfRunsToTheEndAndTheNewHookGetsTheNextException) {
+  ouro_test::in_fresh_heap([] {
+    int destroyed = 0;
+    std::vector<std::string> seen;
+    auto first_name = std::make_shared<std::string>("the first hook, with a name too long for the SSO buffer");
+    ouro::set_unraisable_hook([&seen, first_name](std::exception_ptr, const ouro::Object*) {
+      ouro::set_unraisable_hook([&seen](std::exception_ptr, const ouro::Object*) { seen.push_back("second"); });
+      seen.push_back(*first_name);
+    });
+    first_name.reset();
+    make<FinalizerThrows>(&destroyed);
+    make<FinalizerThrows>(&destroyed);
+    EXPECT_EQ(seen, (std::vector<std::string>{"the first hook, with a name too long for the SSO buffer", "second"}));
   });
 }
 
