@@ -1205,7 +1205,16 @@ void invoke_callbacks(Heap& h, gc::Phase phase, const gc::CollectionInfo& info) 
 std::size_t collect_with_callbacks(Heap& h, int g) {
   invoke_callbacks(h, gc::Phase::start, gc::CollectionInfo{g, 0, 0, 0.0});
   auto t0 = std::chrono::steady_clock::now();
-  CollectionResult r = collect_generations(h, g);
+  CollectionResult r;
+  try {
+    r = collect_generations(h, g);
+  } catch (...) {
+    // Every start gets its stop, as in CPython: a callback that measures or
+    // locks something at start must be able to undo it. Nothing is reported
+    // as collected, since the collection did not finish.
+    invoke_callbacks(h, gc::Phase::stop, gc::CollectionInfo{g, 0, 0, seconds_since(t0)});
+    throw;
+  }
   invoke_callbacks(h, gc::Phase::stop, gc::CollectionInfo{g, r.collected, r.uncollectable, seconds_since(t0)});
   return r.collected + r.uncollectable;
 }

@@ -120,6 +120,33 @@ TEST(Callbacks, StartThenStopWithGenerationAndResults) {
   });
 }
 
+// Its traverse throws (outside clearing) while `armed` is set.
+struct ThrowingTraverse : Object {
+  void traverse(ouro::Visitor& v) override {
+    if (armed && !v.clearing()) throw std::runtime_error("traverse failed");
+    v(next);
+  }
+  static inline bool armed = false;
+  Ref<Object> next;
+};
+
+TEST(Callbacks, EveryStartGetsItsStopWhenATraverseThrowsDuringTheCollection) {
+  in_fresh_heap([] {
+    std::vector<Call> calls;
+    gc::add_callback(recorder(calls));
+    Ref<ThrowingTraverse> t = make<ThrowingTraverse>();
+    t->next = t;
+    ThrowingTraverse::armed = true;
+    EXPECT_THROW(gc::collect(1), std::runtime_error);
+    ThrowingTraverse::armed = false;
+    EXPECT_EQ(describe(calls), (std::vector<std::string>{"start g1 c0 u0", "stop g1 c0 u0"}));
+    t.reset();
+    calls.clear();
+    EXPECT_EQ(gc::collect(), 1u) << "the heap works after the failed collection";
+    EXPECT_EQ(describe(calls), (std::vector<std::string>{"start g2 c0 u0", "stop g2 c1 u0"}));
+  });
+}
+
 TEST(Callbacks, StopReportsCollectedAndUncollectableSeparatelyUnderLegacy) {
   in_fresh_heap([] {
     std::vector<Call> calls;
