@@ -283,8 +283,12 @@ std::size_t refcount(const Object& o) {
 
 void immortalize(const Object& o) {
   Object& obj = const_cast<Object&>(o);
-  // Always checked (immortalize is rare): both would corrupt the heap or
-  // keep a half-destroyed object forever.
+  // Always checked (immortalize is rare): an object that make() did not
+  // create has no heap to belong to, and the two states below would corrupt
+  // the heap or keep a half-destroyed object forever.
+  if (!detail::has(obj, detail::kManaged))
+    throw std::invalid_argument("ouro::immortalize: the " + type_name(obj) +
+                                " was not created by ouro::make, so it cannot be immortalized");
   if (detail::has(obj, detail::kDestroying) || detail::has(obj, detail::kDeferred)) {
 #if OURO_CHECKS
     if (detail::is_poisoned(obj)) detail::report_use_of_dead_object(&obj);

@@ -8,6 +8,9 @@
 
 #include <array>
 #include <cstddef>
+#include <memory>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include <ouro/ouro.hpp>
@@ -58,6 +61,23 @@ TEST(Immortal, ImmortalizeMakesAnObjectImmortal) {
   ouro::immortalize(*a);  // idempotent
   EXPECT_TRUE(ouro::is_immortal(*a));
   EXPECT_EQ(refcount(*a), ouro::immortal_refcount);
+}
+
+TEST(Immortal, ImmortalizeRefusesAnObjectNotMadeByMakeAsRefDoes) {
+  Counted on_stack(1);
+  try {
+    ouro::immortalize(on_stack);
+    FAIL() << "immortalize accepted a stack object";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("was not created by ouro::make"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("Counted"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(ouro::is_immortal(on_stack));
+  EXPECT_EQ(refcount(on_stack), 1u);
+
+  auto heap_allocated = std::make_unique<Counted>(2);
+  EXPECT_THROW(ouro::immortalize(*heap_allocated), std::invalid_argument);
+  EXPECT_FALSE(ouro::is_immortal(*heap_allocated));
 }
 
 TEST(Immortal, ImmortalRefcountIsTheDocumentedConstant) {

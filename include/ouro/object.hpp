@@ -80,7 +80,9 @@ std::size_t refcount(const Object& o);
 inline constexpr std::size_t immortal_refcount = std::size_t{1} << 62;
 
 // PEP 683: the object's refcount is frozen; it is never freed and never
-// collected (what it references stays alive with it).
+// collected (what it references stays alive with it). Throws
+// std::invalid_argument when `o` was not created by make() (a stack object,
+// a member, one made with new), as ouro::ref does.
 void immortalize(const Object& o);
 bool is_immortal(const Object& o);
 
