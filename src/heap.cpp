@@ -52,6 +52,7 @@ void orphan_remaining_objects(Heap& h) noexcept {
       set_table(*o, Table::none);
       set(*o, kOrphan);
       unset(*o, kPending);
+      Access::slot(*o) = 0;  // no table slot; checked builds note the orphan's user here
     }
     tab.truncate(0);
   }
@@ -161,12 +162,52 @@ void report_unraisable(std::exception_ptr e, const Object* o, const char* where)
 }
 
 #if OURO_CHECKS
+namespace {
+
+// A number for the calling thread, made on first use (0 means "none").
+std::uint32_t thread_number() noexcept {
+  static std::atomic<std::uint32_t> counter{0};
+  thread_local std::uint32_t number = 0;
+  while (number == 0) number = counter.fetch_add(1, std::memory_order_relaxed) + 1;
+  return number;
+}
+
+// An orphan's count is not atomic, so one thread at a time may use it: the
+// thread that last used it, noted in its slot field (unused by an object in
+// no table). Another thread takes it over when it holds the only reference
+// (the last Ref was handed over); it using an orphan that a reference on the
+// noted thread still holds is two threads sharing one count. The ending
+// thread itself, once its heap is gone, uses its former objects without
+// taking them over; immortal counts never reach zero, so they are exempt.
+void check_orphan_user(const Object* o) noexcept {
+  if (tls_heap_gone || is_immortal_count(Access::refcnt(*o))) return;
+  std::atomic_ref<std::uint32_t> user(Access::slot(const_cast<Object&>(*o)));
+  const std::uint32_t me = thread_number();
+  const std::uint32_t last = user.load(std::memory_order_relaxed);
+  if (last == me) return;
+  if (last == 0 || Access::refcnt(*o) <= 1) {
+    user.store(me, std::memory_order_relaxed);
+    return;
+  }
+  fatal("an orphan (an object that outlived the thread that made it) is used on a second thread while another "
+        "thread holds references to it; an orphan's count is not atomic: one thread at a time may use it, and it "
+        "moves to another thread with its last Ref",
+        o);
+}
+
+}  // namespace
+
 void check_owner(const Object* o) noexcept {
   std::uint16_t f = Access::flags(*o);
-  if ((f & kOrphan) || !(f & kManaged)) return;
-  if (Access::heap_id(*o) != tls_heap_id && !is_dead_heap_id(Access::heap_id(*o)))
-    fatal("object used on a thread other than the one whose heap owns it (objects and their Refs stay on one thread)",
-          o);
+  if (!(f & kManaged)) return;
+  if (!(f & kOrphan) && !is_dead_heap_id(Access::heap_id(*o))) {
+    if (Access::heap_id(*o) != tls_heap_id)
+      fatal("object used on a thread other than the one whose heap owns it (objects and their Refs stay on one "
+            "thread)",
+            o);
+    return;
+  }
+  check_orphan_user(o);
 }
 #endif
 

@@ -380,4 +380,52 @@ TEST(ThreadsDeathTest, DroppingTheLastRefOnAnotherThreadAborts) {
       "ouro: fatal: .*thread");
 }
 
+namespace {
+// A worker makes an object and ends (the object is an orphan); a second
+// thread keeps a reference to it; then the main thread uses it too.
+template <class T>
+void use_an_orphan_that_another_thread_holds() {
+  Events ev;
+  Ref<Instrumented> orphan;
+  Ref<Instrumented> held_by_second;
+  std::thread([&] { orphan = make<T>(ev, "orphan"); }).join();
+  std::thread([&] { held_by_second = orphan; }).join();
+  Ref<Instrumented> copy = orphan;  // two threads now share one count: must abort here
+}
+}  // namespace
+
+TEST(ThreadsDeathTest, ATrackedOrphanUsedWhileAnotherThreadHoldsItAbortsNamingTheRule) {
+  ::testing::GTEST_FLAG(death_test_style) = "threadsafe";
+  EXPECT_DEATH(use_an_orphan_that_another_thread_holds<TrackedNode>(),
+               "ouro: fatal: an orphan .* is used on a second thread while another thread holds references to it");
+}
+
+TEST(ThreadsDeathTest, AnUntrackedOrphanUsedWhileAnotherThreadHoldsItAbortsNamingTheRule) {
+  ::testing::GTEST_FLAG(death_test_style) = "threadsafe";
+  EXPECT_DEATH(use_an_orphan_that_another_thread_holds<PlainNode>(),
+               "ouro: fatal: an orphan .* is used on a second thread while another thread holds references to it");
+}
+
 #endif  // OURO_CHECKS
+
+// An orphan is used by one thread at a time and moves with its last Ref.
+TEST(Threads, AnOrphanMovesToAnotherThreadWithItsLastRef) {
+  Events ev;
+  Ref<Instrumented> tracked, plain;
+  std::thread([&] {
+    tracked = make<TrackedNode>(ev, "tracked");
+    plain = make<PlainNode>(ev, "plain");
+  }).join();
+  std::thread([t = std::move(tracked), p = std::move(plain)] {
+    Ref<Instrumented> a = t, b = p;  // this thread uses both
+    EXPECT_EQ(refcount(*a), 2u);
+    EXPECT_EQ(refcount(*b), 2u);
+  }).join();
+  EXPECT_EQ(ev.alive(), 0) << "the last references died on the thread they were handed to";
+
+  std::thread([&] { tracked = make<TrackedNode>(ev, "tracked"); }).join();
+  Ref<Instrumented> here = tracked;  // the main thread uses it
+  here.reset();
+  std::thread([t = std::move(tracked)]() mutable { t.reset(); }).join();  // then hands it over
+  EXPECT_EQ(ev.alive(), 0);
+}

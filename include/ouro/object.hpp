@@ -11,6 +11,16 @@
 // Lifetime follows CPython: an object dies the moment its last `Ref` goes
 // (finalize(), then the destructor, then the memory); objects that only keep
 // each other alive are found by the collector (ouro/gc.hpp).
+//
+// Threads: an object belongs to the thread that made it (its heap), and its
+// Refs are copied and dropped on that thread only; checked builds abort when
+// another thread does. When a thread ends, its objects that are still
+// referenced become orphans: valid, refcounted only, never collected again.
+// An orphan's count is not atomic either, so one thread at a time uses it;
+// it moves to another thread with its last Ref (hand the Ref over with the
+// synchronisation any non-thread-safe object needs: a join, a mutex, a
+// queue). Checked builds abort, naming the rule, when a thread uses an
+// orphan that another thread still holds references to.
 #pragma once
 
 #include <cstddef>
