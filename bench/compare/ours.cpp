@@ -107,9 +107,9 @@ struct TimePerGeneration {
   }
 };
 
-// OURO_BENCH_THRESHOLDS="t0,t1,t2": binary_trees under other thresholds
-// than CPython's (docs/benchmarks.md, "Where issue 5 ends"); compare never
-// sets it.
+// OURO_BENCH_THRESHOLDS="t0,t1,t2": binary_trees under other thresholds than
+// CPython's (docs/benchmarks.md, "What the missed targets would take");
+// compare never sets it.
 void set_thresholds_from_environment() {
   const char* s = std::getenv("OURO_BENCH_THRESHOLDS");
   if (!s) return;
@@ -143,7 +143,7 @@ void refcount_ops(long long n) {
   }
   double t = now() - t0;
   // The bookkeeping a managed object carries beyond its vtable pointer
-  // (the header), and the size of a handle: targets of issue 5 too.
+  // (the header), and the size of a handle: performance targets too.
   char extra[80];
   std::snprintf(extra, sizeof extra, "header_bytes=%zu ref_bytes=%zu", sizeof(ouro::Object) - sizeof(void*),
                 sizeof(ouro::Ref<Node>));
