@@ -1,12 +1,14 @@
-// WeakValueMap and WeakKeyMap (API.md, "Weak references"; Python's
+// WeakValueMap and WeakKeyMap (ouro/weakref.hpp; Python's
 // WeakValueDictionary and WeakKeyDictionary):
 //
 //   - an entry disappears when its value (key) dies, by refcount or in a
-//     collection; size() counts live entries; dead entries never pile up;
+//     collection; size() and contains() see live entries only; dead entries
+//     never pile up; clear() removes them all;
 //   - iteration visits live entries, holding each one alive while it is
-//     looked at; deaths during iteration are fine, inserting or erasing
-//     throws std::logic_error;
+//     looked at; deaths during iteration are fine, inserting, erasing or
+//     clearing throws std::logic_error;
 //   - the maps may die before or after their referents, and may be moved.
+// What user code may do inside the maps: weak_maps_user_code_test.cpp.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -19,6 +21,7 @@
 
 #include "support/fresh_heap.hpp"
 #include "support/instrumented.hpp"
+#include "support/map_holder.hpp"
 
 namespace {
 
@@ -28,8 +31,10 @@ using ouro::Ref;
 using ouro::WeakKeyMap;
 using ouro::WeakValueMap;
 using ouro_test::Events;
+using ouro_test::FinalizerOnlyNode;
 using ouro_test::in_fresh_heap;
 using ouro_test::Instrumented;
+using ouro_test::MapHolder;
 using ouro_test::PlainNode;
 using ouro_test::TrackedNode;
 
@@ -231,6 +236,61 @@ TEST(WeakValueMap, KeysThatAreRefsAreReleasedWithTheirEntryEvenWhenThatCascades)
   EXPECT_EQ(ev.alive(), 0);
 }
 
+TEST(WeakValueMap, ContainsSeesLiveEntriesOnly) {
+  Events ev;
+  WeakValueMap<int, Instrumented> m;
+  EXPECT_FALSE(m.contains(1));
+  auto a = make<PlainNode>(ev, "a");
+  auto b = make<PlainNode>(ev, "b");
+  m.insert_or_assign(1, a);
+  m.insert_or_assign(2, b);
+  EXPECT_TRUE(m.contains(1));
+  EXPECT_FALSE(m.contains(3));
+  for (auto [key, value] : m) {
+    if (key == 1) continue;
+    a.reset();  // a's entry is only marked while the iteration lasts
+    EXPECT_FALSE(m.contains(1));
+    EXPECT_TRUE(m.contains(2));
+  }
+  EXPECT_FALSE(m.contains(1));
+  EXPECT_TRUE(m.contains(2));
+}
+
+TEST(WeakValueMap, ClearRemovesEveryEntryAndTheMapStaysUsable) {
+  Events ev;
+  WeakValueMap<Counted, Instrumented> m;
+  m.clear();
+  auto a = make<PlainNode>(ev, "a");
+  auto b = make<PlainNode>(ev, "b");
+  m.insert_or_assign(Counted(1), a);
+  m.insert_or_assign(Counted(2), b);
+  m.clear();
+  EXPECT_EQ(m.size(), 0u);
+  EXPECT_TRUE(m.begin() == m.end());
+  EXPECT_EQ(Counted::alive, 0);
+  EXPECT_EQ(ouro::weakref_count(*a), 0u);
+  m.insert_or_assign(Counted(3), b);
+  EXPECT_EQ(m.get(Counted(3)), b);
+  b.reset();
+  EXPECT_EQ(m.size(), 0u);
+  EXPECT_EQ(Counted::alive, 0);
+}
+
+TEST(WeakValueMap, ClearThrowsWhileAnIteratorIsAlive) {
+  Events ev;
+  WeakValueMap<int, Instrumented> m;
+  auto a = make<PlainNode>(ev, "a");
+  m.insert_or_assign(1, a);
+  {
+    auto it = m.begin();
+    EXPECT_THROW(m.clear(), std::logic_error);
+    EXPECT_EQ(it->second, a);
+  }
+  EXPECT_EQ(m.size(), 1u);
+  m.clear();
+  EXPECT_EQ(m.size(), 0u);
+}
+
 // ---------------------------------------------------------------------------
 // WeakKeyMap
 // ---------------------------------------------------------------------------
@@ -319,20 +379,57 @@ TEST(WeakKeyMap, DeadEntriesDoNotAccumulate) {
   EXPECT_EQ(m.size(), 0u);
 }
 
+TEST(WeakKeyMap, ContainsSeesLiveKeysOnlyByIdentity) {
+  Events ev;
+  WeakKeyMap<Instrumented, int> m;
+  auto a = make<PlainNode>(ev, "a");
+  auto twin = make<PlainNode>(ev, "a");
+  EXPECT_FALSE(m.contains(*a));
+  m.insert_or_assign(a, 1);
+  EXPECT_TRUE(m.contains(*a));
+  EXPECT_FALSE(m.contains(*twin));
+  m.insert_or_assign(twin, 2);
+  EXPECT_TRUE(m.erase(*a));
+  EXPECT_FALSE(m.contains(*a));
+  EXPECT_TRUE(m.contains(*twin));
+}
+
+TEST(WeakKeyMap, ClearRemovesEveryEntryBeforeDestroyingAny) {
+  Events ev;
+  WeakKeyMap<Instrumented, Ref<Instrumented>> m;
+  auto a = make<PlainNode>(ev, "a");
+  auto b = make<PlainNode>(ev, "b");
+  auto payload = make<FinalizerOnlyNode>(ev, "payload");
+  std::size_t size_seen = 99;
+  bool contains_seen = true;
+  payload->on_finalize = [&](Instrumented&) {
+    size_seen = m.size();
+    contains_seen = m.contains(*a);
+  };
+  m.insert_or_assign(a, payload);
+  m.insert_or_assign(b, make<PlainNode>(ev, "other"));
+  payload.reset();
+  m.clear();
+  EXPECT_EQ(size_seen, 0u) << "the payload died with the map already empty";
+  EXPECT_FALSE(contains_seen);
+  EXPECT_EQ(ev.count("destroy payload"), 1u);
+  EXPECT_EQ(ev.count("destroy other"), 1u);
+  EXPECT_EQ(ouro::weakref_count(*a), 0u);
+  {
+    auto it = m.begin();
+    EXPECT_NO_THROW(m.clear()) << "an empty map";
+  }
+  m.insert_or_assign(a, Ref<Instrumented>());
+  {
+    auto it = m.begin();
+    EXPECT_THROW(m.clear(), std::logic_error);
+  }
+  EXPECT_EQ(m.size(), 1u);
+}
+
 // ---------------------------------------------------------------------------
 // As members of managed objects
 // ---------------------------------------------------------------------------
-
-// Holds both kinds of map and reports them in traverse().
-struct MapHolder : TrackedNode {
-  using TrackedNode::TrackedNode;
-  WeakValueMap<Ref<Instrumented>, Instrumented> by_key;  // keys strong
-  WeakKeyMap<Instrumented, Ref<Instrumented>> by_object;  // values strong
-  void traverse(ouro::Visitor& v) override {
-    TrackedNode::traverse(v);
-    v(by_key, by_object);
-  }
-};
 
 TEST(WeakMapsAsMembers, TheirStrongKeysAndValuesAreSeenByTheCollector) {
   in_fresh_heap([] {
