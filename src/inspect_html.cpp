@@ -109,7 +109,7 @@ void PageGraph::write_json(std::ostream& os, long start) const {
     os << (i ? ",\n" : "") << "{\"type\":" << json_string(type_name(o))
        << ",\"repr\":" << json_string(repr_for_report(o, 120)) << ",\"root\":" << (g_.is_root(v) ? "true" : "false")
        << ",\"garbage\":" << (g_.is_alive(v) ? "false" : "true")
-       << ",\"tracked\":" << (g_.is_tracked(v) ? "true" : "false") << ",\"refcount\":" << refcount(o);
+       << ",\"tracked\":" << (g_.is_tracked(v) ? "true" : "false") << ",\"refcount\":" << g_.refcount(v);
     write_arcs(os, g_.out(v), "out", "outMore");
     write_arcs(os, g_.in(v), "in", "inMore");
     os << "}";
@@ -226,9 +226,8 @@ void write_html(std::ostream& os) {
   using detail::HeapGraph;
   detail::Heap& h = detail::heap_for_api();
   std::vector<TypeStat> types = detail::count_types(h);
-  HeapGraph g(h);
-  std::vector<std::vector<std::uint32_t>> groups = g.cycle_groups();
-  std::stable_sort(groups.begin(), groups.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  HeapGraph g(h, "ouro::inspect::write_html");
+  std::vector<std::vector<std::uint32_t>> groups = g.cycle_groups();  // largest first
 
   std::vector<detail::ChainSubject> subjects;
   for (std::size_t i = 0; i < groups.size() && i < detail::kChains; ++i)
