@@ -207,10 +207,14 @@ void write_dot(std::ostream& os, const Object& center, int depth, bool referrers
 
 // One self-contained HTML page (no network, inline CSS and JS): a summary, the
 // type table, the cycles, why-alive chains for the largest cycles, and a
-// graph explorer (click an object to see its referrers and referents). Heaps
-// larger than a few thousand objects are sampled for the explorer: cycle
-// members and chains first. Calls traverse() on every tracked object and
-// repr() on the objects shown: what user code may do meanwhile, see above.
+// graph explorer (click an object to see its referrers and referents). The
+// page stays small whatever the heap's shape (a few MB at most, linear time):
+// heaps larger than a few thousand objects are sampled for the explorer
+// (cycle members and chains first), each object lists at most 16 referrers
+// and 16 referents, a long why-alive chain shows its first and last six
+// references and how many lie between, and a cycle its first twelve. Calls
+// traverse() on every tracked object and repr() on the objects shown: what
+// user code may do meanwhile, see above.
 void write_html(std::ostream& os);
 
 }  // namespace ouro::inspect
