@@ -241,7 +241,8 @@ std::vector<ChainSubject> samples_of_common_types(HeapGraph& g, const std::vecto
   std::unordered_map<const std::type_info*, std::size_t> rank;  // index in `types`, or `wanted` for none
   std::size_t found = 0;
   for (std::uint32_t v = 0; v < g.tracked() && found < wanted; ++v) {
-    const std::type_info& type = typeid(*g.object(v));
+    const Object& o = *g.object(v);
+    const std::type_info& type = typeid(o);
     auto [it, added] = rank.try_emplace(&type, wanted);
     if (added) {
       std::string name = short_type_name(type);
