@@ -30,6 +30,9 @@ void collect_automatically(Heap& heap);
 // (destruction.cpp, dies_under_the_count). Per thread.
 void begin_counting(Heap& heap, Table counted, Table adopted) noexcept;
 void end_counting() noexcept;
+// True between the two: the collector is calling traverse() on a working
+// set whose tables and counts are half updated (queries refuse to run then).
+bool counting_now() noexcept;
 
 // Runs o->finalize() once (marks it finalized first), reporting exceptions.
 void call_finalizer(Object* o) noexcept;

@@ -143,6 +143,8 @@ void begin_counting(Heap& h, Table counted, Table adopted) noexcept {
 
 void end_counting() noexcept { tls_queue.counting = nullptr; }
 
+bool counting_now() noexcept { return tls_queue.counting != nullptr; }
+
 void release(Object* o) noexcept {
   if (has(*o, kGuarded)) return;  // inside a collection: the collector decides
   DestructionQueue& q = tls_queue;

@@ -7,6 +7,7 @@
 #include "heap.hpp"
 #include "ouro/gc.hpp"
 #include "ouro/visitor.hpp"
+#include "query_scope.hpp"
 
 namespace ouro::gc {
 namespace {
@@ -57,7 +58,7 @@ Object& mutable_object(const Object& o) { return const_cast<Object&>(o); }
 std::size_t collect(int generation) {
   int g = checked_generation(generation, "collect");
   Heap& h = detail::heap_for_api();
-  if (h.collecting) return 0;
+  if (h.collecting || h.queries != 0) return 0;
   h.collecting = true;
   try {
     std::size_t n = detail::collect_with_callbacks(h, g);
@@ -119,22 +120,31 @@ std::vector<Ref<Object>> get_objects(int generation) {
   return out;
 }
 
+// Both call traverse(), user code that may change the heap: they hold a
+// QueryScope and pins (query_scope.hpp).
 std::vector<Ref<Object>> get_referents(const Object& o) {
   CollectReferents collect;
+  Heap* h = detail::current_heap();
+  if (!h) {  // after this thread's heap was torn down: no collection can run
+    mutable_object(o).traverse(collect);
+    return std::move(collect.found);
+  }
+  Ref<Object> pinned = detail::pin(o, *h);
+  detail::QueryScope scope(*h, "ouro::gc::get_referents");
   mutable_object(o).traverse(collect);
   return std::move(collect.found);
 }
 
 std::vector<Ref<Object>> get_referrers(const Object& o) {
   Heap& h = detail::heap_for_api();
+  std::vector<Ref<Object>> pinned;  // dropped after the scope ends
+  detail::QueryScope scope(h, "ouro::gc::get_referrers");
+  for (Table t : {Table::gen0, Table::gen1, Table::gen2}) append_table(h, t, pinned);
   std::vector<Ref<Object>> out;
-  for (Table t : {Table::gen0, Table::gen1, Table::gen2}) {
-    detail::SlotTable& tab = h.table(t);
-    for (std::uint32_t i = 0; i < tab.size(); ++i) {
-      FindsTarget finds(&o);
-      tab[i]->traverse(finds);
-      if (finds.found) out.push_back(new_ref(tab[i]));
-    }
+  for (const Ref<Object>& candidate : pinned) {
+    FindsTarget finds(&o);
+    candidate->traverse(finds);
+    if (finds.found) out.push_back(candidate);
   }
   return out;
 }

@@ -221,9 +221,11 @@ MakeFrame begin_make(bool tracked, bool has_finalizer, std::ptrdiff_t object_off
     flags = static_cast<std::uint16_t>(flags | kOrphan);
   } else if (tracked) {
     // Like CPython's gc_alloc: count first, maybe collect, before the new
-    // object exists (so a collection never sees it half-built).
+    // object exists (so a collection never sees it half-built). Not inside
+    // a collection, nor while a query runs: the count stays over the
+    // threshold, and the first make after the query collects.
     ++h->count[0];
-    if (h->count[0] > h->threshold[0] && h->enabled && h->threshold[0] != 0 && !h->collecting) {
+    if (h->count[0] > h->threshold[0] && h->enabled && h->threshold[0] != 0 && !h->collecting && h->queries == 0) {
       try {
         collect_automatically(*h);
       } catch (...) {

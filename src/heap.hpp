@@ -63,6 +63,9 @@ struct Heap : HeapCore {
   bool enabled = true;
   bool collecting = false;
   bool tearing_down = false;
+  // Queries running (QueryScope, query_scope.hpp): while any runs, automatic
+  // collection waits and gc::collect() returns 0.
+  std::uint32_t queries = 0;
   // CPython's 25% rule: a full collection also needs more pending objects
   // (survivors promoted into gen2 since the last full collection, that are
   // still alive) than a quarter of the long-lived total.

@@ -96,11 +96,10 @@ inspect::Cycle cycle_of(HeapGraph& g, const std::vector<std::uint32_t>& members,
 }
 
 std::vector<inspect::Cycle> cycles_of(HeapGraph& g, const Object* only) {
-  std::vector<std::vector<std::uint32_t>> groups = g.cycle_groups();
+  std::vector<std::vector<std::uint32_t>> groups = g.cycle_groups();  // largest first
   std::uint32_t wanted = only ? g.find(*only) : HeapGraph::npos;
   if (only)
     std::erase_if(groups, [&](const auto& members) { return std::ranges::find(members, wanted) == members.end(); });
-  std::stable_sort(groups.begin(), groups.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
   std::vector<std::uint32_t> group_of(g.tracked(), HeapGraph::npos);
   std::vector<inspect::Cycle> out;
   out.reserve(groups.size());
@@ -153,13 +152,16 @@ namespace inspect {
 
 std::vector<Edge> why_alive(const Object& o) {
   if (is_immortal(o)) return {};
-  detail::HeapGraph g(detail::heap_for_api());
+  detail::Heap& h = detail::heap_for_api();
+  if (detail::is_being_destroyed(o))
+    throw std::invalid_argument("ouro::inspect::why_alive: the " + type_name(o) +
+                                " is being destroyed (its refcount reached zero): nothing keeps it alive");
+  if (detail::is_collection_garbage(o))
+    throw std::invalid_argument("ouro::inspect::why_alive: the running collection found " + o.repr() +
+                                " unreachable: it is garbage that this collection reclaims");
+  detail::HeapGraph g(h, "ouro::inspect::why_alive", &o);
   std::uint32_t target = g.find(o);
-  if (target == detail::HeapGraph::npos) {
-    if (gc::is_tracked(o) && detail::Access::heap_id(o) == detail::heap_for_api().id)
-      throw std::logic_error("ouro::inspect::why_alive: the object is tracked but not in any table");
-    return {};  // untracked and no tracked object refers to it: held from outside only
-  }
+  if (target == detail::HeapGraph::npos) return {};  // not made by make<T>: only the outside can hold it
   bool reached = false;
   std::vector<detail::HeapGraph::Step> steps = g.chain_to(target, reached);
   if (!reached)
@@ -169,20 +171,20 @@ std::vector<Edge> why_alive(const Object& o) {
 }
 
 bool is_root(const Object& o) {
-  if (!gc::is_tracked(o)) return false;
-  detail::HeapGraph g(detail::heap_for_api());
+  if (!gc::is_tracked(o) || detail::is_collection_garbage(o)) return false;
+  detail::HeapGraph g(detail::heap_for_api(), "ouro::inspect::is_root", &o);
   std::uint32_t i = g.find(o);
   return i != detail::HeapGraph::npos && g.is_root(i);
 }
 
 std::vector<Cycle> find_cycles() {
-  detail::HeapGraph g(detail::heap_for_api());
+  detail::HeapGraph g(detail::heap_for_api(), "ouro::inspect::find_cycles");
   return detail::cycles_of(g, nullptr);
 }
 
 std::vector<Cycle> find_cycles(const Object& o) {
-  if (!gc::is_tracked(o)) return {};
-  detail::HeapGraph g(detail::heap_for_api());
+  if (!gc::is_tracked(o) || detail::is_collection_garbage(o)) return {};
+  detail::HeapGraph g(detail::heap_for_api(), "ouro::inspect::find_cycles", &o);
   return detail::cycles_of(g, &o);
 }
 

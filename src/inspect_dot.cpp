@@ -66,17 +66,22 @@ namespace ouro::inspect {
 
 void write_dot(std::ostream& os, const Object& center, int depth, bool referrers) {
   using detail::HeapGraph;
-  HeapGraph g(detail::heap_for_api());
+  // An object that a collection or its refcount is reclaiming is not part of
+  // the live heap: drawn alone.
+  const bool reclaimed = detail::is_being_destroyed(center) || detail::is_collection_garbage(center);
+  HeapGraph g(detail::heap_for_api(), "ouro::inspect::write_dot", reclaimed ? nullptr : &center);
   os << "digraph ouro {\n"
      << "  graph [rankdir=LR, fontname=\"Helvetica\", label="
      << detail::dot_quoted(std::string(referrers ? "what refers to " : "what is referred to by ") +
                            detail::repr_for_report(center) +
                            "  (double octagon: root, red: garbage, dashed: untracked, bold: center)")
      << "];\n  node [fontname=\"Helvetica\", fontsize=10];\n  edge [fontname=\"Helvetica\", fontsize=9];\n";
-  std::uint32_t c = g.find(center);
-  if (c == HeapGraph::npos) {  // untracked and referred to by no tracked object
-    os << "  center [label=" << detail::dot_quoted(detail::repr_for_report(center) + "\n" + type_name(center))
-       << ", shape=box, style=dashed, penwidth=3];\n}\n";
+  std::uint32_t c = reclaimed ? HeapGraph::npos : g.find(center);
+  if (c == HeapGraph::npos) {  // reclaimed, or not made by make<T>: nothing in the heap around it
+    os << "  center [label="
+       << detail::dot_quoted(detail::repr_for_report(center) + "\n" + type_name(center) +
+                             (reclaimed ? "\n(being reclaimed)" : ""))
+       << ", shape=box, style=dashed, " << (reclaimed ? "color=red, " : "") << "penwidth=3];\n}\n";
     return;
   }
   std::vector<detail::Reached> nodes =

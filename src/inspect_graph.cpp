@@ -10,101 +10,146 @@
 #include "ouro/visitor.hpp"
 
 namespace ouro::detail {
-namespace {
 
-// Every table a tracked object of this heap can sit in (during a
-// collection, finalizers and callbacks may ask about guarded objects too).
-constexpr Table kTables[] = {Table::gen0,      Table::gen1,        Table::gen2,
-                             Table::permanent, Table::unreachable, Table::uncollectable};
+static_assert(static_cast<std::size_t>(kLiveTables[0]) == 0 && static_cast<std::size_t>(kLiveTables[3]) == 3,
+              "a live table's value is its index in kLiveTables");
 
-class RecordArcs final : public Visitor {
+// Resolves each reference as traverse() reports it, while the target is
+// surely alive (its referrer holds it): later user code may drop it, but by
+// then it has a node, and so a pin.
+class HeapGraph::Recorder final : public Visitor {
  public:
-  explicit RecordArcs(std::vector<Object*>& targets, std::vector<const char*>& fields)
-      : targets_(targets), fields_(fields) {}
+  explicit Recorder(HeapGraph& g) : g_(g) {}
+  // The arcs so far, as two arrays: smaller blocks than one array of Arcs
+  // while they grow (a failed push ends the whole graph).
+  std::vector<std::uint32_t> nodes;
+  std::vector<const char*> fields;
 
  private:
   void visit(Object* target) override {
-    targets_.push_back(target);
-    fields_.push_back(field());
+    std::uint32_t node = g_.node_of(target);
+    fields.push_back(field());
+    nodes.push_back(node);
   }
-  std::vector<Object*>& targets_;
-  std::vector<const char*>& fields_;
+  HeapGraph& g_;
 };
-
-}  // namespace
 
 // ---------------------------------------------------------------------------
 // Building
 // ---------------------------------------------------------------------------
 
-HeapGraph::HeapGraph(Heap& h) : heap_(h) {
-  std::uint32_t base = 0;
-  for (Table t : kTables) {
-    table_base_[static_cast<std::size_t>(t)] = base;
-    base += h.table(t).size();
-  }
-  tracked_ = base;
-  objects_.reserve(tracked_);
-  for (Table t : kTables) h.table(t).for_each([&](Object* o) { objects_.push_back(o); });
-  read_references(h);
+namespace {
+
+// A node's refcount, read when the graph pins it (for the snapshot, before
+// any user code runs): external counts describe the heap as the query found
+// it, whatever user code drops or adds during the walk. Immortal: nonzero
+// whatever the graph subtracts.
+std::int64_t count_before_pin(const Object& o) noexcept {
+  std::uint64_t rc = Access::refcnt(o);
+  return is_immortal_count(rc) ? std::int64_t{1} << 40 : static_cast<std::int64_t>(rc);
+}
+
+}  // namespace
+
+HeapGraph::HeapGraph(Heap& h, const char* query, const Object* subject) : heap_(h), scope_(h, query) {
+  take_snapshot();
+  if (subject && pinnable(*subject, h) && lookup(subject) == npos) node_of(const_cast<Object*>(subject));
+  read_references();
   count_external();
 }
 
-std::uint32_t HeapGraph::index_of_tracked(const Object* o) const noexcept {
-  Table t = table_of(*o);
-  if (t == Table::none || static_cast<std::size_t>(t) >= std::size(kTables) || Access::heap_id(*o) != heap_.id)
-    return npos;
-  const SlotTable& tab = heap_.tables[static_cast<std::size_t>(t)];
-  std::uint32_t slot = Access::slot(*o);
-  if (slot >= tab.size() || tab[slot] != o) return npos;
-  return table_base_[static_cast<std::size_t>(t)] + slot;
+// The tracked objects of the live tables, each pinned, before any user code
+// runs.
+void HeapGraph::take_snapshot() {
+  std::uint32_t base = 0;
+  for (std::size_t t = 0; t < kTables; ++t) {
+    table_base_[t] = base;
+    table_size_[t] = heap_.tables[t].size();
+    base += table_size_[t];
+  }
+  tracked_ = base;
+  std::vector<Ref<Object>>& objects = nodes_.objects;
+  objects.reserve(tracked_);  // the only steps that can fail: before any pin
+  external_.reserve(tracked_);
+  for (std::size_t t = 0; t < kTables; ++t) {
+    const SlotTable& tab = heap_.tables[t];
+    for (std::uint32_t slot = 0; slot < table_size_[t]; ++slot) {
+      Object* o = tab[slot];
+      external_.push_back(count_before_pin(*o));
+      incref(o);
+      objects.emplace_back(o, adopt_t{});
+    }
+  }
 }
 
-std::uint32_t HeapGraph::intern_untracked(Object* o) {
-  auto [it, added] = untracked_.try_emplace(o, static_cast<std::uint32_t>(objects_.size()));
-  if (added) objects_.push_back(o);
-  return it->second;
+// By the object's table and slot when it still sits where the snapshot saw
+// it (comparing addresses: a pinned object's address is its own), else by
+// the hash map. A tracked object of this heap found elsewhere was moved (by
+// user code: gc::freeze()) or made during the walk: from then on the map
+// holds the snapshot's objects too.
+std::uint32_t HeapGraph::lookup(const Object* o) {
+  auto t = static_cast<std::size_t>(table_of(*o));
+  if (t < kTables && Access::heap_id(*o) == heap_.id) {
+    std::uint32_t slot = Access::slot(*o);
+    if (slot < table_size_[t] && nodes_.objects[table_base_[t] + slot].get() == o) return table_base_[t] + slot;
+    if (!snapshot_indexed_) index_snapshot();
+  }
+  auto it = others_.find(o);
+  return it == others_.end() ? npos : it->second;
 }
 
-std::uint32_t HeapGraph::find(const Object& o) const noexcept {
-  std::uint32_t i = index_of_tracked(&o);
+void HeapGraph::index_snapshot() {
+  others_.reserve(others_.size() + tracked_);
+  for (std::uint32_t i = 0; i < tracked_; ++i) others_.emplace(nodes_.objects[i].get(), i);
+  snapshot_indexed_ = true;
+}
+
+std::uint32_t HeapGraph::find(const Object& o) { return lookup(&o); }
+
+// The node of a reported object, made (and pinned) on first meeting.
+std::uint32_t HeapGraph::node_of(Object* o) {
+  std::uint32_t i = lookup(o);
   if (i != npos) return i;
-  auto it = untracked_.find(&o);
-  return it == untracked_.end() ? npos : it->second;
+  i = size();
+  std::vector<Ref<Object>>& objects = nodes_.objects;
+  if (objects.size() == objects.capacity()) objects.reserve(objects.size() * 2 + 16);
+  if (external_.size() == external_.capacity()) external_.reserve(external_.size() * 2 + 16);
+  const bool pinned = pinnable(*o, heap_);
+  if (!pinned) nodes_.unpinned.reserve(nodes_.unpinned.size() + 1);
+  others_.emplace(o, i);  // the last step that can fail
+  external_.push_back(count_before_pin(*o));
+  if (pinned) incref(o);
+  objects.emplace_back(o, adopt_t{});
+  if (!pinned) nodes_.unpinned.push_back(i);
+  return i;
 }
 
-// One traverse() per tracked object; the referents are resolved to nodes
-// afterwards, so an untracked referent first met late still gets a node.
-void HeapGraph::read_references(Heap&) {
-  std::vector<Object*> targets;
-  std::vector<const char*> fields;
-  std::vector<std::uint32_t> ends;
-  ends.reserve(tracked_);
-  RecordArcs record(targets, fields);
+// One traverse() per tracked node; nodes met meanwhile are appended, and
+// have no references out (untracked objects have no traverse() worth
+// calling; objects made during the walk are not part of the snapshot).
+void HeapGraph::read_references() {
+  first_.reserve(std::size_t{tracked_} + 1);
+  Recorder record(*this);
   for (std::uint32_t i = 0; i < tracked_; ++i) {
-    objects_[i]->traverse(record);
-    ends.push_back(static_cast<std::uint32_t>(targets.size()));
+    first_.push_back(static_cast<std::uint32_t>(record.nodes.size()));
+    Object* o = nodes_.objects[i].get();  // not a reference into the vector: traverse() may grow it
+    o->traverse(record);
   }
-  arcs_.resize(targets.size());
-  for (std::size_t k = 0; k < targets.size(); ++k) {
-    std::uint32_t to = index_of_tracked(targets[k]);
-    if (to == npos) to = intern_untracked(targets[k]);
-    arcs_[k] = Arc{to, fields[k]};
-  }
-  // Untracked nodes have no traverse() worth calling: no references out.
-  first_.assign(objects_.size() + 1, static_cast<std::uint32_t>(arcs_.size()));
-  first_[0] = 0;
-  for (std::uint32_t i = 0; i < tracked_; ++i) first_[i + 1] = ends[i];
+  first_.resize(std::size_t{size()} + 1, static_cast<std::uint32_t>(record.nodes.size()));
+  arcs_.resize(record.nodes.size());
+  for (std::size_t k = 0; k < arcs_.size(); ++k) arcs_[k] = Arc{record.nodes[k], record.fields[k]};
 }
 
-// The collector's update_refs + subtract_refs, over every node.
+// The collector's update_refs + subtract_refs, over every node: external_
+// starts as each node's refcount when it was pinned (count_before_pin).
 void HeapGraph::count_external() {
-  external_.resize(objects_.size());
-  for (std::uint32_t i = 0; i < size(); ++i) {
-    std::uint64_t rc = Access::refcnt(*objects_[i]);
-    external_[i] = is_immortal_count(rc) ? std::int64_t{1} << 40 : static_cast<std::int64_t>(rc);
-  }
   for (const Arc& a : arcs_) --external_[a.node];
+}
+
+std::size_t HeapGraph::refcount(std::uint32_t i) const {
+  std::size_t rc = ouro::refcount(*object(i));
+  if (is_immortal(*object(i)) || std::ranges::find(nodes_.unpinned, i) != nodes_.unpinned.end()) return rc;
+  return rc - 1;
 }
 
 // ---------------------------------------------------------------------------
@@ -113,7 +158,7 @@ void HeapGraph::count_external() {
 
 std::span<const HeapGraph::Arc> HeapGraph::in(std::uint32_t i) {
   if (rfirst_.empty()) {
-    rfirst_.assign(objects_.size() + 1, 0);
+    rfirst_.assign(std::size_t{size()} + 1, 0);
     for (const Arc& a : arcs_) ++rfirst_[a.node + 1];
     for (std::size_t k = 1; k < rfirst_.size(); ++k) rfirst_[k] += rfirst_[k - 1];
     rarcs_.resize(arcs_.size());
@@ -130,7 +175,7 @@ bool HeapGraph::is_alive(std::uint32_t i) noexcept {
 }
 
 void HeapGraph::mark_alive() {
-  alive_.assign(objects_.size(), 0);
+  alive_.assign(size(), 0);
   std::vector<std::uint32_t> stack;
   for (std::uint32_t r = 0; r < size(); ++r) {
     if (!held_from_outside(r) || alive_[r]) continue;
@@ -148,37 +193,88 @@ void HeapGraph::mark_alive() {
   }
 }
 
-std::vector<HeapGraph::Step> HeapGraph::chain_to(std::uint32_t target, bool& reached) const {
-  reached = true;
-  if (held_from_outside(target)) return {};
-  // parent[v] = the arc index that first reached v; npos: not yet reached.
-  std::vector<std::uint32_t> parent_arc(objects_.size(), npos);
-  std::vector<std::uint32_t> parent(objects_.size(), npos);
+HeapGraph::ChainTree HeapGraph::chain_tree(std::uint32_t stop_at) const {
+  ChainTree tree;
+  tree.parent.assign(size(), npos);
+  tree.parent_arc.assign(size(), npos);
+  std::vector<std::uint32_t>& parent = tree.parent;
   std::vector<std::uint32_t> queue;
   for (std::uint32_t r = 0; r < tracked_; ++r)
     if (is_root(r)) {
       parent[r] = r;
       queue.push_back(r);
     }
-  for (std::size_t head = 0; head < queue.size() && parent[target] == npos; ++head) {
+  for (std::size_t head = 0; head < queue.size() && (stop_at == npos || parent[stop_at] == npos); ++head) {
     std::uint32_t v = queue[head];
     for (std::uint32_t k = first_[v]; k < first_[v + 1]; ++k) {
       std::uint32_t w = arcs_[k].node;
       if (parent[w] != npos) continue;
       parent[w] = v;
-      parent_arc[w] = k;
+      tree.parent_arc[w] = k;
       queue.push_back(w);
     }
   }
-  if (parent[target] == npos) {
+  return tree;
+}
+
+std::vector<HeapGraph::Step> HeapGraph::chain_in(const ChainTree& tree, std::uint32_t target, bool& reached) const {
+  reached = true;
+  if (held_from_outside(target)) return {};
+  if (tree.parent[target] == npos) {
     reached = false;
     return {};
   }
   std::vector<Step> steps;
-  for (std::uint32_t v = target; parent[v] != v; v = parent[v]) steps.push_back(Step{parent[v], arcs_[parent_arc[v]].field, v});
+  for (std::uint32_t v = target; tree.parent[v] != v; v = tree.parent[v])
+    steps.push_back(Step{tree.parent[v], arcs_[tree.parent_arc[v]].field, v});
   std::reverse(steps.begin(), steps.end());
   return steps;
 }
+
+std::vector<HeapGraph::Step> HeapGraph::chain_ends(const ChainTree& tree, std::uint32_t target, std::size_t keep,
+                                                   std::size_t& length, bool& reached) const {
+  length = 0;
+  reached = true;
+  if (held_from_outside(target)) return {};
+  if (tree.parent[target] == npos) {
+    reached = false;
+    return {};
+  }
+  for (std::uint32_t v = target; tree.parent[v] != v; v = tree.parent[v]) ++length;
+  // Walking up from the target meets the last references first: keep the
+  // first `keep` met and the last `keep`, then put them in chain order.
+  std::vector<Step> steps;
+  std::size_t k = 0;
+  for (std::uint32_t v = target; tree.parent[v] != v; v = tree.parent[v], ++k)
+    if (k < keep || k + keep >= length) steps.push_back(Step{tree.parent[v], arcs_[tree.parent_arc[v]].field, v});
+  std::reverse(steps.begin(), steps.end());
+  return steps;
+}
+
+std::vector<HeapGraph::Step> HeapGraph::chain_to(std::uint32_t target, bool& reached) const {
+  if (held_from_outside(target)) {
+    reached = true;
+    return {};
+  }
+  return chain_in(chain_tree(target), target, reached);
+}
+
+namespace {
+
+// Largest first, groups of one size in their order: a stable counting sort
+// by size (a comparison sort of a million small cycles is not linear).
+std::vector<std::vector<std::uint32_t>> largest_first(std::vector<std::vector<std::uint32_t>> groups) {
+  std::size_t largest = 0;
+  for (const auto& g : groups) largest = std::max(largest, g.size());
+  std::vector<std::size_t> at(largest + 2, 0);  // by largest - size: where each size starts
+  for (const auto& g : groups) ++at[largest - g.size() + 1];
+  for (std::size_t k = 1; k < at.size(); ++k) at[k] += at[k - 1];
+  std::vector<std::vector<std::uint32_t>> sorted(groups.size());
+  for (auto& g : groups) sorted[at[largest - g.size()]++] = std::move(g);
+  return sorted;
+}
+
+}  // namespace
 
 // Tarjan's algorithm with an explicit call stack: a frame is a node and the
 // position of the next arc to look at. index/low numbers are 1-based (0 =
@@ -233,7 +329,7 @@ std::vector<std::vector<std::uint32_t>> HeapGraph::cycle_groups() const {
       }
     }
   }
-  return groups;
+  return largest_first(std::move(groups));
 }
 
 }  // namespace ouro::detail

@@ -5,9 +5,15 @@
 // without JavaScript. The explorer is drawn by the inline script from a JSON
 // copy of the graph embedded in <script type="application/json">: every
 // string in it is escaped so that "<", ">" and "&" never appear raw (a repr
-// containing "</script>" cannot end the block). Heaps larger than
-// kMaxHtmlNodes objects are sampled: cycle members and chains first, then
-// their neighbours; counts of the references left out are kept.
+// containing "</script>" cannot end the block).
+//
+// The page is bounded whatever the heap's shape: heaps larger than
+// kMaxHtmlNodes objects are sampled for the explorer (cycle members and
+// chains first, then their neighbours), each object lists at most
+// kMaxArcsShown referrers and referents (with the count of those left out),
+// a why-alive chain shows its first and last kChainEndsShown references, a
+// cycle its first kMaxEdgesShown. The work is linear: one graph, one
+// breadth-first search for all chains, one pass per table.
 #include <algorithm>
 #include <cstdio>
 #include <ostream>
@@ -23,6 +29,15 @@ namespace {
 
 constexpr std::uint32_t kMaxHtmlNodes = 4000;
 constexpr std::size_t kMaxCyclesShown = 30, kMaxEdgesShown = 12, kMaxTypesShown = 100, kChains = 5;
+constexpr std::size_t kChainEndsShown = 6, kMaxArcsShown = 16;
+// Type and field names in the explorer's data are cut to these lengths (a
+// repr to 120 characters): one object's entry stays small.
+constexpr std::size_t kMaxTypeChars = 120, kMaxFieldChars = 60;
+
+std::string clipped(std::string text, std::size_t max) {
+  if (text.size() > max) text = text.substr(0, max - 3) + "...";
+  return text;
+}
 
 std::string html_escaped(const std::string& text) {
   std::string out;
@@ -75,8 +90,10 @@ class PageGraph {
   // Adds the neighbours of what is included, breadth-first, while room lasts.
   void fill_with_neighbours() {
     for (std::size_t head = 0; head < nodes_.size() && !full(); ++head) {
-      for (const HeapGraph::Arc& a : g_.out(nodes_[head])) include(a.node);
-      for (const HeapGraph::Arc& a : g_.in(nodes_[head])) include(a.node);
+      for (const HeapGraph::Arc& a : g_.out(nodes_[head]))
+        if (!full()) include(a.node);
+      for (const HeapGraph::Arc& a : g_.in(nodes_[head]))
+        if (!full()) include(a.node);
     }
   }
   void write_json(std::ostream& os, long start) const;
@@ -94,9 +111,10 @@ void PageGraph::write_arcs(std::ostream& os, std::span<const HeapGraph::Arc> arc
   os << ",\"" << name << "\":[";
   std::size_t written = 0;
   for (const HeapGraph::Arc& a : arcs) {
+    if (written == kMaxArcsShown) break;
     long to = id(a.node);
     if (to < 0) continue;
-    os << (written++ ? "," : "") << "[" << to << "," << json_string(a.field) << "]";
+    os << (written++ ? "," : "") << "[" << to << "," << json_string(clipped(a.field, kMaxFieldChars)) << "]";
   }
   os << "],\"" << left_out << "\":" << arcs.size() - written;
 }
@@ -106,10 +124,10 @@ void PageGraph::write_json(std::ostream& os, long start) const {
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     std::uint32_t v = nodes_[i];
     const Object& o = *g_.object(v);
-    os << (i ? ",\n" : "") << "{\"type\":" << json_string(type_name(o))
+    os << (i ? ",\n" : "") << "{\"type\":" << json_string(clipped(type_name(o), kMaxTypeChars))
        << ",\"repr\":" << json_string(repr_for_report(o, 120)) << ",\"root\":" << (g_.is_root(v) ? "true" : "false")
        << ",\"garbage\":" << (g_.is_alive(v) ? "false" : "true")
-       << ",\"tracked\":" << (g_.is_tracked(v) ? "true" : "false") << ",\"refcount\":" << refcount(o);
+       << ",\"tracked\":" << (g_.is_tracked(v) ? "true" : "false") << ",\"refcount\":" << g_.refcount(v);
     write_arcs(os, g_.out(v), "out", "outMore");
     write_arcs(os, g_.in(v), "in", "inMore");
     os << "}";
@@ -140,24 +158,28 @@ void write_types(std::ostream& os, const std::vector<inspect::TypeStat>& types) 
   os << "</tbody></table></section>\n";
 }
 
+// `groups` largest first; only the first kMaxCyclesShown are written, each
+// read once (its members' references), so the section is linear however
+// large a group is.
 void write_cycles(std::ostream& os, HeapGraph& g, const PageGraph& page,
                   const std::vector<std::vector<std::uint32_t>>& groups) {
   os << "<section id=\"cycles\"><h2>Cycles</h2>\n";
   if (groups.empty()) os << "<p>No reference cycles among tracked objects.</p>\n";
+  std::vector<std::uint32_t> group_of(g.tracked(), HeapGraph::npos);
   for (std::size_t i = 0; i < groups.size() && i < kMaxCyclesShown; ++i) {
     const std::vector<std::uint32_t>& members = groups[i];
+    const auto id = static_cast<std::uint32_t>(i);
     bool garbage = !g.is_alive(members.front());
     os << "<div class=\"cycle" << (garbage ? " garbage" : "") << "\"><h3>Cycle " << i + 1 << ": "
        << members.size() << (members.size() == 1 ? " object" : " objects") << " &mdash; "
        << (garbage ? "<span class=\"badge garbage\">garbage</span> nothing outside keeps it alive"
                    : "<span class=\"badge alive\">alive</span> reachable from a root")
        << "</h3><ul class=\"edges\">\n";
-    std::unordered_map<std::uint32_t, bool> member;
-    for (std::uint32_t v : members) member[v] = true;
+    for (std::uint32_t v : members) group_of[v] = id;
     std::size_t shown = 0, total = 0;
     for (std::uint32_t v : members)
       for (const HeapGraph::Arc& a : g.out(v)) {
-        if (!member.count(a.node)) continue;
+        if (a.node >= group_of.size() || group_of[a.node] != id) continue;
         if (++total > kMaxEdgesShown) continue;
         ++shown;
         os << "<li>" << object_link(g, page, v) << " " << field_text(a.field) << " &rarr; "
@@ -171,10 +193,21 @@ void write_cycles(std::ostream& os, HeapGraph& g, const PageGraph& page,
   os << "</section>\n";
 }
 
+// One why-alive chain of the page: its object, whether a root reaches it,
+// and the references shown (all of them, or the first and last
+// kChainEndsShown of a longer chain, `length` in all).
 struct ChainSubject {
+  ChainSubject(std::string t, std::uint32_t n) : title(std::move(t)), node(n) {}
   std::string title;
   std::uint32_t node;
+  bool reached = true;
+  std::size_t length = 0;
+  std::vector<HeapGraph::Step> shown;
 };
+
+void read_chain(const HeapGraph& g, const HeapGraph::ChainTree& tree, ChainSubject& s) {
+  s.shown = g.chain_ends(tree, s.node, kChainEndsShown, s.length, s.reached);
+}
 
 void write_chains(std::ostream& os, HeapGraph& g, const PageGraph& page, const std::vector<ChainSubject>& subjects) {
   os << "<section id=\"chains\"><h2>Why alive</h2>\n"
@@ -182,16 +215,17 @@ void write_chains(std::ostream& os, HeapGraph& g, const PageGraph& page, const s
         "each of the largest groups.</p>\n";
   for (const ChainSubject& s : subjects) {
     os << "<div class=\"chain\"><h3>" << html_escaped(s.title) << ": " << object_link(g, page, s.node) << "</h3>";
-    bool reached = false;
-    std::vector<HeapGraph::Step> steps = g.chain_to(s.node, reached);
-    if (!reached)
+    if (!s.reached)
       os << "<p><span class=\"badge garbage\">garbage</span> no root reaches it: the next collection reclaims it.</p>";
-    else if (steps.empty())
+    else if (s.shown.empty())
       os << "<p><span class=\"badge root\">root</span> it is held from outside the tracked heap itself.</p>";
     else {
-      os << "<ol><li><span class=\"badge root\">root</span> " << object_link(g, page, steps.front().from) << "</li>";
-      for (const HeapGraph::Step& step : steps)
-        os << "<li>" << field_text(step.field) << " &rarr; " << object_link(g, page, step.to) << "</li>";
+      os << "<ol><li><span class=\"badge root\">root</span> " << object_link(g, page, s.shown.front().from) << "</li>";
+      for (std::size_t k = 0; k < s.shown.size(); ++k) {
+        if (k == kChainEndsShown && s.length > s.shown.size())
+          os << "<li class=\"more\">&hellip; " << s.length - s.shown.size() << " more references &hellip;</li>";
+        os << "<li>" << field_text(s.shown[k].field) << " &rarr; " << object_link(g, page, s.shown[k].to) << "</li>";
+      }
       os << "</ol>";
     }
     os << "</div>\n";
@@ -199,21 +233,31 @@ void write_chains(std::ostream& os, HeapGraph& g, const PageGraph& page, const s
   os << "</section>\n";
 }
 
-// One object of each of the most common types (scanning in node order).
+// One object of each of the most common types (the first in node order),
+// in one pass over the nodes.
 std::vector<ChainSubject> samples_of_common_types(HeapGraph& g, const std::vector<inspect::TypeStat>& types) {
-  std::vector<ChainSubject> out;
-  std::unordered_map<const std::type_info*, std::string> names;
-  for (std::size_t t = 0; t < types.size() && t < 3; ++t) {
-    for (std::uint32_t v = 0; v < g.tracked(); ++v) {
-      const Object& o = *g.object(v);
-      const std::type_info& type = typeid(o);
-      auto it = names.try_emplace(&type, std::string()).first;
-      if (it->second.empty()) it->second = short_type_name(type);
-      if (it->second != types[t].type) continue;
-      out.push_back({"Most common type " + types[t].type + " (" + std::to_string(types[t].count) + ")", v});
-      break;
+  const std::size_t wanted = std::min<std::size_t>(types.size(), 3);
+  std::vector<std::uint32_t> first(wanted, HeapGraph::npos);
+  std::unordered_map<const std::type_info*, std::size_t> rank;  // index in `types`, or `wanted` for none
+  std::size_t found = 0;
+  for (std::uint32_t v = 0; v < g.tracked() && found < wanted; ++v) {
+    const Object& o = *g.object(v);
+    const std::type_info& type = typeid(o);
+    auto [it, added] = rank.try_emplace(&type, wanted);
+    if (added) {
+      std::string name = short_type_name(type);
+      for (std::size_t t = 0; t < wanted; ++t)
+        if (types[t].type == name) it->second = t;
+    }
+    if (it->second < wanted && first[it->second] == HeapGraph::npos) {
+      first[it->second] = v;
+      ++found;
     }
   }
+  std::vector<ChainSubject> out;
+  for (std::size_t t = 0; t < wanted; ++t)
+    if (first[t] != HeapGraph::npos)
+      out.emplace_back("Most common type " + types[t].type + " (" + std::to_string(types[t].count) + ")", first[t]);
   return out;
 }
 
@@ -226,23 +270,25 @@ void write_html(std::ostream& os) {
   using detail::HeapGraph;
   detail::Heap& h = detail::heap_for_api();
   std::vector<TypeStat> types = detail::count_types(h);
-  HeapGraph g(h);
-  std::vector<std::vector<std::uint32_t>> groups = g.cycle_groups();
-  std::stable_sort(groups.begin(), groups.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  HeapGraph g(h, "ouro::inspect::write_html");
+  std::vector<std::vector<std::uint32_t>> groups = g.cycle_groups();  // largest first
 
   std::vector<detail::ChainSubject> subjects;
   for (std::size_t i = 0; i < groups.size() && i < detail::kChains; ++i)
-    subjects.push_back({"Cycle " + std::to_string(i + 1), groups[i].front()});
+    subjects.emplace_back("Cycle " + std::to_string(i + 1), groups[i].front());
   for (detail::ChainSubject& s : detail::samples_of_common_types(g, types)) subjects.push_back(std::move(s));
+  if (!subjects.empty()) {
+    HeapGraph::ChainTree tree = g.chain_tree();
+    for (detail::ChainSubject& s : subjects) detail::read_chain(g, tree, s);
+  }
 
   detail::PageGraph page(g);
   for (const detail::ChainSubject& s : subjects) {
-    bool reached = false;
-    for (const HeapGraph::Step& step : g.chain_to(s.node, reached)) page.include(step.from);
+    for (const HeapGraph::Step& step : s.shown) page.include(step.from);
     page.include(s.node);
   }
-  for (std::size_t i = 0; i < groups.size() && i < detail::kMaxCyclesShown; ++i)
-    for (std::uint32_t v : groups[i]) page.include(v);
+  for (std::size_t i = 0; i < groups.size() && i < detail::kMaxCyclesShown && !page.full(); ++i)
+    for (std::size_t k = 0; k < groups[i].size() && !page.full(); ++k) page.include(groups[i][k]);
   if (g.size() <= detail::kMaxHtmlNodes)
     for (std::uint32_t v = 0; v < g.size(); ++v) page.include(v);
   page.fill_with_neighbours();

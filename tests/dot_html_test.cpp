@@ -1,12 +1,15 @@
 // inspect::write_dot and inspect::write_html as text (API.md, "Leak
 // forensics"): what they contain, that roots and garbage are marked, that
 // depth and direction are honoured, and that no repr can break out of its
-// quoting (dot strings, HTML text, the page's embedded JSON). The page in a
-// real browser is html_browser_test.
+// quoting (dot strings, HTML text, the page's embedded JSON), and that the
+// page stays bounded in size and in the user code it runs whatever the
+// heap's shape. The page in a real browser is html_browser_test.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <ouro/ouro.hpp>
 
@@ -157,6 +160,130 @@ TEST(WriteHtml, EmptyHeapStillMakesAPage) {
     std::string page = html();
     EXPECT_TRUE(has(page, "0 tracked objects"));
     EXPECT_TRUE(has(page, "No reference cycles"));
+  });
+}
+
+// Counts the user code that a report runs on it.
+std::size_t traversals = 0, reprs = 0;
+struct Counted : ouro::Object {
+  void traverse(ouro::Visitor& v) override {
+    ++traversals;
+    v.named("next", next);
+    v.named("more", more);
+  }
+  std::string repr() const override {
+    ++reprs;
+    return "counted";
+  }
+  Ref<Counted> next;
+  std::vector<Ref<Counted>> more;
+};
+
+// Heap shapes of n objects, each kept alive (or not) by what it returns.
+struct Shape {
+  const char* name;
+  std::function<std::vector<Ref<Counted>>(std::size_t n)> build;
+};
+
+// `count` new objects, each holding the one made before it, the first
+// holding `end`: the last one made is the head, `end` the farthest object.
+Ref<Counted> chain_onto(Ref<Counted> end, std::size_t count) {
+  Ref<Counted> head = std::move(end);
+  for (std::size_t i = 0; i < count; ++i) {
+    Ref<Counted> h = make<Counted>();
+    h->next = std::move(head);
+    head = std::move(h);
+  }
+  return head;
+}
+
+const std::vector<Shape>& shapes() {
+  static const std::vector<Shape> all = {
+      // The first object made is the farthest from the root: a why-alive
+      // chain of n - 1 references.
+      {"LongChainHeldAtTheLastObjectMade", [](std::size_t n) { return std::vector{chain_onto(make<Counted>(), n - 1)}; }},
+      // The same, with five cycles at the far end: six chains of n - 10.
+      {"LongChainWithCyclesAtItsFarEnd",
+       [](std::size_t n) {
+         Ref<Counted> end = make<Counted>();
+         for (int c = 0; c < 5; ++c) {
+           Ref<Counted> a = make<Counted>();
+           a->next = make<Counted>();
+           a->next->next = a;
+           end->more.push_back(a);
+         }
+         return std::vector{chain_onto(std::move(end), n - 11)};
+       }},
+      {"OneRingOfEveryObject",
+       [](std::size_t n) {
+         Ref<Counted> first = make<Counted>();
+         Counted* at = first.get();
+         for (std::size_t i = 1; i < n; ++i) at = (at->next = make<Counted>()).get();
+         at->next = first;
+         return std::vector<Ref<Counted>>{first};
+       }},
+      {"ManySmallGarbageCycles",
+       [](std::size_t n) {
+         for (std::size_t i = 0; i + 1 < n; i += 2) {
+           Ref<Counted> a = make<Counted>();
+           a->next = make<Counted>();
+           a->next->next = a;
+         }
+         return std::vector<Ref<Counted>>{};
+       }},
+      {"OneObjectHoldingAllOthers",
+       [](std::size_t n) {
+         Ref<Counted> hub = make<Counted>();
+         for (std::size_t i = 1; i < n; ++i) hub->more.push_back(make<Counted>());
+         return std::vector<Ref<Counted>>{hub};
+       }},
+      {"DenseGroupEachReferringToEightOthers",
+       [](std::size_t n) {
+         std::vector<Ref<Counted>> all;
+         for (std::size_t i = 0; i < n; ++i) all.push_back(make<Counted>());
+         for (std::size_t i = 0; i < n; ++i)
+           for (std::size_t k = 1; k <= 8; ++k) all[i]->more.push_back(all[(i + k * 7919) % n]);
+         return std::vector<Ref<Counted>>{all[0]};
+       }},
+  };
+  return all;
+}
+
+// The page's caps (4000 objects in the explorer, 30 cycles of 12 references,
+// 8 chains of 12 references) bound its size and its repr() calls; 4 MB and
+// 6000 leave room for the page's own text and the object links.
+constexpr std::size_t kPageBytesBound = 4 << 20;
+constexpr std::size_t kReprCallsBound = 6000;
+
+class WriteHtmlOnAShape : public ::testing::TestWithParam<std::size_t> {};
+
+TEST_P(WriteHtmlOnAShape, PageSizeAndUserCodeRunAreBoundedTraverseRunsOncePerObject) {
+  const Shape& shape = shapes()[GetParam()];
+  constexpr std::size_t kObjects = 300'000;
+  in_fresh_heap([&] {
+    ouro::gc::disable();
+    std::vector<Ref<Counted>> keep = shape.build(kObjects);
+    traversals = reprs = 0;
+    std::string page = html();
+    EXPECT_LT(page.size(), kPageBytesBound);
+    EXPECT_LE(reprs, kReprCallsBound);
+    EXPECT_EQ(traversals, kObjects);  // one traverse() per object: the graph is read once
+    EXPECT_TRUE(has(page, "</html>"));
+    keep.clear();
+    ouro::gc::collect();
+  });
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, WriteHtmlOnAShape, ::testing::Range<std::size_t>(0, 6),
+                         [](const auto& info) { return std::string(shapes()[info.param].name); });
+
+TEST(WriteHtml, ALongChainShowsItsEndsAndHowManyReferencesLieBetween) {
+  in_fresh_heap([] {
+    ouro::gc::disable();
+    std::vector<Ref<Counted>> keep = shapes()[0].build(1000);
+    std::string page = html();
+    EXPECT_TRUE(has(page, "&hellip; 987 more references &hellip;")) << "999 references, 12 shown";
+    keep.clear();
   });
 }
 

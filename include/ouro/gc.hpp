@@ -23,12 +23,16 @@ namespace ouro::gc {
 // Collects generations 0..generation and returns the number of unreachable
 // objects found (collected + uncollectable; an object its finalizer
 // resurrected is not counted). Works even when automatic collection is
-// disabled. Returns 0 when called while a collection is running (from a
-// finalizer or a callback). Throws std::invalid_argument unless
+// disabled. Returns 0 without collecting when called while a collection is
+// running (from a finalizer or a callback), and while a query runs (from a
+// traverse() or repr() that get_referrers, get_referents or an
+// ouro::inspect function calls). Throws std::invalid_argument unless
 // 0 <= generation <= 2.
 std::size_t collect(int generation = 2);
 
-// Automatic collection (triggered by allocations of tracked objects).
+// Automatic collection (triggered by allocations of tracked objects). Never
+// inside a collection or a query: an allocation there that calls for one
+// leaves it to the first tracked allocation after.
 void enable();
 void disable();
 bool is_enabled();
@@ -51,10 +55,19 @@ struct GenerationStats {
 };
 std::array<GenerationStats, 3> get_stats();
 
+// The collector's view of the heap. From a finalizer, destructor, weak-reference
+// or gc callback that a collection runs, they see the live heap only: the
+// objects that collection found unreachable are not listed (as in CPython).
+// get_referents and get_referrers call traverse(), user code that may make
+// objects, drop references or call collect(): they answer about the objects
+// tracked when they started, hold a strong reference to each object they
+// read until they return (an object dropped meanwhile dies then), and no
+// collection runs meanwhile (see collect()). Called from a traverse() that
+// the collector runs, they throw std::logic_error.
 std::vector<Ref<Object>> get_objects();                // every tracked object, not frozen ones
 std::vector<Ref<Object>> get_objects(int generation);  // throws std::invalid_argument unless 0..2
 std::vector<Ref<Object>> get_referents(const Object& o);  // what o's traverse visits, in order
-std::vector<Ref<Object>> get_referrers(const Object& o);  // tracked objects whose traverse visits o
+std::vector<Ref<Object>> get_referrers(const Object& o);  // tracked objects of gens 0-2 whose traverse visits o
 bool is_tracked(const Object& o);
 bool is_finalized(const Object& o);
 

@@ -11,12 +11,50 @@
 //     std::cout << c.objects.size() << " objects, " << (c.garbage ? "garbage" : "alive") << "\n";
 //
 // Every query works on the calling thread's heap, like ouro::gc. None of them
-// collects, allocates a tracked object or changes a reference count: they read
-// the graph through traverse() and keep their scratch data in side arrays.
-// They are linear in the number of tracked objects and their references.
-// The Refs in their results are strong references held from outside the
-// tracked heap: while a result is kept, the objects in it count as roots
-// (drop it before asking again, as with Python's gc.get_referrers lists).
+// collects or allocates a tracked object, and every refcount is as it was once
+// a query returns: they read the graph through traverse() and keep their
+// scratch data in side arrays. They are linear in the number of tracked
+// objects and their references. The Refs in their results are strong
+// references held from outside the tracked heap: while a result is kept, the
+// objects in it count as roots (drop it before asking again, as with
+// Python's gc.get_referrers lists).
+//
+// USER CODE THAT CHANGES THE HEAP DURING A QUERY. why_alive, is_root,
+// find_cycles, write_dot and write_html call traverse() on every tracked
+// object, and write_dot and write_html call repr(): user code, which may make
+// objects, drop references or call gc::collect() in the middle of the walk.
+// Whatever it does, the query reads no freed memory and:
+//  - answers about the heap as it found it: the objects tracked when it
+//    started, their refcounts then, and the references each traverse()
+//    reported when the query called it. An object made during the query is
+//    not part of the answer (if a traverse() reports one, it appears like an
+//    untracked object: no references of its own); the next query sees it.
+//  - holds a strong reference to every object it reads until it returns, so
+//    none is freed under it; roots, chains and garbage flags leave those
+//    references out. An object whose last other reference user code dropped
+//    during the query is destroyed as the query returns (its finalizer and
+//    destructor run then, after the query's own work).
+//  - runs no collection: an automatic collection that allocations during
+//    the query call for waits for the first tracked make<T>() after it
+//    returns, and gc::collect() called during it returns 0 without
+//    collecting, as it does during a collection.
+// type_stats(), snapshot() and growth() run no user code.
+//
+// QUERIES FROM INSIDE A COLLECTION. From a finalizer, a destructor, a
+// weak-reference callback or a gc callback that a collection runs, every
+// query answers about the live heap: the objects that collection found
+// unreachable (which it finalizes, then reclaims, or under the legacy policy
+// hands to gc::garbage()) are not part of it, as in CPython, until the
+// collection has decided their fate; nor is an object whose destruction has
+// begun (`*this` in a destructor). For such an object why_alive throws
+// std::invalid_argument (it is garbage), is_root is false, find_cycles(o) is
+// empty and write_dot draws it alone, marked "being reclaimed"; the queries
+// that list objects (find_cycles(), type_stats, write_html, gc::get_objects,
+// gc::get_referrers) leave it out. A gc callback sees the heap before the
+// collection at Phase::start, after it at Phase::stop. From a traverse()
+// that the collector itself runs (while it counts references) the queries
+// that call traverse() throw std::logic_error: traverse() must only report
+// references.
 //
 // ROOTS. The collector's notion, over the whole tracked heap (generations 0-2
 // and the permanent one): a tracked object is a root when its refcount is
@@ -95,11 +133,18 @@ struct Edge {
 //    nearest holder.
 //  - Throws std::invalid_argument when no root reaches `o` and nothing else
 //    holds it: it is alive for no reason but a garbage cycle, and only until
-//    the next collection (find_cycles(o) shows that cycle).
+//    the next collection (find_cycles(o) shows that cycle). Also when `o`
+//    is garbage that a running collection works on, or its destruction has
+//    begun (asked from a finalizer, destructor or callback).
+//  - Calls traverse() on every tracked object: if user code changes the heap
+//    meanwhile, the chain is the one in the heap as the query found it, and
+//    `o` stays alive until the query returns (see above).
 std::vector<Edge> why_alive(const Object& o);
 
 // True when `o` is a tracked object of this heap that something outside the
-// tracked heap refers to (see ROOTS above). False for untracked objects.
+// tracked heap refers to (see ROOTS above). False for untracked objects, and
+// for garbage that a running collection works on. Calls traverse() on every
+// tracked object; user code that changes the heap meanwhile: see above.
 bool is_root(const Object& o);
 
 // A strongly connected group of tracked objects: each reaches all others.
@@ -113,15 +158,20 @@ struct Cycle {
 };
 
 // Every group of more than one object, or of one object that refers to itself,
-// largest first. Iterative Tarjan: no recursion on user graphs.
+// largest first. Iterative Tarjan: no recursion on user graphs. Calls
+// traverse() on every tracked object: the groups are those of the heap as
+// the query found it, whatever user code does meanwhile (see above); inside
+// a collection, that collection's garbage is not among them.
 std::vector<Cycle> find_cycles();
-// Only the group that contains `o` (none, or one).
+// Only the group that contains `o` (none, or one; none when `o` is garbage
+// that a running collection works on, or being destroyed).
 std::vector<Cycle> find_cycles(const Object& o);
 
 // Live tracked objects by dynamic type (the short name type_name() gives),
 // most common first, like objgraph's typestats over gc.get_objects().
 // bytes = count * sizeof(the dynamic type), as make<T> recorded it (no memory
-// owned by members, such as a vector's buffer, is included).
+// owned by members, such as a vector's buffer, is included). Runs no user
+// code; inside a collection, that collection's garbage is not counted.
 struct TypeStat {
   std::string type;
   std::size_t count, bytes;
@@ -149,14 +199,22 @@ std::vector<TypeStat> growth(const Snapshot& before, const Snapshot& after);
 // what reaches it (true), `depth` references out. Nodes are labelled with
 // their repr and type, edges with field names; roots are drawn as double
 // octagons (filled light blue), garbage in red, the center in bold, untracked
-// objects dashed.
+// objects dashed. A center that a running collection or its refcount is
+// reclaiming is drawn alone, marked "being reclaimed". Calls traverse() on
+// every tracked object and repr() on the objects drawn: what user code may
+// do meanwhile, see above.
 void write_dot(std::ostream& os, const Object& center, int depth, bool referrers);
 
 // One self-contained HTML page (no network, inline CSS and JS): a summary, the
 // type table, the cycles, why-alive chains for the largest cycles, and a
-// graph explorer (click an object to see its referrers and referents). Heaps
-// larger than a few thousand objects are sampled for the explorer: cycle
-// members and chains first.
+// graph explorer (click an object to see its referrers and referents). The
+// page stays small whatever the heap's shape (a few MB at most, linear time):
+// heaps larger than a few thousand objects are sampled for the explorer
+// (cycle members and chains first), each object lists at most 16 referrers
+// and 16 referents, a long why-alive chain shows its first and last six
+// references and how many lie between, and a cycle its first twelve. Calls
+// traverse() on every tracked object and repr() on the objects shown: what
+// user code may do meanwhile, see above.
 void write_html(std::ostream& os);
 
 }  // namespace ouro::inspect
