@@ -712,11 +712,14 @@ void reserve_for(Heap& h, int g, Table old) {
   for (int i = 0; i <= g; ++i) n += h.table(generation_table(i)).size();
   h.table(generation_table(g)).reserve(n);
   if (old != generation_table(g)) h.table(old).reserve(std::size_t{h.table(old).size()} + n);
-  // A young set's table becomes `unreachable` and gen g gets the latter's
-  // storage (split_young_set): it must not come out with no room, or the
-  // make<T>() that started this collection would need memory to track its
-  // object.
-  if (g < 2) h.table(Table::unreachable).reserve(1);
+  // gen0 must come out with room for the entries promised to makes whose
+  // constructors are running (HeapCore::gen0_promised: this collection may
+  // run inside one), and for the make that started it: a young set's table
+  // becomes `unreachable` and gen0 gets the latter's storage
+  // (split_young_set), and a gen0 adopted whole (adopt_younger_table)
+  // leaves it gen g's.
+  if (g == 0) h.table(Table::unreachable).reserve(std::size_t{h.gen0_promised} + 1);
+  if (g > 0 && h.table(generation_table(g)).empty()) h.table(generation_table(g)).reserve(h.gen0_promised);
   h.scratch.ensure(n, Populate::yes);  // written in full by counting
   h.degrees.ensure(n, Populate::yes);
   h.mark_stack.ensure(n);  // untouched beyond what marking pushes
@@ -1093,7 +1096,8 @@ void handle_uncollectable(Heap& h, Table old) {
 }
 
 void give_back_memory(Heap& h, int g) noexcept {
-  for (int i = 0; i <= g; ++i) h.table(generation_table(i)).shrink();
+  h.table(Table::gen0).shrink(h.gen0_promised);
+  for (int i = 1; i <= g; ++i) h.table(generation_table(i)).shrink();
   h.table(Table::unreachable).shrink();
   h.table(Table::uncollectable).shrink();
 }

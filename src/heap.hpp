@@ -98,10 +98,13 @@ struct Heap : HeapCore {
 
   // --- moving objects between tables (no user code runs) ---
 
-  // Appends `o` to table `t`. Throws std::bad_alloc only when the caller
-  // did not reserve room (the collector always does).
+  // Appends `o` to table `t`, growing it if need be; gen0 keeps the room
+  // promised to makes in flight (gen0_promised). Throws std::bad_alloc only
+  // when the caller did not reserve room (the collector always does).
   void place(Object* o, Table t) {
-    table(t).reserve_one_more();
+    SlotTable& tab = table(t);
+    std::size_t wanted = std::size_t{tab.size()} + 1 + (t == Table::gen0 ? gen0_promised : 0);
+    if (wanted > tab.capacity()) tab.reserve(wanted);
     place_reserved(o, t);
   }
   // Removes `o` from its table by moving the last entry into its slot.

@@ -477,6 +477,132 @@ TEST(FaultInjection, TheScratchSiteReachesTheCollectorsWorkingMemory) {
 }
 
 // ---------------------------------------------------------------------------
+// make<T> when the generation table cannot grow
+// ---------------------------------------------------------------------------
+//
+// A tracked object must be tracked, or its cycles leak for ever: make<T>
+// either returns a tracked object or throws std::bad_alloc with nothing
+// made, before the constructor has run.
+
+struct Lifetimes {
+  int constructed = 0;
+  int destroyed = 0;
+};
+
+template <class Base>
+struct TrackedOn : Base {
+  explicit TrackedOn(Lifetimes& l) : lifetimes(l) { ++l.constructed; }
+  ~TrackedOn() override { ++lifetimes.destroyed; }
+  void traverse(ouro::Visitor& v) override { v(next); }
+  Lifetimes& lifetimes;
+  Ref<Object> next;
+};
+using Tracked = TrackedOn<Object>;
+// Object as a virtual base: make<T> takes its general path.
+struct VirtualObject : virtual Object {};
+using TrackedViaVirtualBase = TrackedOn<VirtualObject>;
+
+const ouro::detail::SlotTable& gen0_table() {
+  return ouro::detail::tls_heap->table(ouro::detail::Table::gen0);
+}
+
+// Makes tracked objects (one at least) until gen0's table is full: the
+// next tracked make needs a new chunk.
+void fill_gen0(std::vector<Ref<Object>>& keep, Lifetimes& l) {
+  do {
+    keep.push_back(make<Tracked>(l));
+  } while (gen0_table().size() < gen0_table().capacity());
+}
+
+template <class T>
+void expect_make_to_throw_before_constructing_when_gen0_cannot_grow() {
+  ouro_test::in_fresh_heap([] {
+    ClearFaultsAtExit clear;
+    gc::disable();
+    Lifetimes l;
+    std::vector<Ref<Object>> keep;
+    fill_gen0(keep, l);
+    const std::size_t count = gc::get_count()[0];
+    const std::size_t tracked = gc::get_objects().size();
+    const int constructed = l.constructed;
+    fault::fail_after(fault::Site::table, 0);
+    Ref<T> made;
+    bool threw = false;
+    try {
+      made = make<T>(l);
+    } catch (const std::bad_alloc&) {
+      threw = true;
+    }
+    ASSERT_EQ(fault::failed(fault::Site::table), 1) << "gen0 had to grow";
+    EXPECT_TRUE(threw) << (gc::is_tracked(*made) ? "made and tracked" : "made, but not tracked");
+    EXPECT_EQ(l.constructed, constructed) << "the constructor ran";
+    EXPECT_EQ(l.destroyed, 0);
+    EXPECT_EQ(gc::get_count()[0], count);
+    EXPECT_EQ(gc::get_objects().size(), tracked);
+    made = make<T>(l);  // the table can grow again
+    EXPECT_TRUE(gc::is_tracked(*made));
+  });
+}
+
+TEST(OutOfMemory, MakeThatCannotGrowTheGenerationTableThrowsBeforeTheConstructorRuns) {
+  SKIP_UNLESS_FAULT_SITES();
+  expect_make_to_throw_before_constructing_when_gen0_cannot_grow<Tracked>();
+}
+
+TEST(OutOfMemory, MakeByTheGeneralPathThatCannotGrowTheGenerationTableThrowsBeforeTheConstructorRuns) {
+  SKIP_UNLESS_FAULT_SITES();
+  expect_make_to_throw_before_constructing_when_gen0_cannot_grow<TrackedViaVirtualBase>();
+}
+
+// Its constructor makes one tracked object, and carries on without it when
+// that make fails.
+template <class Base>
+struct MakesOneInside : Base {
+  MakesOneInside(Lifetimes& l, bool& inner_failed) : Base(l) {
+    try {
+      this->next = make<Tracked>(l);
+    } catch (const std::bad_alloc&) {
+      inner_failed = true;
+    }
+  }
+};
+
+template <class Base>
+void expect_the_object_being_made_to_keep_its_entry() {
+  ouro_test::in_fresh_heap([] {
+    ClearFaultsAtExit clear;
+    gc::disable();
+    Lifetimes l;
+    std::vector<Ref<Object>> keep;
+    fill_gen0(keep, l);
+    keep.pop_back();  // one entry free
+    fault::fail_after(fault::Site::table, 0, fault::kForever);
+    bool inner_failed = false;
+    Ref<MakesOneInside<Base>> outer = make<MakesOneInside<Base>>(l, inner_failed);
+    EXPECT_TRUE(gc::is_tracked(*outer)) << "the nested make took the outer object's entry";
+    if (inner_failed)
+      EXPECT_FALSE(outer->next);
+    else
+      EXPECT_TRUE(gc::is_tracked(*outer->next));
+    fault::clear();
+    // A cycle through it is found.
+    outer->next = outer;
+    outer.reset();
+    EXPECT_EQ(gc::collect(), 1u);
+  });
+}
+
+TEST(OutOfMemory, ANestedMakeThatWouldTakeTheEntryOfTheObjectBeingMadeFailsInsteadOfLeavingItUntracked) {
+  SKIP_UNLESS_FAULT_SITES();
+  expect_the_object_being_made_to_keep_its_entry<Tracked>();
+}
+
+TEST(OutOfMemory, ANestedMakeInsideAGeneralPathMakeLeavesTheOuterObjectItsEntry) {
+  SKIP_UNLESS_FAULT_SITES();
+  expect_the_object_being_made_to_keep_its_entry<TrackedViaVirtualBase>();
+}
+
+// ---------------------------------------------------------------------------
 // Thousands of nested resurrections
 // ---------------------------------------------------------------------------
 
