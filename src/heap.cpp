@@ -111,6 +111,13 @@ OURO_NOINLINE Heap* make_heap() {
   if (tls_heap_gone) return nullptr;
   tls_owner.attach();  // registers the thread-exit teardown
   auto* h = new Heap(next_heap_id());
+  try {
+    reserve_room_for_pieces(*h);
+  } catch (...) {
+    mark_heap_id(h->id, true);
+    delete h;
+    throw;
+  }
   tls_heap = h;
   tls_heap_id = h->id;
   return h;

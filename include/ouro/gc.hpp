@@ -25,7 +25,9 @@ namespace ouro::gc {
 // resurrected is not counted). Works even when automatic collection is
 // disabled. Returns 0 when called while a collection is running (from a
 // finalizer or a callback). Throws std::invalid_argument unless
-// 0 <= generation <= 2.
+// 0 <= generation <= 2. Out of memory it still frees garbage: it collects
+// in pieces that fit in room every heap holds for that from its start
+// (116 KiB; docs/design/collector.md, "When memory is short").
 std::size_t collect(int generation = 2);
 
 // Automatic collection (triggered by allocations of tracked objects).
