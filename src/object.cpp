@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <typeinfo>
@@ -96,8 +97,13 @@ std::string short_type_name(const std::type_info& t) { return without_scopes(dem
 namespace {
 
 std::mutex type_table_mutex;
-std::vector<const std::type_info*>& type_table() {
-  static auto* table = new std::vector<const std::type_info*>;  // never destroyed: used until exit
+// Never destroyed (used until exit), and made without allocating: the
+// first object to die may do so when memory is exhausted (a collection in
+// pieces), and remember_type_for_checks cannot throw.
+std::vector<const std::type_info*>& type_table() noexcept {
+  using Table = std::vector<const std::type_info*>;
+  alignas(Table) static unsigned char storage[sizeof(Table)];
+  static Table* table = new (storage) Table();
   return *table;
 }
 
