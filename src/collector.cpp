@@ -106,16 +106,30 @@
 //   handle_uncollectable (legacy) finalizer objects into garbage(), all of
 //                        `uncollectable` joins the old generation
 //
+// WHEN MEMORY IS SHORT (collect_in_pieces): without memory for the whole
+// working set, the collection takes it piece by piece, each piece a run of
+// one generation's table no larger than the room the heap already holds
+// (every heap starts with room for kReservedPiece objects). A piece moves
+// into `unreachable`, guarded, and split_resurrected sends back what is
+// reachable from outside it; the rest is garbage and goes through the same
+// phases from move_legacy_finalizers on. Survivors stay in their generation.
+// A piece never frees a live object (references from outside it are roots);
+// it misses only cycles that cross pieces, which the whole set, tried again
+// once pieces have freed memory, may find.
+//
 // INVARIANTS between phases: every tracked, non-orphan object sits in
 // exactly one table and its slot_ names its position there; objects in the
 // `unreachable` and `uncollectable` tables are guarded and nothing else is;
-// the collector's scratch arrays and the old generation have room reserved for
-// the whole working set before the first phase changes anything, and the
-// `unreachable` and `uncollectable` tables and heap.dying room for the
-// garbage as soon as marking has counted it, before any object moves; so a
-// std::bad_alloc can only come before an object has changed table (heap.edges
-// grows while counting, but failing to grow it only means marking by
-// traversal).
+// gen0 has room for the entries promised to makes in flight
+// (HeapCore::gen0_promised); the collector's scratch arrays and the old
+// generation have room reserved for the whole working set before the first
+// phase changes anything, and the `unreachable` and `uncollectable` tables
+// and heap.dying room for the garbage as soon as marking has counted it,
+// before any object moves; so running out of memory can only come before an
+// object has changed table (heap.edges grows while counting, but failing to
+// grow it only means marking by traversal), and then the collection goes on
+// in pieces, which allocate nothing. An object a piece takes out of its
+// table has its room kept there until it goes back.
 #include "collector.hpp"
 
 #include <algorithm>
@@ -123,8 +137,10 @@
 #include <climits>
 #include <cstdint>
 #include <exception>
+#include <new>
 #include <utility>
 
+#include "ouro/detail/fault_injection.hpp"
 #include "ouro/visitor.hpp"
 #include "weak_lists.hpp"
 
@@ -706,22 +722,35 @@ std::uint32_t find_unreachable(Heap& h, Table set, Table relabel) {
 Table generation_table(int g) { return static_cast<Table>(g); }
 
 // Room for everything the collection may move, before anything moves.
+// Throws std::bad_alloc (having reserved part of it, which changes nothing).
 void reserve_for(Heap& h, int g, Table old) {
   std::size_t n = 0;
   for (int i = 0; i <= g; ++i) n += h.table(generation_table(i)).size();
   h.table(generation_table(g)).reserve(n);
   if (old != generation_table(g)) h.table(old).reserve(std::size_t{h.table(old).size()} + n);
-  // A young set's table becomes `unreachable` and gen g gets the latter's
-  // storage (split_young_set): it must not come out with no room, or the
-  // make<T>() that started this collection would need memory to track its
-  // object.
-  if (g < 2) h.table(Table::unreachable).reserve(1);
+  // gen0 must come out with room for the entries promised to makes whose
+  // constructors are running (HeapCore::gen0_promised: this collection may
+  // run inside one), and for the make that started it: a young set's table
+  // becomes `unreachable` and gen0 gets the latter's storage
+  // (split_young_set), and a gen0 adopted whole (adopt_younger_table)
+  // leaves it gen g's.
+  if (g == 0) h.table(Table::unreachable).reserve(std::size_t{h.gen0_promised} + 1);
+  if (g > 0 && h.table(generation_table(g)).empty()) h.table(generation_table(g)).reserve(h.gen0_promised);
   h.scratch.ensure(n, Populate::yes);  // written in full by counting
   h.degrees.ensure(n, Populate::yes);
   h.mark_stack.ensure(n);  // untouched beyond what marking pushes
   // References are about as many as objects in most heaps: room for that
   // many now saves copying the record while it grows (it may still grow).
   h.edges.try_grow(n, Populate::yes);
+}
+
+bool try_reserve_for(Heap& h, int g, Table old) {
+  try {
+    reserve_for(h, g, old);
+    return true;
+  } catch (const std::bad_alloc&) {
+    return false;
+  }
 }
 
 // Which group of the set split_full_set copies into the `unreachable`
@@ -746,7 +775,17 @@ void reserve_for_garbage(Heap& h, Moves moves, std::uint32_t n, std::uint32_t ga
   if (moves == Moves::garbage) h.table(Table::unreachable).reserve(garbage);
   if (moves == Moves::survivors) h.table(Table::unreachable).reserve(n);
   if (h.policy == gc::FinalizerPolicy::legacy) h.table(Table::uncollectable).reserve(garbage);
+  if (garbage > h.dying.capacity()) fault::check(fault::Site::scratch);
   h.dying.reserve(garbage);
+}
+
+bool try_reserve_for_garbage(Heap& h, Moves moves, std::uint32_t n, std::uint32_t garbage) {
+  try {
+    reserve_for_garbage(h, moves, n, garbage);
+    return true;
+  } catch (const std::bad_alloc&) {
+    return false;
+  }
 }
 
 // When gen g's table is empty and one younger table holds the whole working
@@ -965,7 +1004,7 @@ void split_resurrected(Heap& h, Table old) {
     Object* o = unreachable[i];
     if (scratch[i] == kReachable) {
       unset(*o, kGuarded);
-      h.place(o, old);
+      h.put_back(o, old);
     } else {
       unreachable[kept] = o;
       Access::slot(*o) = kept++;
@@ -1020,7 +1059,7 @@ void settle_dying(Heap& h, Table old) noexcept {
     Object* o = h.dying[i];
     if (Access::refcnt(*o) != 0) {  // referenced again by a destructor
       unset(*o, kGuarded);
-      h.place(o, old);  // room reserved by reserve_for() in a collection
+      h.put_back(o, old);  // room reserved by reserve_for(), or promised (collect_in_pieces)
     } else if (OURO_UNLIKELY(is_legacy_finalizer(o))) {
       unset(*o, kGuarded);
       release(o);
@@ -1040,7 +1079,7 @@ void release_set(Heap& h, Table set, Table old) {
     Object* o = tab[i];
     if (Access::refcnt(*o) > 0) {
       unset(*o, kGuarded);
-      h.place(o, old);
+      h.put_back(o, old);
     } else {
       set_table(*o, Table::none);
       h.dying.push_back(o);
@@ -1091,7 +1130,8 @@ void handle_uncollectable(Heap& h, Table old) {
 }
 
 void give_back_memory(Heap& h, int g) noexcept {
-  for (int i = 0; i <= g; ++i) h.table(generation_table(i)).shrink();
+  h.table(Table::gen0).shrink(h.gen0_promised);
+  for (int i = 1; i <= g; ++i) h.table(generation_table(i)).shrink();
   h.table(Table::unreachable).shrink();
   h.table(Table::uncollectable).shrink();
 }
@@ -1106,7 +1146,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 
 // From guarded garbage to reclaimed memory: the phases that run user code.
-CollectionResult collect_unreachable(Heap& h, Table old, std::chrono::steady_clock::time_point t0) {
+CollectionResult collect_unreachable(Heap& h, Table old) {
   if (h.policy == gc::FinalizerPolicy::legacy) move_legacy_finalizers(h);
   // Room in garbage() now, while nothing has been freed: appending the
   // uncollectable objects at the end must not run out of memory after the
@@ -1129,13 +1169,187 @@ CollectionResult collect_unreachable(Heap& h, Table old, std::chrono::steady_clo
 
   if (h.debug & gc::DEBUG_UNCOLLECTABLE)
     h.table(Table::uncollectable).for_each([&](Object* o) { print_object_line(h, "uncollectable", o); });
-  if (h.debug & gc::DEBUG_STATS)
-    print_done(h, result.collected + result.uncollectable, result.uncollectable, seconds_since(t0));
   handle_uncollectable(h, old);
   return result;
 }
 
+// collect_unreachable(), for garbage guarded in `unreachable`. When it
+// throws (a traverse() that threw, no memory for garbage()), nothing more is
+// reclaimed: every object not yet released stays alive and tracked.
+CollectionResult collect_guarded_garbage(Heap& h, Table old) {
+  try {
+    return collect_unreachable(h, old);
+  } catch (...) {
+    release_set(h, Table::unreachable, old);
+    release_set(h, Table::uncollectable, old);
+    throw;
+  }
+}
+
+CollectionResult& operator+=(CollectionResult& a, const CollectionResult& b) noexcept {
+  a.collected += b.collected;
+  a.uncollectable += b.uncollectable;
+  return a;
+}
+
+// The collection of the whole working set (gens 0..g as one). Returns false,
+// having reclaimed nothing, when there is no memory for it: then no object
+// has moved but within its generations or been guarded (the heap is as
+// consistent as before), and the caller collects in pieces.
+bool collect_whole_set(Heap& h, int g, Table old, CollectionResult& result) {
+  if (!try_reserve_for(h, g, old)) return false;  // room first: no later move allocates
+  Table relabel = merge_younger(h, g);             // one working set: gen g's table
+  const std::uint32_t n = h.table(generation_table(g)).size();
+  std::uint32_t garbage = find_unreachable(h, generation_table(g), relabel);
+  if (g < 2) {
+    if (!try_reserve_for_garbage(h, Moves::nothing, n, garbage)) return false;
+    const std::uint32_t before = h.table(old).size();
+    h.garbage_flags = split_young_set(h, g, old);
+    if (g == 0) prepare_gen2_room(h, h.table(old).size() - before);
+  } else {
+    h.gen2_touched = 0;  // gen2's storage may be swapped or shrunk below
+    Moves moves = what_full_split_moves(n, garbage);
+    if (!try_reserve_for_garbage(h, moves, n, garbage)) {
+      h.long_lived_pending = 0;  // counting took the kPending bit off every object of gen2
+      return false;
+    }
+    h.garbage_flags = split_full_set(h, moves);
+  }
+  // The garbage is now guarded in `unreachable`.
+  result = collect_guarded_garbage(h, old);
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// Collecting in pieces, when memory is short
+// ---------------------------------------------------------------------------
+//
+// (See WHEN MEMORY IS SHORT at the top.) A piece allocates nothing: the
+// scratch buffers and `unreachable` keep their size between collections,
+// and every heap starts with room for kReservedPiece objects in each
+// (reserve_room_for_pieces, with the `spare` table lent to `unreachable`);
+// survivors go back to the table they came from, which had room for them
+// (for a piece of gen0 that room stays promised to the piece,
+// gen0_promised_to_collector, so that makes in its finalizers grow the
+// table instead of taking it).
+
+// While collecting in pieces: `unreachable` with the larger of its own
+// storage and the spare room (they swap back at the end).
+class SpareRoomLent {
+ public:
+  explicit SpareRoomLent(Heap& h) noexcept : h_(h) {
+    if (h.spare.capacity() > h.table(Table::unreachable).capacity()) {
+      h.table(Table::unreachable).swap(h.spare);
+      lent_ = true;
+    }
+  }
+  ~SpareRoomLent() {
+    if (lent_) h_.table(Table::unreachable).swap(h_.spare);
+  }
+  SpareRoomLent(const SpareRoomLent&) = delete;
+  SpareRoomLent& operator=(const SpareRoomLent&) = delete;
+
+ private:
+  Heap& h_;
+  bool lent_ = false;
+};
+
+// While a piece of gen0 is out: the room of its entries stays promised to
+// it (see above).
+class Gen0RoomPromised {
+ public:
+  Gen0RoomPromised(Heap& h, std::uint32_t entries) noexcept : h_(h) {
+    h.gen0_promised += entries;
+    h.gen0_promised_to_collector = entries;
+  }
+  ~Gen0RoomPromised() {
+    h_.gen0_promised -= h_.gen0_promised_to_collector;
+    h_.gen0_promised_to_collector = 0;
+  }
+  Gen0RoomPromised(const Gen0RoomPromised&) = delete;
+  Gen0RoomPromised& operator=(const Gen0RoomPromised&) = delete;
+
+ private:
+  Heap& h_;
+};
+
+// The largest piece that the room held now allows (the legacy policy also
+// needs room in `uncollectable`: set_finalizer_policy reserves it).
+std::uint32_t piece_size(const Heap& h) {
+  std::size_t room = std::min({h.table(Table::unreachable).capacity(), h.scratch.capacity(), h.degrees.capacity(),
+                               h.mark_stack.capacity(), h.dying.capacity()});
+  if (h.policy == gc::FinalizerPolicy::legacy) room = std::min(room, h.table(Table::uncollectable).capacity());
+  return static_cast<std::uint32_t>(std::min<std::size_t>(room, UINT32_MAX));
+}
+
+// Moves entries [begin, end) of table `from` into `unreachable`, guarded,
+// and closes the gap with the entries after it (from the end of the table).
+// Returns the flags of the piece, or'ed.
+std::uint16_t take_piece(Heap& h, Table from, std::uint32_t begin, std::uint32_t end) noexcept {
+  SlotTable& tab = h.table(from);
+  std::uint16_t flags = 0;
+  {
+    SlotTable::Appender piece(h.table(Table::unreachable));  // room: piece_size()
+    for (std::uint32_t i = begin; i < end; ++i) guard_as_unreachable(flags, tab[i], piece.push(tab[i]));
+  }
+  const std::uint32_t size = tab.size();
+  const std::uint32_t n = end - begin;
+  const std::uint32_t moved = std::min(n, size - end);
+  for (std::uint32_t k = 0; k < moved; ++k) {
+    Object* o = tab[size - 1 - k];
+    tab[begin + k] = o;
+    Access::slot(*o) = begin + k;
+  }
+  tab.truncate(size - n);
+  return flags;
+}
+
+// One piece: entries [begin, end) of table `from`.
+CollectionResult collect_piece(Heap& h, Table from, std::uint32_t begin, std::uint32_t end) {
+  h.garbage_flags = take_piece(h, from, begin, end);
+  Gen0RoomPromised promised(h, from == Table::gen0 ? end - begin : 0);
+  try {
+    split_resurrected(h, from);  // trial deletion inside the piece: what outside reaches goes back
+  } catch (...) {
+    release_set(h, Table::unreachable, from);
+    throw;
+  }
+  if (h.table(Table::unreachable).empty()) return {};
+  return collect_guarded_garbage(h, from);
+}
+
+// Collects gens 0..g piece by piece, each in place (no promotion). A
+// generation's table is taken from its end: [0, todo) is still to be looked
+// at, and what a piece sends back is appended after it. A death meanwhile
+// moves the table's last entry into the hole, which is never an entry still
+// to be looked at unless all of them are.
+CollectionResult collect_in_pieces(Heap& h, int g) {
+  SpareRoomLent lent(h);
+  const std::uint32_t piece = piece_size(h);
+  if (piece == 0) throw std::bad_alloc();  // a heap starts with room (reserve_room_for_pieces)
+  CollectionResult result;
+  for (int i = g; i >= 0; --i) {
+    const Table from = generation_table(i);
+    std::uint32_t todo = h.table(from).size();
+    while (todo > 0) {
+      const std::uint32_t begin = todo > piece ? todo - piece : 0;
+      result += collect_piece(h, from, begin, todo);
+      todo = std::min(begin, h.table(from).size());
+    }
+  }
+  if (g == 2) h.long_lived_total = h.table(Table::gen2).size();
+  return result;
+}
+
 }  // namespace
+
+void reserve_room_for_pieces(Heap& h) {
+  h.spare.reserve(kReservedPiece);
+  h.scratch.ensure(kReservedPiece);
+  h.degrees.ensure(kReservedPiece);
+  h.mark_stack.ensure(kReservedPiece);
+  h.dying.reserve(kReservedPiece);
+}
 
 // ---------------------------------------------------------------------------
 // The driver
@@ -1146,34 +1360,18 @@ CollectionResult collect_generations(Heap& h, int g) {
   if (h.debug & gc::DEBUG_STATS) print_collecting(h, g);
   auto t0 = std::chrono::steady_clock::now();
 
-  reserve_for(h, g, old);          // room first: no later move allocates
   update_counts_before(h, g);
-  Table relabel = merge_younger(h, g);  // one working set: gen g's table
-  const std::uint32_t n = h.table(generation_table(g)).size();
-  std::uint32_t garbage = find_unreachable(h, generation_table(g), relabel);
-  if (g < 2) {
-    reserve_for_garbage(h, Moves::nothing, n, garbage);
-    const std::uint32_t before = h.table(old).size();
-    h.garbage_flags = split_young_set(h, g, old);
-    if (g == 0) prepare_gen2_room(h, h.table(old).size() - before);
-  } else {
-    h.gen2_touched = 0;  // gen2's storage may be swapped or shrunk below
-    Moves moves = what_full_split_moves(n, garbage);
-    reserve_for_garbage(h, moves, n, garbage);
-    h.garbage_flags = split_full_set(h, moves);
-  }
-  // The garbage is now guarded in `unreachable`.
-
   CollectionResult result;
-  try {
-    result = collect_unreachable(h, old, t0);
-  } catch (...) {
-    // A traverse() that threw, or no memory for garbage(): nothing more is
-    // reclaimed, every object not yet released stays alive and tracked.
-    release_set(h, Table::unreachable, old);
-    release_set(h, Table::uncollectable, old);
-    throw;
+  if (!collect_whole_set(h, g, old, result)) {
+    // No memory for the whole set: pieces that fit in the room held, then
+    // the whole set again if they freed some (cycles across pieces).
+    h.gen2_touched = 0;  // gen2's storage may be shrunk below
+    result = collect_in_pieces(h, g);
+    CollectionResult again;
+    if (result.collected != 0 && collect_whole_set(h, g, old, again)) result += again;
   }
+  if (h.debug & gc::DEBUG_STATS)
+    print_done(h, result.collected + result.uncollectable, result.uncollectable, seconds_since(t0));
   give_back_memory(h, g);
 
   gc::GenerationStats& stats = h.stats[static_cast<std::size_t>(g)];

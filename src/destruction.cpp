@@ -49,7 +49,7 @@ void put_back_in_a_generation(Object* o) noexcept {
       if (h->long_lived_pending > 0) --h->long_lived_pending;
     }
     try {
-      h->place(o, Table::gen0);
+      h->put_back(o, Table::gen0);
     } catch (...) {
       // No room to track it again: it stays alive, untracked (a leak at worst).
     }

@@ -200,7 +200,11 @@ std::size_t get_freeze_count() { return detail::heap_for_api().table(Table::perm
 void set_finalizer_policy(FinalizerPolicy p) {
   if (p != FinalizerPolicy::pep442 && p != FinalizerPolicy::legacy)
     throw std::invalid_argument("ouro::gc::set_finalizer_policy: unknown policy");
-  detail::heap_for_api().policy = p;
+  Heap& h = detail::heap_for_api();
+  // The legacy policy's collections in pieces need room in `uncollectable`
+  // too (collector.cpp, piece_size); the table never gives it back.
+  if (p == FinalizerPolicy::legacy) h.table(Table::uncollectable).reserve(detail::kReservedPiece);
+  h.policy = p;
 }
 FinalizerPolicy get_finalizer_policy() { return detail::heap_for_api().policy; }
 

@@ -112,6 +112,13 @@ OURO_NOINLINE Heap* make_heap() {
   if (tls_heap_gone) return nullptr;
   tls_owner.attach();  // registers the thread-exit teardown
   auto* h = new Heap(next_heap_id());
+  try {
+    reserve_room_for_pieces(*h);
+  } catch (...) {
+    mark_heap_id(h->id, true);
+    delete h;
+    throw;
+  }
   tls_heap = h;
   tls_heap_id = h->id;
   return h;
@@ -213,6 +220,16 @@ void check_owner(const Object* o) noexcept {
 
 // --- the library side of make<T>() ---
 
+// Grows gen0 so that it has room for one more entry beyond the promised
+// ones, and promises it. Throws std::bad_alloc.
+static void promise_gen0_entry(Heap& h) {
+  if (!h.gen0_has_free_room()) {
+    SlotTable& gen0 = h.table(Table::gen0);
+    gen0.reserve(std::size_t{gen0.size()} + h.gen0_promised + 1);
+  }
+  ++h.gen0_promised;
+}
+
 MakeFrame begin_make(bool tracked, bool has_finalizer, std::ptrdiff_t object_offset) {
   Heap* h = current_heap();
   auto flags = static_cast<std::uint16_t>(static_cast<std::uint16_t>(Table::none) | kManaged |
@@ -221,17 +238,19 @@ MakeFrame begin_make(bool tracked, bool has_finalizer, std::ptrdiff_t object_off
     flags = static_cast<std::uint16_t>(flags | kOrphan);
   } else if (tracked) {
     // Like CPython's gc_alloc: count first, maybe collect, before the new
-    // object exists (so a collection never sees it half-built). Not inside
-    // a collection, nor while a query runs: the count stays over the
-    // threshold, and the first make after the query collects.
+    // object exists (so a collection never sees it half-built); then the
+    // object's gen0 entry, so that no user code runs before the table has
+    // grown if it must. Not inside a collection, nor while a query runs:
+    // the count stays over the threshold, and the first make after the
+    // query collects.
     ++h->count[0];
-    if (h->count[0] > h->threshold[0] && h->enabled && h->threshold[0] != 0 && !h->collecting && h->queries == 0) {
-      try {
+    try {
+      if (h->count[0] > h->threshold[0] && h->enabled && h->threshold[0] != 0 && !h->collecting && h->queries == 0)
         collect_automatically(*h);
-      } catch (...) {
-        --h->count[0];
-        throw;
-      }
+      promise_gen0_entry(*h);
+    } catch (...) {
+      if (h->count[0] > 0) --h->count[0];
+      throw;
     }
   }
   MakeFrame caller = tls_make;
@@ -244,9 +263,12 @@ MakeFrame begin_make(bool tracked, bool has_finalizer, std::ptrdiff_t object_off
 }
 
 void abandon_make(bool tracked, const MakeFrame& caller) noexcept {
+  const bool orphan = (tls_make.flags & kOrphan) != 0;
   tls_make = caller;
-  if (!tracked) return;
-  if (Heap* h = existing_heap(); h && h->count[0] > 0) --h->count[0];
+  if (!tracked || orphan) return;
+  Heap* h = existing_heap();
+  if (h->count[0] > 0) --h->count[0];
+  --h->gen0_promised;
 }
 
 // The constructor that took the flags is o's own unless Object is a virtual
@@ -265,18 +287,9 @@ void finish_make(Object* o, bool tracked, const MakeFrame& caller) noexcept {
   tls_make = caller;
   give_flags_to(o, made);
   if (!tracked || has(*o, kOrphan)) return;
-  track_new(o);
-}
-
-void track_new(Object* o) noexcept {
   Heap* h = existing_heap();
-  if (!h) return;
-  try {
-    h->place(o, Table::gen0);
-  } catch (...) {
-    // Out of memory for the table: the object stays untracked (it may leak
-    // in a cycle, it is never freed early).
-  }
+  --h->gen0_promised;
+  h->place_reserved(o, Table::gen0);  // the entry begin_make promised
 }
 
 }  // namespace ouro::detail

@@ -23,6 +23,11 @@ namespace ouro::detail {
 
 inline constexpr int kGenerations = 3;
 
+// Objects a collection can take at a time when there is no memory for its
+// whole working set (collect_in_pieces, collector.cpp): every heap holds
+// scratch and table room for a piece this large from its start.
+inline constexpr std::uint32_t kReservedPiece = SlotTable::kChunkSize;
+
 // The passes over a table read each object's header, but after deaths
 // (swap-with-last) and promotions the objects behind a table are not always
 // in address order, and even when they are, the hardware prefetcher stops at
@@ -94,6 +99,12 @@ struct Heap : HeapCore {
   ScratchBuffer<MarkTask> mark_stack;              // room for every object of the set
   std::vector<Object*> dying;
   std::uint16_t garbage_flags = 0;  // the flags of the garbage of this collection, or'ed
+  // Table room that only a collection in pieces uses (as `unreachable`'s
+  // storage); never holds an entry otherwise.
+  SlotTable spare;
+  // While a piece of gen0 is out for a collection in pieces: the part of
+  // gen0_promised that is the piece's, for put_back().
+  std::uint32_t gen0_promised_to_collector = 0;
 
   // After any change of threshold[0] or enabled.
   void sync_trigger() noexcept { collect_below = enabled && threshold[0] != 0 ? threshold[0] : SIZE_MAX; }
@@ -101,11 +112,26 @@ struct Heap : HeapCore {
 
   // --- moving objects between tables (no user code runs) ---
 
-  // Appends `o` to table `t`. Throws std::bad_alloc only when the caller
-  // did not reserve room (the collector always does).
+  // Appends `o` to table `t`, growing it if need be; gen0 keeps the room
+  // promised to makes in flight (gen0_promised). Throws std::bad_alloc only
+  // when the caller did not reserve room (the collector always does).
   void place(Object* o, Table t) {
-    table(t).reserve_one_more();
+    SlotTable& tab = table(t);
+    std::size_t wanted = std::size_t{tab.size()} + 1 + (t == Table::gen0 ? gen0_promised : 0);
+    if (wanted > tab.capacity()) tab.reserve(wanted);
     place_reserved(o, t);
+  }
+  // Returns an object that a collection took out of table `t` (its room
+  // was reserved, or for a piece of gen0 promised: collect_in_pieces). Like
+  // place(), for any other object.
+  void put_back(Object* o, Table t) {
+    if (t == Table::gen0 && gen0_promised_to_collector > 0) {
+      --gen0_promised_to_collector;
+      --gen0_promised;
+      place_reserved(o, t);
+      return;
+    }
+    place(o, t);
   }
   // Removes `o` from its table by moving the last entry into its slot.
   void unlink(Object* o) noexcept {

@@ -17,12 +17,20 @@
 // most once.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <array>
+#include <cstdio>
 #include <cstdlib>
 #include <new>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <ouro/detail/fault_injection.hpp>
 #include <ouro/ouro.hpp>
 
 #include "support/fresh_heap.hpp"
@@ -390,6 +398,526 @@ TEST(OutOfMemory, AWideObjectWhoseCountCannotBeKeptAsideIsMarkedByTraversing) {
     ++failures_met;
   }
   EXPECT_GE(failures_met, 1) << "the injection never reached the collection";
+}
+
+// ---------------------------------------------------------------------------
+// The library's own fault-injection sites (ouro/detail/fault_injection.hpp)
+// ---------------------------------------------------------------------------
+
+namespace fault = ouro::detail::fault;
+
+#define SKIP_UNLESS_FAULT_SITES() \
+  if (!fault::kAvailable) GTEST_SKIP() << "fault injection needs a checked build (OURO_CHECKS)"
+
+// Disarms every site at the end of the scope, also when a test fails.
+struct ClearFaultsAtExit {
+  ClearFaultsAtExit() = default;
+  ~ClearFaultsAtExit() { fault::clear(); }
+  ClearFaultsAtExit(const ClearFaultsAtExit&) = delete;
+  ClearFaultsAtExit& operator=(const ClearFaultsAtExit&) = delete;
+};
+
+TEST(FaultInjection, TheObjectSiteFailsTheAllocationAfterTheNextNAndOnlyOnThisThread) {
+  SKIP_UNLESS_FAULT_SITES();
+  ouro_test::in_fresh_heap([] {
+    ClearFaultsAtExit clear;
+    Record r;
+    fault::fail_after(fault::Site::object, 2);
+    Ref<N> a = make<N>(r);
+    Ref<N> b = make<N>(r);
+    bool other_thread_failed = false;
+    std::thread([&] {
+      try {
+        Record other;
+        make<N>(other);
+      } catch (const std::bad_alloc&) {
+        other_thread_failed = true;
+      }
+    }).join();
+    EXPECT_FALSE(other_thread_failed);
+    EXPECT_THROW(make<N>(r), std::bad_alloc);
+    EXPECT_EQ(fault::failed(), 1);
+    EXPECT_EQ(fault::failed(fault::Site::object), 1);
+    Ref<N> d = make<N>(r);  // once only
+    EXPECT_EQ(fault::failed(), 1);
+  });
+}
+
+TEST(FaultInjection, TheTableSiteFailsTheChunkAfterTheNextNAndForeverWhenAsked) {
+  SKIP_UNLESS_FAULT_SITES();
+  using ouro::detail::SlotTable;
+  ClearFaultsAtExit clear;
+  SlotTable table;
+  fault::fail_after(fault::Site::table, 1, fault::kForever);
+  table.reserve(SlotTable::kChunkSize);
+  EXPECT_EQ(table.capacity(), SlotTable::kChunkSize);
+  EXPECT_THROW(table.reserve(2 * SlotTable::kChunkSize), std::bad_alloc);
+  EXPECT_THROW(table.reserve(2 * SlotTable::kChunkSize), std::bad_alloc);
+  table.reserve(SlotTable::kChunkSize);  // room already there: not an allocation
+  EXPECT_EQ(fault::failed(fault::Site::table), 2);
+  fault::clear();
+  EXPECT_EQ(fault::failed(), 0);
+  table.reserve(2 * SlotTable::kChunkSize);
+  EXPECT_EQ(table.capacity(), 2 * SlotTable::kChunkSize);
+}
+
+TEST(FaultInjection, TheScratchSiteReachesTheCollectorsWorkingMemory) {
+  SKIP_UNLESS_FAULT_SITES();
+  ouro_test::in_fresh_heap([] {
+    ClearFaultsAtExit clear;
+    Record r;
+    { Graph g(r); }
+    fault::fail_after(fault::Site::scratch, 0, fault::kForever);
+    try {
+      gc::collect();
+    } catch (const std::bad_alloc&) {
+    }
+    EXPECT_GT(fault::failed(fault::Site::scratch), 0);
+    EXPECT_EQ(fault::failed(fault::Site::object), 0);
+    fault::clear();
+    gc::collect();  // the garbage's finalizers use `r`
+    r.store.clear();
+    gc::collect();
+    EXPECT_EQ(alive(r), 0);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// make<T> when the generation table cannot grow
+// ---------------------------------------------------------------------------
+//
+// A tracked object must be tracked, or its cycles leak for ever: make<T>
+// either returns a tracked object or throws std::bad_alloc with nothing
+// made, before the constructor has run.
+
+struct Lifetimes {
+  int constructed = 0;
+  int destroyed = 0;
+};
+
+template <class Base>
+struct TrackedOn : Base {
+  explicit TrackedOn(Lifetimes& l) : lifetimes(l) { ++l.constructed; }
+  ~TrackedOn() override { ++lifetimes.destroyed; }
+  void traverse(ouro::Visitor& v) override { v(next); }
+  Lifetimes& lifetimes;
+  Ref<Object> next;
+};
+using Tracked = TrackedOn<Object>;
+// Object as a virtual base: make<T> takes its general path.
+struct VirtualObject : virtual Object {};
+using TrackedViaVirtualBase = TrackedOn<VirtualObject>;
+
+const ouro::detail::SlotTable& gen0_table() {
+  return ouro::detail::tls_heap->table(ouro::detail::Table::gen0);
+}
+
+// Makes tracked objects (one at least) until gen0's table is full: the
+// next tracked make needs a new chunk.
+void fill_gen0(std::vector<Ref<Object>>& keep, Lifetimes& l) {
+  do {
+    keep.push_back(make<Tracked>(l));
+  } while (gen0_table().size() < gen0_table().capacity());
+}
+
+template <class T>
+void expect_make_to_throw_before_constructing_when_gen0_cannot_grow() {
+  ouro_test::in_fresh_heap([] {
+    ClearFaultsAtExit clear;
+    gc::disable();
+    Lifetimes l;
+    std::vector<Ref<Object>> keep;
+    fill_gen0(keep, l);
+    const std::size_t count = gc::get_count()[0];
+    const std::size_t tracked = gc::get_objects().size();
+    const int constructed = l.constructed;
+    fault::fail_after(fault::Site::table, 0);
+    Ref<T> made;
+    bool threw = false;
+    try {
+      made = make<T>(l);
+    } catch (const std::bad_alloc&) {
+      threw = true;
+    }
+    ASSERT_EQ(fault::failed(fault::Site::table), 1) << "gen0 had to grow";
+    EXPECT_TRUE(threw) << (gc::is_tracked(*made) ? "made and tracked" : "made, but not tracked");
+    EXPECT_EQ(l.constructed, constructed) << "the constructor ran";
+    EXPECT_EQ(l.destroyed, 0);
+    EXPECT_EQ(gc::get_count()[0], count);
+    EXPECT_EQ(gc::get_objects().size(), tracked);
+    made = make<T>(l);  // the table can grow again
+    EXPECT_TRUE(gc::is_tracked(*made));
+  });
+}
+
+TEST(OutOfMemory, MakeThatCannotGrowTheGenerationTableThrowsBeforeTheConstructorRuns) {
+  SKIP_UNLESS_FAULT_SITES();
+  expect_make_to_throw_before_constructing_when_gen0_cannot_grow<Tracked>();
+}
+
+TEST(OutOfMemory, MakeByTheGeneralPathThatCannotGrowTheGenerationTableThrowsBeforeTheConstructorRuns) {
+  SKIP_UNLESS_FAULT_SITES();
+  expect_make_to_throw_before_constructing_when_gen0_cannot_grow<TrackedViaVirtualBase>();
+}
+
+// Its constructor makes one tracked object, and carries on without it when
+// that make fails.
+template <class Base>
+struct MakesOneInside : Base {
+  MakesOneInside(Lifetimes& l, bool& inner_failed) : Base(l) {
+    try {
+      this->next = make<Tracked>(l);
+    } catch (const std::bad_alloc&) {
+      inner_failed = true;
+    }
+  }
+};
+
+template <class Base>
+void expect_the_object_being_made_to_keep_its_entry() {
+  ouro_test::in_fresh_heap([] {
+    ClearFaultsAtExit clear;
+    gc::disable();
+    Lifetimes l;
+    std::vector<Ref<Object>> keep;
+    fill_gen0(keep, l);
+    keep.pop_back();  // one entry free
+    fault::fail_after(fault::Site::table, 0, fault::kForever);
+    bool inner_failed = false;
+    Ref<MakesOneInside<Base>> outer = make<MakesOneInside<Base>>(l, inner_failed);
+    EXPECT_TRUE(gc::is_tracked(*outer)) << "the nested make took the outer object's entry";
+    if (inner_failed)
+      EXPECT_FALSE(outer->next);
+    else
+      EXPECT_TRUE(gc::is_tracked(*outer->next));
+    fault::clear();
+    // A cycle through it is found.
+    outer->next = outer;
+    outer.reset();
+    EXPECT_EQ(gc::collect(), 1u);
+  });
+}
+
+TEST(OutOfMemory, ANestedMakeThatWouldTakeTheEntryOfTheObjectBeingMadeFailsInsteadOfLeavingItUntracked) {
+  SKIP_UNLESS_FAULT_SITES();
+  expect_the_object_being_made_to_keep_its_entry<Tracked>();
+}
+
+TEST(OutOfMemory, ANestedMakeInsideAGeneralPathMakeLeavesTheOuterObjectItsEntry) {
+  SKIP_UNLESS_FAULT_SITES();
+  expect_the_object_being_made_to_keep_its_entry<TrackedViaVirtualBase>();
+}
+
+// ---------------------------------------------------------------------------
+// Collecting when memory is short
+// ---------------------------------------------------------------------------
+//
+// With no memory for a collection's working set, collect() must still free
+// garbage (in pieces that fit in the room the heap holds), never free what
+// is reachable, and leave every survivor tracked once.
+
+struct Tally {
+  explicit Tally(std::size_t n) : finalized(n, 0), destroyed(n, 0) {}
+  std::vector<int> finalized;
+  std::vector<int> destroyed;
+  int next_id = 0;
+};
+
+struct Pair : Object {
+  explicit Pair(Tally& t) : tally(t), id(t.next_id++) {}
+  ~Pair() override { ++tally.destroyed[static_cast<std::size_t>(id)]; }
+  void traverse(ouro::Visitor& v) override { v(other); }
+  Tally& tally;
+  int id;
+  Ref<Pair> other;
+};
+
+struct FinPair : Pair {
+  using Pair::Pair;
+  void finalize() override { ++tally.finalized[static_cast<std::size_t>(id)]; }
+};
+
+// 2-cycles, made one after the other: every eighth kept (in `kept`), every
+// fifth of the others with a finalizer. Returns the number of garbage objects.
+std::size_t make_pairs(Tally& t, int pairs, std::vector<Ref<Pair>>& kept) {
+  std::size_t garbage = 0;
+  for (int i = 0; i < pairs; ++i) {
+    Ref<Pair> a = i % 5 == 1 ? Ref<Pair>(make<FinPair>(t)) : make<Pair>(t);
+    Ref<Pair> b = make<Pair>(t);
+    a->other = b;
+    b->other = a;
+    if (i % 8 == 0)
+      kept.push_back(a);
+    else
+      garbage += 2;
+  }
+  return garbage;
+}
+
+void expect_kept_pairs_intact(const Tally& t, const std::vector<Ref<Pair>>& kept, const std::string& when) {
+  for (const Ref<Pair>& a : kept) {
+    EXPECT_EQ(t.destroyed[static_cast<std::size_t>(a->id)], 0) << when << ": a reachable object died";
+    EXPECT_EQ(t.destroyed[static_cast<std::size_t>(a->other->id)], 0) << when << ": a reachable object died";
+  }
+  std::vector<Ref<Object>> objects = gc::get_objects();
+  EXPECT_EQ(objects.size(), 2 * kept.size()) << when << ": every survivor tracked once, and nothing else";
+  std::sort(objects.begin(), objects.end());
+  EXPECT_EQ(std::adjacent_find(objects.begin(), objects.end()), objects.end()) << when << ": tracked twice";
+}
+
+// Collects 20'000 objects (several pieces of the heap's reserved room) with
+// every allocation of `sites` failing.
+void expect_collect_to_free_all_garbage_with_failing(std::vector<fault::Site> sites, gc::FinalizerPolicy policy) {
+  ouro_test::in_fresh_heap([&] {
+    ClearFaultsAtExit clear;
+    gc::disable();
+    gc::set_finalizer_policy(policy);
+    constexpr int kPairs = 10'000;
+    Tally t(2 * kPairs);
+    std::vector<Ref<Pair>> kept;
+    const std::size_t garbage = make_pairs(t, kPairs, kept);
+    for (fault::Site site : sites) fault::fail_after(site, 0, fault::kForever);
+    std::size_t found = 0;
+    EXPECT_NO_THROW(found = gc::collect());
+    EXPECT_GT(fault::failed(), 0) << "the collection never asked for memory";
+    fault::clear();
+    EXPECT_EQ(found, garbage);
+    std::size_t destroyed = 0;
+    for (int i = 0; i < t.next_id; ++i) {
+      auto ii = static_cast<std::size_t>(i);
+      EXPECT_LE(t.finalized[ii], 1) << "object " << i << " finalized twice";
+      destroyed += static_cast<std::size_t>(t.destroyed[ii]);
+    }
+    if (policy == gc::FinalizerPolicy::pep442) {
+      EXPECT_EQ(destroyed, garbage);
+    }
+    gc::garbage().clear();  // legacy: the finalizer cycles wait there
+    gc::set_finalizer_policy(gc::FinalizerPolicy::pep442);
+    gc::collect();
+    expect_kept_pairs_intact(t, kept, "after collecting without memory");
+    EXPECT_EQ(gc::collect(), 0u);
+    for (int i = 0; i < t.next_id; ++i) EXPECT_LE(t.finalized[static_cast<std::size_t>(i)], 1);
+    kept.clear();
+    EXPECT_EQ(gc::collect(), static_cast<std::size_t>(2 * kPairs) - garbage);
+  });
+}
+
+TEST(OutOfMemory, CollectWithoutScratchMemoryStillFreesEveryGarbageCycle) {
+  SKIP_UNLESS_FAULT_SITES();
+  expect_collect_to_free_all_garbage_with_failing({fault::Site::scratch}, gc::FinalizerPolicy::pep442);
+}
+
+TEST(OutOfMemory, CollectWhereEveryAllocationOfTheLibraryFailsStillFreesEveryGarbageCycle) {
+  SKIP_UNLESS_FAULT_SITES();
+  expect_collect_to_free_all_garbage_with_failing({fault::Site::scratch, fault::Site::table, fault::Site::object},
+                                                  gc::FinalizerPolicy::pep442);
+}
+
+TEST(OutOfMemory, LegacyCollectWithoutScratchOrTableMemoryStillFreesTheCyclesWithoutFinalizers) {
+  SKIP_UNLESS_FAULT_SITES();
+  expect_collect_to_free_all_garbage_with_failing({fault::Site::scratch, fault::Site::table},
+                                                  gc::FinalizerPolicy::legacy);
+}
+
+TEST(OutOfMemory, YoungCollectionsWithoutScratchMemoryStillFreeGarbageCycles) {
+  SKIP_UNLESS_FAULT_SITES();
+  ouro_test::in_fresh_heap([] {
+    ClearFaultsAtExit clear;
+    gc::disable();
+    constexpr int kPairs = 5'000;
+    Tally t(2 * kPairs);
+    std::vector<Ref<Pair>> kept;
+    const std::size_t garbage = make_pairs(t, kPairs, kept);
+    fault::fail_after(fault::Site::scratch, 0, fault::kForever);
+    std::size_t found = 0;
+    EXPECT_NO_THROW(found = gc::collect(0));
+    EXPECT_NO_THROW(found += gc::collect(1));
+    fault::clear();
+    EXPECT_EQ(found, garbage);
+    expect_kept_pairs_intact(t, kept, "after young collections without memory");
+    kept.clear();
+    EXPECT_EQ(gc::collect(), static_cast<std::size_t>(2 * kPairs) - garbage);
+  });
+}
+
+// A finalizer that makes tracked objects while its piece of gen0 is out,
+// and resurrects its object: the objects it makes must not take the room
+// its object goes back to (they grow gen0, or fail to).
+struct MakesAndResurrects : Pair {
+  using Pair::Pair;
+  static constexpr int kMakes = 3;
+  void finalize() override {
+    ++tally.finalized[static_cast<std::size_t>(id)];
+    for (int i = 0; i < kMakes; ++i) {
+      try {
+        made.push_back(make<Pair>(tally));
+      } catch (const std::bad_alloc&) {
+        ++refused;
+      }
+    }
+    resurrected.push_back(ouro::ref(this));
+  }
+  static inline std::vector<Ref<Pair>> made;
+  static inline std::vector<Ref<Pair>> resurrected;
+  static inline int refused = 0;
+};
+
+TEST(OutOfMemory, FinalizersThatMakeObjectsDuringACollectionInPiecesLeaveTheResurrectedTheirRoom) {
+  SKIP_UNLESS_FAULT_SITES();
+  ouro_test::in_fresh_heap([] {
+    ClearFaultsAtExit clear;
+    gc::disable();
+    constexpr int kPairs = 3 * ouro::detail::SlotTable::kChunkSize / 2;  // gen0 full: tight room
+    constexpr int kFinalized = kPairs / 3;
+    constexpr int kMakes = MakesAndResurrects::kMakes;
+    Tally t(2 * kPairs + kMakes * kFinalized);
+    std::vector<Ref<Pair>> kept;
+    MakesAndResurrects::resurrected.reserve(kFinalized);
+    MakesAndResurrects::made.reserve(kMakes * kFinalized);
+    for (int i = 0; i < kPairs; ++i) {
+      Ref<Pair> a = i % 3 == 1 ? Ref<Pair>(make<MakesAndResurrects>(t)) : make<Pair>(t);
+      Ref<Pair> b = make<Pair>(t);
+      a->other = b;
+      b->other = a;
+      if (i % 3 == 0) kept.push_back(a);
+    }
+    ASSERT_EQ(gen0_table().size(), gen0_table().capacity());
+    fault::fail_after(fault::Site::scratch, 0, fault::kForever);
+    fault::fail_after(fault::Site::table, 0, fault::kForever);
+    std::size_t found = 0;
+    EXPECT_NO_THROW(found = gc::collect());
+    fault::clear();
+    EXPECT_GT(found, 0u) << "the plain cycles are garbage";
+    EXPECT_EQ(MakesAndResurrects::resurrected.size(), static_cast<std::size_t>(kFinalized));
+    EXPECT_EQ(MakesAndResurrects::made.size() + static_cast<std::size_t>(MakesAndResurrects::refused),
+              static_cast<std::size_t>(kMakes * kFinalized));
+    for (const Ref<Pair>& r : MakesAndResurrects::resurrected) {
+      ASSERT_TRUE(gc::is_tracked(*r)) << "a resurrected object lost its entry";
+      EXPECT_TRUE(gc::is_tracked(*r->other));
+    }
+    const auto& gen0 = gen0_table();
+    EXPECT_EQ(ouro::detail::tls_heap->gen0_promised, 0u);
+    EXPECT_LE(gen0.size(), gen0.capacity());
+    for (int i = 0; i < t.next_id; ++i) EXPECT_LE(t.finalized[static_cast<std::size_t>(i)], 1);
+    MakesAndResurrects::made.clear();
+    MakesAndResurrects::resurrected.clear();
+    kept.clear();
+    gc::collect();
+    EXPECT_TRUE(gc::get_objects().empty());
+  });
+}
+
+// The real thing: a child process whose address space is limited fills it
+// with garbage cycles until make<T> throws std::bad_alloc; collect() must
+// then free them, and making objects must work again. RLIMIT_AS means
+// nothing under AddressSanitizer or ThreadSanitizer (their shadow memory
+// takes terabytes of address space) or valgrind (its own allocator), so
+// those runs skip it.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
+struct Ballast : Object {
+  void traverse(ouro::Visitor& v) override { v(other); }
+  Ref<Ballast> other;
+  char bytes[200] = {};
+};
+
+std::size_t address_space_in_use() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (!f) return 0;
+  unsigned long pages = 0;
+  int read = std::fscanf(f, "%lu", &pages);
+  std::fclose(f);
+  return read == 1 ? pages * static_cast<std::size_t>(sysconf(_SC_PAGESIZE)) : 0;
+}
+
+// Exit codes of the child.
+enum ChildExit : int {
+  kDone = 0,
+  kNoLimit = 10,
+  kNeverRanOut = 11,
+  kCollectThrew = 12,
+  kFreedTooLittle = 13,
+  kCannotMakeAgain = 14,
+};
+
+int fill_the_address_space_then_collect() {
+  int code = kDone;
+  ouro_test::in_fresh_heap([&] {
+    gc::disable();
+    std::size_t in_use = address_space_in_use();
+    rlimit limit{};
+    limit.rlim_cur = limit.rlim_max = in_use + (std::size_t{96} << 20);
+    if (in_use == 0 || setrlimit(RLIMIT_AS, &limit) != 0) {
+      code = kNoLimit;
+      return;
+    }
+    std::size_t made = 0;
+    bool ran_out = false;
+    try {
+      for (std::size_t i = 0; i < (std::size_t{1} << 24); ++i) {
+        Ref<Ballast> a = make<Ballast>();
+        Ref<Ballast> b = make<Ballast>();
+        a->other = b;
+        b->other = a;
+        made += 2;
+      }
+    } catch (const std::bad_alloc&) {
+      ran_out = true;
+    }
+    std::size_t freed = 0;
+    bool threw = false;
+    try {
+      freed = gc::collect();
+    } catch (const std::bad_alloc&) {
+      threw = true;
+    }
+    char line[160];
+    int n = std::snprintf(line, sizeof line, "child: made %zu objects in cycles, ran out: %d, collect() freed %zu%s\n",
+                          made, ran_out ? 1 : 0, freed, threw ? " (threw bad_alloc)" : "");
+    if (n > 0) (void)!write(2, line, static_cast<std::size_t>(n));
+    if (!ran_out) {
+      code = kNeverRanOut;
+    } else if (threw) {
+      code = kCollectThrew;
+    } else if (freed != made) {
+      code = kFreedTooLittle;
+    } else {
+      try {
+        for (int i = 0; i < 10'000; ++i) {
+          Ref<Ballast> a = make<Ballast>();
+          a->other = a;
+        }
+        if (gc::collect() != 10'000u) code = kFreedTooLittle;
+      } catch (const std::bad_alloc&) {
+        code = kCannotMakeAgain;
+      }
+    }
+  });
+  return code;
+}
+
+TEST(OutOfMemory, AProcessThatFilledItsAddressSpaceWithGarbageCyclesRecoversByCollecting) {
+  if (kSanitized) GTEST_SKIP() << "RLIMIT_AS is meaningless under a sanitizer's shadow memory";
+  SKIP_UNLESS_INJECTION_WORKS();
+  std::fflush(nullptr);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) _exit(fill_the_address_space_then_collect());
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << "the child died of signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  EXPECT_EQ(WEXITSTATUS(status), kDone) << "10: no limit set, 11: never ran out, 12: collect() threw bad_alloc, "
+                                           "13: collect() freed too little, 14: could not make objects again";
 }
 
 // ---------------------------------------------------------------------------

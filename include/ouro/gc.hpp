@@ -27,7 +27,9 @@ namespace ouro::gc {
 // running (from a finalizer or a callback), and while a query runs (from a
 // traverse() or repr() that get_referrers, get_referents or an
 // ouro::inspect function calls). Throws std::invalid_argument unless
-// 0 <= generation <= 2.
+// 0 <= generation <= 2. Out of memory it still frees garbage: it collects
+// in pieces that fit in room every heap holds for that from its start
+// (116 KiB; docs/design/collector.md, "When memory is short").
 std::size_t collect(int generation = 2);
 
 // Automatic collection (triggered by allocations of tracked objects). Never

@@ -211,9 +211,10 @@ std::ptrdiff_t object_offset_in() noexcept {
 
 // The steps of make<T>()'s general path (make_general below) that live in
 // the library: counting the allocation (which may start an automatic
-// collection, before the new object exists), telling Object's constructor
-// it is managed, and tracking the result. Each returns the thread to the
-// caller's frame.
+// collection, before the new object exists) and reserving its gen0 entry
+// (HeapCore::gen0_promised; both throw std::bad_alloc before the
+// constructor runs), telling Object's constructor it is managed, and
+// tracking the result. Each returns the thread to the caller's frame.
 MakeFrame begin_make(bool tracked, bool has_finalizer, std::ptrdiff_t object_offset);
 
 // sizeof of every type make<T>() creates, for ouro::inspect::type_stats():
@@ -265,13 +266,12 @@ constexpr bool inline_makeable() {
 // What Object::operator new does, without telling a general make about the
 // block (the inline path arms its own frame field).
 void* allocate_object(std::size_t size);
-// finish_make's last step: into gen0, growing the table (or, out of memory
-// for it, left untracked).
-void track_new(Object* o) noexcept;
 
 // make<T>()'s inline path: the thread has a heap, no other make waits for
 // its Object constructor, and a tracked T does not bring count[0] to the
-// collection trigger. One out-of-line call (the allocation) in all.
+// collection trigger and finds gen0 room that no other make was promised
+// (it promises itself one entry while its constructor runs). One
+// out-of-line call (the allocation) in all.
 template <class T, bool tracked, bool finalizer, class... Args>
 OURO_ALWAYS_INLINE T* make_inline(HeapCore& h, Args&&... args) {
   constexpr auto flags = static_cast<std::uint16_t>(static_cast<std::uint16_t>(Table::none) | kManaged |
@@ -281,7 +281,10 @@ OURO_ALWAYS_INLINE T* make_inline(HeapCore& h, Args&&... args) {
   f.fast_expected = reinterpret_cast<const Object*>(static_cast<char*>(block) + object_offset_in<T>());
   f.fast_flags = flags;
   f.fast_heap_id = h.id;
-  if constexpr (tracked) ++h.count[0];
+  if constexpr (tracked) {
+    ++h.count[0];
+    ++h.gen0_promised;
+  }
   T* p;
   try {
     p = ::new (block) T(std::forward<Args>(args)...);
@@ -289,16 +292,14 @@ OURO_ALWAYS_INLINE T* make_inline(HeapCore& h, Args&&... args) {
     tls_make.fast_expected = nullptr;  // when a base before Object threw
     if constexpr (tracked) {
       if (h.count[0] > 0) --h.count[0];  // a nested make may have collected (and reset it)
+      --h.gen0_promised;
     }
     Object::operator delete(block, sizeof(T));
     throw;
   }
   if constexpr (tracked) {
-    Object* o = as_object(p);
-    if (OURO_LIKELY(h.table(Table::gen0).has_room()))
-      h.place_reserved(o, Table::gen0);
-    else
-      track_new(o);
+    --h.gen0_promised;
+    h.place_reserved(as_object(p), Table::gen0);  // the promised entry
   }
   return p;
 }
@@ -307,7 +308,8 @@ OURO_ALWAYS_INLINE T* make_inline(HeapCore& h, Args&&... args) {
 
 // Allocates and constructs a T, refcount 1. Tracked by the collector when T
 // overrides traverse(). If the constructor throws, nothing leaks and the
-// exception propagates.
+// exception propagates. Out of memory (for the object, or for the room
+// that tracks it) it throws std::bad_alloc before the constructor runs.
 template <class T, class... Args>
 Ref<T> make(Args&&... args) {
   static_assert(std::is_base_of_v<Object, T>,
@@ -322,7 +324,7 @@ Ref<T> make(Args&&... args) {
     detail::HeapCore* h = detail::tls_heap;
     const detail::MakeFrame& f = detail::tls_make;
     if (OURO_LIKELY(h != nullptr && !f.armed && f.fast_expected == nullptr &&
-                    (!tracked || h->count[0] < h->collect_below)))
+                    (!tracked || (h->count[0] < h->collect_below && h->gen0_has_free_room()))))
       return Ref<T>(detail::make_inline<T, tracked, finalizer>(*h, std::forward<Args>(args)...), detail::adopt_t{});
   }
   return Ref<T>(detail::make_general<T, tracked, finalizer>(std::forward<Args>(args)...), detail::adopt_t{});

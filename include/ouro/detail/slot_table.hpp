@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "ouro/detail/fault_injection.hpp"
 #include "ouro/object.hpp"
 
 namespace ouro::detail {
@@ -42,16 +43,11 @@ class SlotTable {
   void reserve(std::size_t n) {
     if (n > kMaxSize) throw std::length_error("ouro: more than 2^32-2 tracked objects in one generation");
     while (capacity_ < n) {
+      fault::check(fault::Site::table);
       chunks_.push_back(std::unique_ptr<Object*[]>(new Object*[kChunkSize]));  // not zeroed: only [0, size) is ever read
       capacity_ += kChunkSize;
     }
   }
-  // Room for one more entry (Heap::place).
-  void reserve_one_more() {
-    if (size_ == capacity()) reserve(std::size_t{size_} + 1);
-  }
-
-  bool has_room() const noexcept { return size_ < capacity(); }
   // Writes one entry per 4 KiB page of the room [from, to) (to <= capacity):
   // the pages are then faulted in now rather than when entries land there.
   // Chunk by chunk: a chunk is its own allocation, not page-aligned, so a
@@ -110,12 +106,12 @@ class SlotTable {
   }
   void truncate(std::uint32_t n) noexcept { size_ = n; }
 
-  // Gives back the chunks beyond the current size, keeping three spare: the
-  // young tables trade storage with `unreachable` at every collection, and
-  // with one spare each a chunk went back to malloc and was faulted in
-  // again a few collections later.
-  void shrink() noexcept {
-    std::size_t needed = (std::size_t{size_} + kChunkSize - 1) / kChunkSize + 3;
+  // Gives back the chunks beyond the current size (and `kept` more
+  // entries), keeping three spare: the young tables trade storage with
+  // `unreachable` at every collection, and with one spare each a chunk went
+  // back to malloc and was faulted in again a few collections later.
+  void shrink(std::size_t kept = 0) noexcept {
+    std::size_t needed = (std::size_t{size_} + kept + kChunkSize - 1) / kChunkSize + 3;
     if (chunks_.size() > needed) {
       chunks_.resize(needed);
       capacity_ = needed * kChunkSize;
