@@ -142,6 +142,7 @@
 
 #include "ouro/detail/fault_injection.hpp"
 #include "ouro/visitor.hpp"
+#include "verify_heap.hpp"
 #include "weak_lists.hpp"
 
 namespace ouro::detail {
@@ -1148,14 +1149,18 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 // From guarded garbage to reclaimed memory: the phases that run user code.
 CollectionResult collect_unreachable(Heap& h, Table old) {
   if (h.policy == gc::FinalizerPolicy::legacy) move_legacy_finalizers(h);
+  OURO_VERIFY_HEAP(h, "after move_legacy_finalizers");
   // Room in garbage() now, while nothing has been freed: appending the
   // uncollectable objects at the end must not run out of memory after the
   // collectable ones are gone.
   h.garbage.reserve(h.garbage.size() + h.table(Table::uncollectable).size());
   print_collectable(h);
   bool callbacks_ran = handle_weakrefs(h);  // before any finalizer: they see expired weakrefs
+  OURO_VERIFY_HEAP(h, "after handle_weakrefs");
   bool finalizers_ran = finalize_garbage(h);
+  OURO_VERIFY_HEAP(h, "after finalize_garbage");
   if (callbacks_ran || finalizers_ran) split_resurrected(h, old);
+  OURO_VERIFY_HEAP(h, "after split_resurrected");
 
   CollectionResult result;
   result.collected = h.table(Table::unreachable).size();
@@ -1166,10 +1171,12 @@ CollectionResult collect_unreachable(Heap& h, Table old) {
   } else {
     clear_and_destroy_garbage(h, old);  // the garbage dies here
   }
+  OURO_VERIFY_HEAP(h, "after the garbage was reclaimed");
 
   if (h.debug & gc::DEBUG_UNCOLLECTABLE)
     h.table(Table::uncollectable).for_each([&](Object* o) { print_object_line(h, "uncollectable", o); });
   handle_uncollectable(h, old);
+  OURO_VERIFY_HEAP(h, "after handle_uncollectable");
   return result;
 }
 
@@ -1199,8 +1206,10 @@ CollectionResult& operator+=(CollectionResult& a, const CollectionResult& b) noe
 bool collect_whole_set(Heap& h, int g, Table old, CollectionResult& result) {
   if (!try_reserve_for(h, g, old)) return false;  // room first: no later move allocates
   Table relabel = merge_younger(h, g);             // one working set: gen g's table
+  OURO_VERIFY_HEAP(h, "after merge_younger", relabel == generation_table(g) ? Table::none : generation_table(g));
   const std::uint32_t n = h.table(generation_table(g)).size();
   std::uint32_t garbage = find_unreachable(h, generation_table(g), relabel);
+  OURO_VERIFY_HEAP(h, "after find_unreachable", Table::none, true, g < 2);
   if (g < 2) {
     if (!try_reserve_for_garbage(h, Moves::nothing, n, garbage)) return false;
     const std::uint32_t before = h.table(old).size();
@@ -1216,6 +1225,7 @@ bool collect_whole_set(Heap& h, int g, Table old, CollectionResult& result) {
     h.garbage_flags = split_full_set(h, moves);
   }
   // The garbage is now guarded in `unreachable`.
+  OURO_VERIFY_HEAP(h, "after the split");
   result = collect_guarded_garbage(h, old);
   return true;
 }
@@ -1314,6 +1324,7 @@ CollectionResult collect_piece(Heap& h, Table from, std::uint32_t begin, std::ui
     release_set(h, Table::unreachable, from);
     throw;
   }
+  OURO_VERIFY_HEAP(h, "after a piece's trial deletion");
   if (h.table(Table::unreachable).empty()) return {};
   return collect_guarded_garbage(h, from);
 }
@@ -1356,6 +1367,7 @@ void reserve_room_for_pieces(Heap& h) {
 // ---------------------------------------------------------------------------
 
 CollectionResult collect_generations(Heap& h, int g) {
+  OURO_VERIFY_HEAP(h, "before a collection", Table::none, false);
   const Table old = g < 2 ? generation_table(g + 1) : Table::gen2;
   if (h.debug & gc::DEBUG_STATS) print_collecting(h, g);
   auto t0 = std::chrono::steady_clock::now();
@@ -1373,6 +1385,7 @@ CollectionResult collect_generations(Heap& h, int g) {
   if (h.debug & gc::DEBUG_STATS)
     print_done(h, result.collected + result.uncollectable, result.uncollectable, seconds_since(t0));
   give_back_memory(h, g);
+  OURO_VERIFY_HEAP(h, "after a collection", Table::none, false);
 
   gc::GenerationStats& stats = h.stats[static_cast<std::size_t>(g)];
   ++stats.collections;

@@ -11,6 +11,12 @@
 #ifndef OURO_CHECKS
 #define OURO_CHECKS 0
 #endif
+// OURO_EXPENSIVE_CHECKS (a level above OURO_CHECKS, set by the CMake option
+// of that name) runs the heap verifier between the phases of every
+// collection: O(heap) each time, for tests and the fuzzer.
+#ifndef OURO_EXPENSIVE_CHECKS
+#define OURO_EXPENSIVE_CHECKS 0
+#endif
 
 #if defined(__GNUC__) || defined(__clang__)
 #define OURO_LIKELY(x) __builtin_expect(!!(x), 1)
