@@ -125,6 +125,7 @@
 #include <exception>
 #include <utility>
 
+#include "ouro/detail/fault_injection.hpp"
 #include "ouro/visitor.hpp"
 #include "weak_lists.hpp"
 
@@ -746,6 +747,7 @@ void reserve_for_garbage(Heap& h, Moves moves, std::uint32_t n, std::uint32_t ga
   if (moves == Moves::garbage) h.table(Table::unreachable).reserve(garbage);
   if (moves == Moves::survivors) h.table(Table::unreachable).reserve(n);
   if (h.policy == gc::FinalizerPolicy::legacy) h.table(Table::uncollectable).reserve(garbage);
+  if (garbage > h.dying.capacity()) fault::check(fault::Site::scratch);
   h.dying.reserve(garbage);
 }
 

@@ -19,6 +19,7 @@
 #endif
 
 #include "allocator.hpp"
+#include "ouro/detail/fault_injection.hpp"
 #include "heap.hpp"
 #include "make_context.hpp"
 #include "weak_lists.hpp"
@@ -219,13 +220,18 @@ std::string Object::repr() const {
 // deleting destructor passes the dynamic type's size and alignment, which is
 // what decides pool or ::operator new, the same way on both sides.
 #if OURO_ALLOCATOR_MIMALLOC
-void* detail::allocate_object(std::size_t size) { return mi_new(size); }
+void* detail::allocate_object(std::size_t size) {
+  detail::fault::check(detail::fault::Site::object);
+  return mi_new(size);
+}
 void* Object::operator new(std::size_t size) {
+  detail::fault::check(detail::fault::Site::object);
   void* p = mi_new(size);
   detail::note_allocation(p, size);
   return p;
 }
 void* Object::operator new(std::size_t size, std::align_val_t align) {
+  detail::fault::check(detail::fault::Site::object);
   void* p = mi_new_aligned(size, static_cast<std::size_t>(align));
   detail::note_allocation(p, size);
   return p;
@@ -233,13 +239,18 @@ void* Object::operator new(std::size_t size, std::align_val_t align) {
 void Object::operator delete(void* p, std::size_t) noexcept { mi_free(p); }
 void Object::operator delete(void* p, std::size_t, std::align_val_t) noexcept { mi_free(p); }
 #elif OURO_ALLOCATOR_SYSTEM
-void* detail::allocate_object(std::size_t size) { return ::operator new(size); }
+void* detail::allocate_object(std::size_t size) {
+  detail::fault::check(detail::fault::Site::object);
+  return ::operator new(size);
+}
 void* Object::operator new(std::size_t size) {
+  detail::fault::check(detail::fault::Site::object);
   void* p = ::operator new(size);
   detail::note_allocation(p, size);
   return p;
 }
 void* Object::operator new(std::size_t size, std::align_val_t align) {
+  detail::fault::check(detail::fault::Site::object);
   void* p = ::operator new(size, align);
   detail::note_allocation(p, size);
   return p;
@@ -249,6 +260,7 @@ void Object::operator delete(void* p, std::size_t) noexcept { ::operator delete(
 void Object::operator delete(void* p, std::size_t, std::align_val_t align) noexcept { ::operator delete(p, align); }
 #else
 void* detail::allocate_object(std::size_t size) {
+  detail::fault::check(detail::fault::Site::object);
   return detail::pool::is_small(size) ? detail::pool::allocate(size) : ::operator new(size);
 }
 void* Object::operator new(std::size_t size) {
@@ -257,6 +269,7 @@ void* Object::operator new(std::size_t size) {
   return p;
 }
 void* Object::operator new(std::size_t size, std::align_val_t align) {
+  detail::fault::check(detail::fault::Site::object);
   auto a = static_cast<std::size_t>(align);
   void* p = detail::pool::is_small(size, a) ? detail::pool::allocate(size, a) : ::operator new(size, align);
   detail::note_allocation(p, size);

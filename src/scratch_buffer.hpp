@@ -18,6 +18,8 @@
 #include <new>
 #include <type_traits>
 
+#include "ouro/detail/fault_injection.hpp"
+
 namespace ouro::detail {
 
 enum class Populate : bool { no, yes };
@@ -62,7 +64,7 @@ class ScratchBuffer {
   bool try_grow(std::size_t n, Populate populate = Populate::no) noexcept {
     if (n <= capacity_) return true;
     constexpr std::size_t kPage = 4096;
-    if (n > (SIZE_MAX - kPage) / sizeof(T)) return false;
+    if (n > (SIZE_MAX - kPage) / sizeof(T) || fault::should_fail(fault::Site::scratch)) return false;
     std::size_t bytes = (n * sizeof(T) + kPage - 1) / kPage * kPage;
     void* p = data_ ? mremap(data_, bytes_, bytes, MREMAP_MAYMOVE)
                     : mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "ouro/detail/fault_injection.hpp"
 #include "ouro/object.hpp"
 
 namespace ouro::detail {
@@ -42,6 +43,7 @@ class SlotTable {
   void reserve(std::size_t n) {
     if (n > kMaxSize) throw std::length_error("ouro: more than 2^32-2 tracked objects in one generation");
     while (capacity_ < n) {
+      fault::check(fault::Site::table);
       chunks_.push_back(std::unique_ptr<Object*[]>(new Object*[kChunkSize]));  // not zeroed: only [0, size) is ever read
       capacity_ += kChunkSize;
     }
