@@ -638,14 +638,15 @@ std::string op_omap_erase(World& w, Reader& in) {
 
 // omap_iterate a arg: iterates slot a's object's kmap (arg even) or vmap
 // without any other reference to the owner than the program's: at the
-// first entry it drops slot victim = (arg >> 1) % 8 and, when arg & 16,
-// slot a itself; arg & 32 tries an insertion (must throw logic_error).
+// first entry it drops slot victim = (arg >> 1) % 8, with arg & 64 every
+// slot that holds the entry's weakly held object, and with arg & 16 slot
+// a itself; arg & 32 tries an insertion (must throw logic_error).
 // After the loop the harness lets go of the owner before the last
 // iterator ends, when something else still holds it: if that is one of
 // the map's own dead entries, the sweep the iterator's end runs destroys
 // the owner, and the map, from inside the map.
 template <class Map, class Check>
-void iterate_owned(World& w, Base* owner, Map Base::*map, std::uint8_t arg, Check check) {
+void iterate_owned(World& w, Base* owner, Map Base::*map, bool weak_is_key, std::uint8_t arg, Check check) {
   Ref<Base> keep = ouro::ref(owner);
   int a = -1;
   for (int i = 0; i < kSlots; ++i)
@@ -659,6 +660,11 @@ void iterate_owned(World& w, Base* owner, Map Base::*map, std::uint8_t arg, Chec
     if (!first) continue;
     first = false;
     slot(w, (arg >> 1) % kSlots).reset();
+    if (arg & 64) {  // every slot that holds the entry's weak referent
+      const Base* referent = weak_is_key ? key.get() : value.get();
+      for (Ref<Base>& r : w.slots)
+        if (r.get() == referent && referent != owner) r.reset();
+    }
     if ((arg & 16) && a >= 0) slot(w, a).reset();
     if (arg & 32) {
       try {
@@ -684,18 +690,19 @@ std::string op_omap_iterate(World& w, Reader& in) {
     return false;
   };
   if (arg % 2 == 0) {
-    iterate_owned(w, owner, &Base::kmap, arg, [&](const Ref<Base>& key, const Ref<Base>& value) {
+    iterate_owned(w, owner, &Base::kmap, true, arg, [&](const Ref<Base>& key, const Ref<Base>& value) {
       if (!find(true, id_or_none(w, key), id_or_none(w, value)))
         w.fail("an owned WeakKeyMap's iteration yields an entry the model does not have");
     });
   } else {
-    iterate_owned(w, owner, &Base::vmap, arg, [&](const Ref<Base>& key, const Ref<Base>& value) {
+    iterate_owned(w, owner, &Base::vmap, false, arg, [&](const Ref<Base>& key, const Ref<Base>& value) {
       if (!find(false, id_or_none(w, value), id_or_none(w, key)))
         w.fail("an owned WeakValueMap's iteration yields an entry the model does not have");
     });
   }
   return "iterate s" + str(a) + (arg % 2 ? ".vmap" : ".kmap") + " dropping s" + str((arg >> 1) % kSlots) +
-         (arg & 16 ? " and s" + str(a) : "") + (w.objects[oid].alive ? "" : " (the owner died)");
+         (arg & 64 ? ", the entry's weak referent" : "") + (arg & 16 ? " and s" + str(a) : "") +
+         (w.objects[oid].alive ? "" : " (the owner died)");
 }
 
 // ---- a map whose key type's hash and equality throw ------------------------
@@ -712,20 +719,27 @@ std::string op_hmap_insert(World& w, Reader& in) {
 
 // hmap_kill mode s: the (mode >> 2) % 3-th call of the key's hash (or of
 // its operator==, mode & 1) from now throws; then slot s is dropped (or,
-// mode & 2, a collection runs), so values may die and the map's callbacks
-// meet the throw. The exception must reach the unraisable hook.
+// mode & 2, a collection runs; or, mode & 16, every slot holding the value
+// of key s % 4 is dropped), so values may die and the map's callbacks meet
+// the throw. The exception must reach the unraisable hook.
 std::string op_hmap_kill(World& w, Reader& in) {
   std::uint8_t mode = in.next();
   int s = slot_arg(in);
+  Ref<Base> value = (mode & 16) ? w.hash_map.get(HashKey{s % kMapKeys, &w}) : Ref<Base>();
   w.hash_fault = (mode >> 2) % 3;
   w.hash_fault_in_equality = mode & 1;
-  if (mode & 2)
+  if (mode & 16) {
+    for (Ref<Base>& r : w.slots)
+      if (value && r == value) r.reset();
+    value.reset();
+  } else if (mode & 2) {
     gc::collect(2);
-  else
+  } else {
     slot(w, s).reset();
+  }
   w.hash_fault = -1;
   return std::string("hmap kill: ") + (mode & 1 ? "operator==" : "hash") + " throws at call " + str((mode >> 2) % 3) +
-         (mode & 2 ? ", collect" : ", drop s" + str(s));
+         (mode & 16 ? ", drop the value of key " + str(s % kMapKeys) : mode & 2 ? ", collect" : ", drop s" + str(s));
 }
 
 // ---- out of memory ----------------------------------------------------------
