@@ -32,6 +32,7 @@
 
 #include <ouro/detail/fault_injection.hpp>
 #include <ouro/ouro.hpp>
+#include <thread>
 
 #include "support/fresh_heap.hpp"
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <string>
+#include <unordered_map>
 
 namespace ouro_fuzz {
 
@@ -34,7 +35,9 @@ std::string state(World& w, std::size_t id) {
       for (const Ref<Object>& r : gc::get_objects(g))
         if (r.get() == &b) text += " " + std::to_string(g);
     text += ", referrers";
+    ++w.quiet;
     for (const Ref<Object>& r : gc::get_referrers(b)) text += " " + std::to_string(w.id_of(as_base(r.get())));
+    --w.quiet;
     text += ", table " + std::to_string(static_cast<int>(ouro::detail::table_of(b))) + " flags " +
             std::to_string(ouro::detail::Access::flags(b));
     text += ", full collections so far " + std::to_string(gc::get_stats()[2].collections);
@@ -45,9 +48,43 @@ std::string state(World& w, std::size_t id) {
   return ": not alive";
 }
 
+// Quiet: the harness's own questions run no traverse() user code.
+struct Quiet {
+  World& w;
+  explicit Quiet(World& world) : w(world) { ++w.quiet; }
+  ~Quiet() { --w.quiet; }
+  Quiet(const Quiet&) = delete;
+  Quiet& operator=(const Quiet&) = delete;
+};
+
+}  // namespace
+
+std::unordered_map<std::uint32_t, std::vector<const Base*>> map_references(World& w) {
+  Quiet quiet(w);
+  std::unordered_map<std::uint32_t, std::vector<const Base*>> out;
+  for (const auto& entry : w.live) {
+    const Base& b = *entry.first;
+    if (!is_tracked_kind(w.objects[entry.second].kind)) continue;
+    std::vector<Ref<Object>> referents = gc::get_referents(b);
+    std::size_t i = 0;
+    for (const Ref<Base>& f : b.fields) {
+      if (!f) continue;
+      if (i >= referents.size() || referents[i].get() != f.get()) {
+        w.fail("get_referents of " + describe(w, entry.second) + " does not start with its fields");
+        return out;
+      }
+      ++i;
+    }
+    for (; i < referents.size(); ++i) out[entry.second].push_back(as_base(referents[i].get()));
+  }
+  return out;
+}
+
+namespace {
+
 // Counts the Refs to each live object that the harness can see; reports
 // Refs to destroyed objects and fields that differ from the model.
-std::vector<std::size_t> count_references(World& w) {
+std::vector<std::size_t> count_references(World& w, const std::unordered_map<std::uint32_t, std::vector<const Base*>>& map_refs) {
   std::vector<std::size_t> counts(w.objects.size(), 0);
   auto count = [&](const Base* p, const std::string& where) {
     if (!p) return;
@@ -60,6 +97,8 @@ std::vector<std::size_t> count_references(World& w) {
   for (int s = 0; s < kSlots; ++s) count(w.slots[static_cast<std::size_t>(s)].get(), "slot " + std::to_string(s));
   for (const Ref<Base>& r : w.store) count(r.get(), "the resurrection store");
   for (const Ref<Object>& r : gc::garbage()) count(as_base(r.get()), "gc::garbage()");
+  for (const auto& [id, refs] : map_refs)
+    for (const Base* p : refs) count(p, "a weak map of " + describe(w, id));
   for (const auto& entry : w.live) {
     Base& b = object_at(entry);
     const Info& info = w.objects[b.id];
@@ -145,22 +184,88 @@ void check_garbage_list(World& w) {
   }
 }
 
+// The maps objects own (Base::kmap, vmap) against OwnedEntry models: each
+// model entry is live (get/find agree) or lingering (its weak reference is
+// dead: its target died, or was cleared by a collection that found the
+// target, or the map's owner, garbage); size() counts the live ones; the
+// strong references the maps report in traverse() are those of the live
+// entries plus some of the lingering ones (a lingering entry the map no
+// longer reports leaves the model).
+template <class LiveNow>
+void check_owned_maps(World& w, const std::unordered_map<std::uint32_t, std::vector<const Base*>>& map_refs,
+                      bool clearing_possible, LiveNow live_now, std::vector<std::size_t>& weak_counts) {
+  std::vector<const Base*> by_id(w.objects.size(), nullptr);
+  for (const auto& entry : w.live) by_id[entry.second] = entry.first;
+  for (const auto& entry : w.live) {
+    Base& owner = object_at(entry);
+    std::vector<OwnedEntry>& owned = w.objects[entry.second].owned;
+    if (owned.empty() && !map_refs.contains(entry.second)) continue;
+    const std::string name = describe(w, entry.second);
+    std::size_t live_k = 0, live_v = 0;
+    for (OwnedEntry& e : owned) {
+      if (e.lingering) continue;
+      if (!live_now(e.weak, e.created)) {
+        e.lingering = true;
+        continue;
+      }
+      const Base* target = by_id[static_cast<std::size_t>(e.weak)];
+      std::int64_t found = -2;  // -2: no live entry
+      if (e.in_kmap) {
+        if (const Ref<Base>* v = owner.kmap.find(*target)) found = *v ? w.id_of(v->get()) : -1;
+      } else {
+        Ref<Base> key = e.strong >= 0 ? ouro::ref(const_cast<Base*>(by_id[static_cast<std::size_t>(e.strong)])) : Ref<Base>();
+        if (Ref<Base> v = owner.vmap.get(key)) found = w.id_of(v.get());
+      }
+      if (found == -2) {
+        if (!clearing_possible)
+          w.fail("an entry of " + name + "'s " + (e.in_kmap ? "kmap" : "vmap") + " is gone while object " +
+                 std::to_string(e.weak) + " lives and no collection could have cleared it");
+        e.lingering = true;
+        continue;
+      }
+      if (found != (e.in_kmap ? e.strong : e.weak))
+        w.fail("an entry of " + name + "'s " + (e.in_kmap ? "kmap" : "vmap") + " holds object " + std::to_string(found) +
+               ", the model says " + std::to_string(e.in_kmap ? e.strong : e.weak));
+      ++(e.in_kmap ? live_k : live_v);
+      ++weak_counts[static_cast<std::size_t>(e.weak)];
+    }
+    if (owner.kmap.size() != live_k || owner.vmap.size() != live_v)
+      w.fail(name + "'s maps: size() " + std::to_string(owner.kmap.size()) + " and " + std::to_string(owner.vmap.size()) +
+             ", the model has " + std::to_string(live_k) + " and " + std::to_string(live_v) + " live entries");
+    // The strong references: every live entry's, then lingering ones.
+    std::unordered_map<std::int64_t, int> held;
+    if (auto it = map_refs.find(entry.second); it != map_refs.end())
+      for (const Base* p : it->second) ++held[w.id_of(p)];
+    for (const OwnedEntry& e : owned)
+      if (!e.lingering && e.strong >= 0 && held[e.strong]-- <= 0)
+        w.fail(name + "'s " + (e.in_kmap ? "kmap" : "vmap") + " no longer holds object " + std::to_string(e.strong) +
+               " for a live entry");
+    std::erase_if(owned, [&](const OwnedEntry& e) { return e.lingering && (e.strong < 0 || held[e.strong]-- <= 0); });
+    for (const auto& [id, n] : held)
+      if (n > 0) w.fail(name + "'s maps hold object " + std::to_string(id) + " for no entry of the model");
+  }
+}
+
 }  // namespace
 
 void check_world(World& w) {
   if (!w.failure.empty()) return;
-  if (w.thrown != w.reported)
+  if (w.thrown != w.reported + w.caught)
     w.fail(std::to_string(w.thrown) + " exceptions thrown by user code, " + std::to_string(w.reported) +
-           " reported to the unraisable hook");
-  std::vector<std::size_t> counts = count_references(w);
+           " reported to the unraisable hook, " + std::to_string(w.caught) + " came back out of the library");
+  if (w.collection_running)
+    w.fail("a collection's callbacks saw Phase::start and no Phase::stop");
+  std::unordered_map<std::uint32_t, std::vector<const Base*>> map_refs = map_references(w);
+  if (!w.failure.empty()) return;
+  std::vector<std::size_t> counts = count_references(w, map_refs);
   if (!w.failure.empty()) return;  // never read an object through a bad Ref
   check_counts_and_finalization(w, counts);
   check_generations(w);
   check_garbage_list(w);
-  check_weak(w);
+  check_weak(w, map_refs);
 }
 
-void check_weak(World& w) {
+void check_weak(World& w, const std::unordered_map<std::uint32_t, std::vector<const Base*>>& map_refs) {
   if (!w.failure.empty()) return;
   struct Seen {
     std::int64_t rec;
@@ -202,6 +307,9 @@ void check_weak(World& w) {
   }
   for (const auto& [key, e] : w.value_model)
     if (alive(e.target) && !w.value_map.get(key)) note_cleared(e.target, e.created, "WeakValueMap entry " + std::to_string(key));
+  for (const auto& [key, e] : w.hash_model)
+    if (alive(e.target) && !w.hash_map.get(HashKey{key, &w}))
+      note_cleared(e.target, e.created, "hash map entry " + std::to_string(key));
   for (const auto& [id, e] : w.key_model) {
     const Base* key = nullptr;
     for (const auto& entry : w.live)
@@ -231,18 +339,23 @@ void check_weak(World& w) {
              " times");
     if (!s.expired && r.target >= 0) ++weak_counts[static_cast<std::size_t>(r.target)];
   }
-  for (auto it = w.value_model.begin(); it != w.value_model.end();) {
-    Ref<Base> got = w.value_map.get(it->first);
-    if (!live_now(it->second.target, it->second.created)) {
-      if (got) w.fail("WeakValueMap::get(" + std::to_string(it->first) + ") finds a dead or cleared value");
-      it = w.value_model.erase(it);
-      continue;
+  // A WeakValueMap keyed by ints against its model: dead entries leave the model.
+  auto check_values = [&](std::unordered_map<int, MapEntry>& model, auto get, const std::string& name) {
+    for (auto it = model.begin(); it != model.end();) {
+      Ref<Base> got = get(it->first);
+      if (!live_now(it->second.target, it->second.created)) {
+        if (got) w.fail(name + "::get(" + std::to_string(it->first) + ") finds a dead or cleared value");
+        it = model.erase(it);
+        continue;
+      }
+      if (!got || w.id_of(got.get()) != it->second.target)
+        w.fail(name + "::get(" + std::to_string(it->first) + ") is not object " + std::to_string(it->second.target));
+      ++weak_counts[static_cast<std::size_t>(it->second.target)];
+      ++it;
     }
-    if (!got || w.id_of(got.get()) != it->second.target)
-      w.fail("WeakValueMap::get(" + std::to_string(it->first) + ") is not object " + std::to_string(it->second.target));
-    ++weak_counts[static_cast<std::size_t>(it->second.target)];
-    ++it;
-  }
+  };
+  check_values(w.value_model, [&](int key) { return w.value_map.get(key); }, "WeakValueMap");
+  check_values(w.hash_model, [&](int key) { return w.hash_map.get(HashKey{key, &w}); }, "the hash map");
   for (auto it = w.key_model.begin(); it != w.key_model.end();) {
     if (!live_now(it->second.target, it->second.created)) {
       it = w.key_model.erase(it);
@@ -257,6 +370,10 @@ void check_weak(World& w) {
     ++weak_counts[it->first];
     ++it;
   }
+  if (w.hash_map.size() != w.hash_model.size())
+    w.fail("the hash map's size() is " + std::to_string(w.hash_map.size()) + ", the model has " +
+           std::to_string(w.hash_model.size()) + " live entries");
+  check_owned_maps(w, map_refs, clearing_possible, live_now, weak_counts);
   if (w.value_map.size() != w.value_model.size())
     w.fail("WeakValueMap::size() is " + std::to_string(w.value_map.size()) + ", the model has " +
            std::to_string(w.value_model.size()) + " live entries");
@@ -308,6 +425,7 @@ void check_finalizer_weak_view(World& w, Base& self) {
 }
 
 std::vector<char> unreachable(World& w) {
+  std::unordered_map<std::uint32_t, std::vector<const Base*>> map_refs = map_references(w);
   std::vector<char> frozen = check_generations(w);
   std::vector<char> reached(w.objects.size(), 0);
   std::vector<const Base*> stack;
@@ -332,6 +450,8 @@ std::vector<char> unreachable(World& w) {
     const Base* b = stack.back();
     stack.pop_back();
     for (const Ref<Base>& f : b->fields) root(f.get());
+    if (auto it = map_refs.find(b->id); it != map_refs.end())
+      for (const Base* p : it->second) root(p);
   }
   std::vector<char> out(w.objects.size(), 0);
   for (const auto& entry : w.live) out[entry.second] = !reached[entry.second];
@@ -341,7 +461,7 @@ std::vector<char> unreachable(World& w) {
 void check_collected(World& w, const std::vector<char>& before, bool legacy) {
   // A freeze() by a callback before the collection hides the garbage from
   // it; an unfreeze() after it brings the garbage back. Both are legal.
-  if (!w.failure.empty() || w.freeze_during_op || w.finalizer_dropped) return;
+  if (!w.failure.empty() || w.freeze_during_op || w.finalizer_dropped || w.traverse_acted) return;
   std::vector<char> after = unreachable(w);
   for (std::size_t id = 0; id < before.size(); ++id) {
     if (before[id] && w.collect_save_all && !w.objects[id].alive)
@@ -359,7 +479,14 @@ void check_collected(World& w, const std::vector<char>& before, bool legacy) {
 void install_collection_check(World& w) {
   World* world = &w;
   gc::add_callback([world](gc::Phase phase, const gc::CollectionInfo& info) {
-    if (phase != gc::Phase::stop || !world->collect_check_armed) return;
+    if (phase == gc::Phase::start) {
+      if (world->collection_running)
+        world->fail("Phase::start of a collection while the callbacks of an earlier one saw no Phase::stop");
+      world->collection_running = true;
+      return;
+    }
+    world->collection_running = false;
+    if (!world->collect_check_armed) return;
     world->collect_check_armed = false;
     if (info.generation != 2) world->fail("the collection checked was not a full one");
     check_collected(*world, world->unreachable_before, world->collect_legacy);
@@ -372,7 +499,13 @@ std::size_t collect_and_check(World& w) {
   w.unreachable_before = unreachable(w);
   w.finalizer_dropped = false;
   w.collect_check_armed = true;
-  std::size_t n = gc::collect(2);
+  std::size_t n = 0;
+  try {
+    n = gc::collect(2);
+  } catch (...) {  // out of memory (injected): the check has nothing to compare
+    w.collect_check_armed = false;
+    throw;
+  }
   if (w.collect_check_armed) w.fail("collect(2) ran no Phase::stop callback");
   w.collect_check_armed = false;
   return n;
@@ -380,11 +513,15 @@ std::size_t collect_and_check(World& w) {
 
 void check_referrers_and_referents(World& w, Base& target) {
   std::vector<std::int64_t> want, got;
+  std::unordered_map<std::uint32_t, std::vector<const Base*>> map_refs = map_references(w);
   std::vector<char> frozen = check_generations(w);
+  Quiet quiet(w);
   for (const auto& entry : w.live) {
     const Base& b = *entry.first;
     if (!is_tracked_kind(w.objects[entry.second].kind) || frozen[entry.second]) continue;
-    if (std::any_of(b.fields.begin(), b.fields.end(), [&](const Ref<Base>& f) { return f.get() == &target; }))
+    auto it = map_refs.find(entry.second);
+    if (std::any_of(b.fields.begin(), b.fields.end(), [&](const Ref<Base>& f) { return f.get() == &target; }) ||
+        (it != map_refs.end() && std::find(it->second.begin(), it->second.end(), &target) != it->second.end()))
       want.push_back(entry.second);
   }
   for (const Ref<Object>& r : gc::get_referrers(target)) got.push_back(w.id_of(as_base(r.get())));
@@ -395,10 +532,12 @@ void check_referrers_and_referents(World& w, Base& target) {
   std::vector<const Object*> referents;
   for (const Ref<Object>& r : gc::get_referents(target)) referents.push_back(r.get());
   std::vector<const Object*> expected;
-  if (is_tracked_kind(w.objects[target.id].kind))
+  if (is_tracked_kind(w.objects[target.id].kind)) {
     for (const Ref<Base>& f : target.fields)
       if (f) expected.push_back(f.get());
-  if (referents != expected) w.fail("get_referents of " + describe(w, target.id) + " differs from its fields");
+    if (auto it = map_refs.find(target.id); it != map_refs.end()) expected.insert(expected.end(), it->second.begin(), it->second.end());
+  }
+  if (referents != expected) w.fail("get_referents of " + describe(w, target.id) + " differs from its fields and maps");
 }
 
 }  // namespace ouro_fuzz

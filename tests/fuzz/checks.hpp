@@ -52,6 +52,8 @@
 // callback runs for a weak reference held by a member of that garbage.
 #pragma once
 
+#include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 #include "world.hpp"
@@ -59,7 +61,10 @@
 namespace ouro_fuzz {
 
 void check_world(World& w);
-void check_weak(World& w);
+void check_weak(World& w, const std::unordered_map<std::uint32_t, std::vector<const Base*>>& map_refs);
+// Per live tracked object, the objects its weak maps hold strongly (what
+// get_referents reports beyond its fields).
+std::unordered_map<std::uint32_t, std::vector<const Base*>> map_references(World& w);
 void check_finalizer_weak_view(World& w, Base& self);
 void check_weak_callback_owner(World& w, const WeakInfo& callback_of);
 

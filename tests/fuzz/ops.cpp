@@ -2,12 +2,16 @@
 // function each, and the table that numbers them.
 #include "ops.hpp"
 
+#include <algorithm>
 #include <array>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <ouro/detail/fault_injection.hpp>
 
 #include "checks.hpp"
 
@@ -205,10 +209,7 @@ std::string op_add_callback(World& w, Reader& in) {
   auto behaviour = static_cast<Behaviour>(in.next() % kBehaviours);
   std::uint8_t param = in.next();
   if (w.callback_ids.size() >= kMaxCallbacks) return "add_callback (full)";
-  World* world = &w;
-  w.callback_ids.push_back(gc::add_callback([world, behaviour, param](gc::Phase phase, const gc::CollectionInfo&) {
-    if ((phase == gc::Phase::start) == (param % 2 == 0)) world->run(behaviour, param, nullptr);
-  }));
+  add_gc_callback(w, behaviour, param);
   return std::string("add_callback ") + behaviour_name(behaviour) + "(" + str(param) + ")";
 }
 
@@ -506,6 +507,245 @@ std::string op_map_iterate(World& w, Reader& in) {
   return "iterate maps" + std::string(dropped ? " dropping a slot" : "");
 }
 
+// ---- user code inside traverse(), destructors and queries -------------------
+
+// What a traverse() may do (one-shot, so that every collection and query
+// ends): make objects (an automatic collection may start inside), drop a
+// slot or its own first field (a member it then reports empty), run a
+// query, collect. It never adds a reference to an existing object.
+constexpr Behaviour kTraverseBehaviours[] = {Behaviour::none,       Behaviour::allocate, Behaviour::drop_slot,
+                                             Behaviour::drop_field, Behaviour::query,    Behaviour::collect};
+constexpr int kTraverseKinds = static_cast<int>(std::size(kTraverseBehaviours));
+
+// arm_traverse a b param: the next one or two traverse() calls of slot a's
+// object (tracked kinds) run behaviour b.
+std::string op_arm_traverse(World& w, Reader& in) {
+  int a = slot_arg(in);
+  std::uint8_t b = in.next();
+  std::uint8_t param = in.next();
+  Base* holder = slot(w, a).get();
+  if (!holder || !is_tracked_kind(w.objects[holder->id].kind)) return "arm_traverse (none)";
+  holder->traverse_behaviour = kTraverseBehaviours[b % kTraverseKinds];
+  holder->traverse_param = param;
+  holder->traverse_shots = 1 + (b / kTraverseKinds) % 2;
+  return "arm_traverse s" + str(a) + " " + behaviour_name(holder->traverse_behaviour) + "(" + str(param) + ") x" +
+         str(holder->traverse_shots);
+}
+
+// on_destroy a q: slot a's object's destructor runs query q (as
+// Behaviour::query with parameter q).
+std::string op_on_destroy(World& w, Reader& in) {
+  int a = slot_arg(in);
+  std::uint8_t q = in.next();
+  Base* holder = slot(w, a).get();
+  if (!holder) return "on_destroy (none)";
+  holder->destructor_query = q;
+  return "on_destroy s" + str(a) + " query(" + str(q) + ")";
+}
+
+// query q: a query from the program itself, with traverse() user code live.
+std::string op_query(World& w, Reader& in) {
+  std::uint8_t q = in.next();
+  w.run(Behaviour::query, q, nullptr);
+  return "query(" + str(q) + ")";
+}
+
+// hook m: the unraisable hook counts; mode 1 removes itself when called,
+// mode 2 replaces itself (World::install_hook).
+std::string op_hook(World& w, Reader& in) {
+  int mode = in.next() % 3;
+  w.install_hook(mode);
+  return "hook mode " + str(mode);
+}
+
+// ---- weak maps owned by objects --------------------------------------------
+
+std::int64_t id_or_none(const World& w, const Ref<Base>& r) { return r ? w.id_of(r.get()) : -1; }
+
+template <class F>
+void expect_invalid_argument(World& w, F f, const std::string& what) {
+  try {
+    f();
+    w.fail(what + " did not throw");
+  } catch (const std::invalid_argument&) {
+  }
+}
+
+// omap_insert a mode s t: slot a's object (tracked) gets, in its kmap,
+// key slot s -> value slot t, or in its vmap (mode odd), key slot s ->
+// value slot t. Either may be a itself: an entry that keeps its own map's
+// owner alive.
+std::string op_omap_insert(World& w, Reader& in) {
+  int a = slot_arg(in);
+  bool value_map = in.next() % 2;
+  int s = slot_arg(in);
+  int t = slot_arg(in);
+  Ref<Base> owner = slot(w, a);
+  if (!owner || !is_tracked_kind(w.objects[owner->id].kind)) return "omap_insert (none)";
+  Ref<Base> key = slot(w, s);
+  Ref<Base> value = slot(w, t);
+  std::vector<OwnedEntry>& owned = w.objects[owner->id].owned;
+  if (!value_map) {
+    if (!key) {
+      expect_invalid_argument(w, [&] { owner->kmap.insert_or_assign(key, value); }, "WeakKeyMap::insert_or_assign of an empty key");
+      return "omap_insert (no key)";
+    }
+    std::int64_t k = w.id_of(key.get());
+    std::uint64_t created = w.op_index;
+    if (owner->kmap.find(*key))  // the live entry keeps its weak reference
+      for (const OwnedEntry& e : owned)
+        if (e.in_kmap && e.weak == k && !e.lingering) created = e.created;
+    std::erase_if(owned, [&](const OwnedEntry& e) { return e.in_kmap && e.weak == k; });
+    owned.push_back(OwnedEntry{true, k, id_or_none(w, value), created, false});
+    owner->kmap.insert_or_assign(key, value);  // the old value dies after the model says so
+  } else {
+    if (!value) {
+      expect_invalid_argument(w, [&] { owner->vmap.insert_or_assign(key, value); }, "WeakValueMap::insert_or_assign of an empty value");
+      return "omap_insert (no value)";
+    }
+    std::int64_t k = id_or_none(w, key);
+    std::erase_if(owned, [&](const OwnedEntry& e) { return !e.in_kmap && e.strong == k; });
+    owned.push_back(OwnedEntry{false, w.id_of(value.get()), k, w.op_index, false});
+    owner->vmap.insert_or_assign(key, value);
+  }
+  return std::string("s") + str(a) + (value_map ? ".vmap[s" : ".kmap[s") + str(s) + "] = s" + str(t);
+}
+
+std::string op_omap_erase(World& w, Reader& in) {
+  int a = slot_arg(in);
+  bool value_map = in.next() % 2;
+  int s = slot_arg(in);
+  Ref<Base> owner = slot(w, a);
+  if (!owner || !is_tracked_kind(w.objects[owner->id].kind)) return "omap_erase (none)";
+  Ref<Base> key = slot(w, s);
+  std::vector<OwnedEntry>& owned = w.objects[owner->id].owned;
+  std::int64_t k = id_or_none(w, key);
+  bool live = false;
+  bool erased = false;
+  if (!value_map) {
+    if (!key) return "omap_erase (no key)";
+    live = owner->kmap.find(*key) != nullptr;
+    std::erase_if(owned, [&](const OwnedEntry& e) { return e.in_kmap && e.weak == k; });
+    erased = owner->kmap.erase(*key);
+  } else {
+    live = static_cast<bool>(owner->vmap.get(key));
+    std::erase_if(owned, [&](const OwnedEntry& e) { return !e.in_kmap && e.strong == k; });
+    erased = owner->vmap.erase(key);
+  }
+  if (erased != live) w.fail(std::string(value_map ? "WeakValueMap" : "WeakKeyMap") + "::erase returned " + (erased ? "true" : "false"));
+  return std::string("s") + str(a) + (value_map ? ".vmap" : ".kmap") + " erase s" + str(s);
+}
+
+// omap_iterate a arg: iterates slot a's object's kmap (arg even) or vmap
+// without any other reference to the owner than the program's: at the
+// first entry it drops slot victim = (arg >> 1) % 8, with arg & 64 every
+// slot that holds the entry's weakly held object, and with arg & 16 slot
+// a itself; arg & 32 tries an insertion (must throw logic_error).
+// After the loop the harness lets go of the owner before the last
+// iterator ends, when something else still holds it: if that is one of
+// the map's own dead entries, the sweep the iterator's end runs destroys
+// the owner, and the map, from inside the map.
+template <class Map, class Check>
+void iterate_owned(World& w, Base* owner, Map Base::*map, bool weak_is_key, std::uint8_t arg, Check check) {
+  Ref<Base> keep = ouro::ref(owner);
+  int a = -1;
+  for (int i = 0; i < kSlots; ++i)
+    if (slot(w, i).get() == owner) a = i;
+  std::optional<typename Map::iterator> it((owner->*map).begin());
+  const typename Map::iterator end = (owner->*map).end();
+  bool first = true;
+  for (; *it != end; ++*it) {
+    auto [key, value] = **it;
+    check(key, value);
+    if (!first) continue;
+    first = false;
+    slot(w, (arg >> 1) % kSlots).reset();
+    if (arg & 64) {  // every slot that holds the entry's weak referent
+      const Base* referent = weak_is_key ? key.get() : value.get();
+      for (Ref<Base>& r : w.slots)
+        if (r.get() == referent && referent != owner) r.reset();
+    }
+    if ((arg & 16) && a >= 0) slot(w, a).reset();
+    if (arg & 32) {
+      try {
+        (owner->*map).insert_or_assign(key, value);
+        w.fail("insert_or_assign into an owned map being iterated did not throw");
+      } catch (const std::logic_error&) {
+      }
+    }
+  }
+  if (ouro::refcount(*keep) > 1) keep.reset();
+  it.reset();  // the last iterator: a sweep may run here
+}
+
+std::string op_omap_iterate(World& w, Reader& in) {
+  int a = slot_arg(in);
+  std::uint8_t arg = in.next();
+  Base* owner = slot(w, a).get();
+  if (!owner || !is_tracked_kind(w.objects[owner->id].kind)) return "omap_iterate (none)";
+  const std::uint32_t oid = owner->id;
+  auto find = [&](bool in_kmap, std::int64_t weak, std::int64_t strong) {
+    for (const OwnedEntry& e : w.objects[oid].owned)
+      if (e.in_kmap == in_kmap && !e.lingering && e.weak == weak && e.strong == strong) return true;
+    return false;
+  };
+  if (arg % 2 == 0) {
+    iterate_owned(w, owner, &Base::kmap, true, arg, [&](const Ref<Base>& key, const Ref<Base>& value) {
+      if (!find(true, id_or_none(w, key), id_or_none(w, value)))
+        w.fail("an owned WeakKeyMap's iteration yields an entry the model does not have");
+    });
+  } else {
+    iterate_owned(w, owner, &Base::vmap, false, arg, [&](const Ref<Base>& key, const Ref<Base>& value) {
+      if (!find(false, id_or_none(w, value), id_or_none(w, key)))
+        w.fail("an owned WeakValueMap's iteration yields an entry the model does not have");
+    });
+  }
+  return "iterate s" + str(a) + (arg % 2 ? ".vmap" : ".kmap") + " dropping s" + str((arg >> 1) % kSlots) +
+         (arg & 64 ? ", the entry's weak referent" : "") + (arg & 16 ? " and s" + str(a) : "") +
+         (w.objects[oid].alive ? "" : " (the owner died)");
+}
+
+// ---- a map whose key type's hash and equality throw ------------------------
+
+std::string op_hmap_insert(World& w, Reader& in) {
+  int key = in.next() % kMapKeys;
+  int s = slot_arg(in);
+  Ref<Base> value = slot(w, s);
+  if (!value) return "hmap insert (none)";
+  w.hash_model[key] = MapEntry{w.id_of(value.get()), w.op_index, 0};
+  w.hash_map.insert_or_assign(HashKey{key, &w}, value);
+  return "hmap[" + str(key) + "] = s" + str(s);
+}
+
+// hmap_kill mode s: the (mode >> 2) % 3-th call of the key's hash (or of
+// its operator==, mode & 1) from now throws; then slot s is dropped (or,
+// mode & 2, a collection runs; or, mode & 16, every slot holding the value
+// of key s % 4 is dropped), so values may die and the map's callbacks meet
+// the throw. The exception must reach the unraisable hook.
+std::string op_hmap_kill(World& w, Reader& in) {
+  std::uint8_t mode = in.next();
+  int s = slot_arg(in);
+  Ref<Base> value = (mode & 16) ? w.hash_map.get(HashKey{s % kMapKeys, &w}) : Ref<Base>();
+  w.hash_fault = (mode >> 2) % 3;
+  w.hash_fault_in_equality = mode & 1;
+  if (mode & 16) {
+    for (Ref<Base>& r : w.slots)
+      if (value && r == value) r.reset();
+    value.reset();
+  } else if (mode & 2) {
+    gc::collect(2);
+  } else {
+    slot(w, s).reset();
+  }
+  w.hash_fault = -1;
+  return std::string("hmap kill: ") + (mode & 1 ? "operator==" : "hash") + " throws at call " + str((mode >> 2) % 3) +
+         (mode & 16 ? ", drop the value of key " + str(s % kMapKeys) : mode & 2 ? ", collect" : ", drop s" + str(s));
+}
+
+// ---- out of memory ----------------------------------------------------------
+
+std::string op_oom(World& w, Reader& in);
+
 constexpr Op kOps[] = {
     {"make", op_make, 4, 12},
     {"set_field", op_set_field, 3, 12},
@@ -541,7 +781,81 @@ constexpr Op kOps[] = {
     {"kmap_insert", op_kmap_insert, 2, 3},
     {"kmap_erase", op_kmap_erase, 1, 1},
     {"map_iterate", op_map_iterate, 1, 2},
+    {"arm_traverse", op_arm_traverse, 3, 3},
+    {"on_destroy", op_on_destroy, 2, 2},
+    {"query", op_query, 1, 2},
+    {"hook", op_hook, 1, 1},
+    {"omap_insert", op_omap_insert, 4, 4},
+    {"omap_erase", op_omap_erase, 3, 1},
+    {"omap_iterate", op_omap_iterate, 2, 2},
+    {"hmap_insert", op_hmap_insert, 2, 2},
+    {"hmap_kill", op_hmap_kill, 2, 2},
+    {"oom", op_oom, 3, 3},
 };
+
+// oom spec after op...: runs the next operation of the program with the
+// library's own allocations failing (ouro/detail/fault_injection.hpp, checked
+// builds): site spec % 4 (object blocks, table chunks, the collector's
+// scratch, or all three), after `after` % 8 successes, once, twice, three
+// times or (spec & 4) for ever. The operation completes, or throws
+// std::bad_alloc with the model unchanged: when no user code changed the
+// graph meanwhile, no object made by it is alive, every object reachable
+// before is alive, the slots hold what they held. Then, without injection,
+// a full collection must reclaim everything unreachable.
+std::string op_oom(World& w, Reader& in) {
+  namespace fault = ouro::detail::fault;
+  std::uint8_t spec = in.next();
+  std::uint8_t after = in.next();
+  std::size_t index = in.next() % std::size(kOps);
+  if (kOps[index].run == op_oom) index = 0;  // make
+  const Op& inner = kOps[index];
+  const int site = spec % 4;
+  const long times = (spec & 4) ? fault::kForever : 1 + (spec >> 3) % 3;
+  std::string what = std::string("oom ") + (site == 3 ? "all" : site == 0 ? "object" : site == 1 ? "table" : "scratch") +
+                     " after " + str(after % 8) + (times < 0 ? " for ever" : " x" + str(static_cast<int>(times))) + ": ";
+
+  std::vector<char> reachable_before = unreachable(w);  // per id: alive and reachable
+  for (const auto& entry : w.live) reachable_before[entry.second] = !reachable_before[entry.second];
+  std::array<std::int64_t, kSlots> slots_before{};
+  for (int i = 0; i < kSlots; ++i) slots_before[static_cast<std::size_t>(i)] = w.slot_id(i);
+  const std::size_t ids_before = w.objects.size();
+  w.user_changed_graph = false;
+
+  for (int s = 0; s < 3; ++s)
+    if (site == 3 || site == s) fault::fail_after(static_cast<fault::Site>(s), after % 8, times);
+  bool threw = false;
+  what += inner.name;
+  what += ": ";
+  try {
+    what += inner.run(w, in);
+  } catch (const UserBadAlloc&) {
+    ++w.caught;
+    threw = true;
+  } catch (const std::bad_alloc&) {
+    threw = true;
+  }
+  const long failed = fault::failed();
+  fault::clear();
+  if (w.collection_running) w.fail("a collection that ran out of memory called Phase::start and no Phase::stop");
+  what += " [" + std::to_string(failed) + " failed" + (threw ? ", threw bad_alloc]" : "]");
+
+  if (threw && !w.user_changed_graph && w.failure.empty()) {
+    for (std::size_t id = ids_before; id < w.objects.size(); ++id)
+      if (w.objects[id].alive) w.fail("object " + std::to_string(id) + " was made by an operation that threw std::bad_alloc");
+    for (std::size_t id = 0; id < ids_before; ++id)
+      if (reachable_before[id] && !w.objects[id].alive)
+        w.fail("object " + std::to_string(id) + ", reachable, was freed by an operation that threw std::bad_alloc");
+    for (int i = 0; i < kSlots; ++i)
+      if (w.slot_id(i) != slots_before[static_cast<std::size_t>(i)])
+        w.fail("slot " + str(i) + " changed in an operation that threw std::bad_alloc");
+  }
+  if (w.failure.empty()) {
+    w.finalized_during_op.clear();
+    w.freeze_during_op = false;
+    collect_and_check(w);
+  }
+  return what;
+}
 
 }  // namespace
 

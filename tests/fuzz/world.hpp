@@ -25,6 +25,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <iosfwd>
+#include <new>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -40,6 +42,7 @@ inline constexpr std::size_t kMaxCreated = 400;   // per program, finalizers inc
 inline constexpr std::size_t kMaxCallbacks = 3;
 inline constexpr int kWeakSlots = 6;
 inline constexpr int kMapKeys = 4;
+inline constexpr int kQueries = 9;  // see run_query
 
 // What an object's finalize() does (types with a finalizer only), and what
 // a gc callback does. Every one of them is user code running where the
@@ -54,12 +57,23 @@ enum class Behaviour : std::uint8_t {
   freeze,      // gc::freeze(), or gc::unfreeze() when param is odd
   steal,       // slot[param] = its first field (resurrects a neighbour)
   drop_field,  // empties its own first field
+  query,       // one of the heap queries (run_query), on slot[param / kQueries]'s object
+  replace_self,  // gc callbacks: remove themselves (and maybe add another), then read
+                 // their captures; weak callbacks: overwrite their own WeakRef with a
+                 // new one; elsewhere none
   count_
 };
 inline constexpr int kBehaviours = static_cast<int>(Behaviour::count_);
 const char* behaviour_name(Behaviour b);
 
 struct World;
+
+// What user code (a finalizer, callback or traverse that allocates) throws
+// when make<T> runs out of memory: the harness tells it from the library's
+// own std::bad_alloc, which no user code saw.
+struct UserBadAlloc : std::bad_alloc {
+  const char* what() const noexcept override { return "std::bad_alloc in user code"; }
+};
 
 // Every object the interpreter makes. Fields are a fixed-size vector of
 // nullable Refs (the collector may empty the vector when it breaks a cycle).
@@ -75,9 +89,22 @@ struct Base : ouro::Object {
   // callback must not run when its owner is garbage in the same collection.
   ouro::WeakRef<Base> weak;
   std::int64_t weak_rec = -1;  // the model's record of `weak`, -1 = none
+  // Weak maps owned by the object (Node reports them in traverse): their
+  // strong halves (WeakKeyMap's values, WeakValueMap's keys) may point back
+  // at the object, so an entry can be what keeps its own map alive.
+  ouro::WeakKeyMap<Base, ouro::Ref<Base>> kmap;
+  ouro::WeakValueMap<ouro::Ref<Base>, Base> vmap;
+  // User code inside traverse() (tracked kinds): `traverse_shots` more calls
+  // outside clearing (and outside the harness's own queries) run it.
+  Behaviour traverse_behaviour = Behaviour::none;
+  std::uint8_t traverse_param = 0;
+  int traverse_shots = 0;
+  // A query the destructor runs (Behaviour::query's parameter), -1 = none.
+  int destructor_query = -1;
 
  protected:
   void run_finalizer();
+  void run_traverse_behaviour(ouro::Visitor& v);
 };
 
 // The four combinations the library tells apart at compile time.
@@ -90,7 +117,10 @@ struct FinLeaf : Base {  // untracked, finalizer
 };
 struct Node : Base {  // tracked, no finalizer
   using Base::Base;
-  void traverse(ouro::Visitor& v) override { v(fields, weak); }
+  void traverse(ouro::Visitor& v) override {
+    if (traverse_shots > 0) run_traverse_behaviour(v);
+    v(fields, weak, kmap, vmap);
+  }
 };
 struct FinNode : Node {  // tracked, finalizer
   using Node::Node;
@@ -105,6 +135,20 @@ struct ThrowingNode : Node {
 
 enum class Kind : std::uint8_t { node, fin_node, leaf, fin_leaf };
 
+// The model of an entry of an object's own kmap or vmap. `weak` is the
+// object the entry refers to weakly (kmap: the key, vmap: the value),
+// `strong` the one it holds (kmap: the value, vmap: the key; -1 = an empty
+// Ref). Once its weak reference is dead the entry lingers: the map may hold
+// `strong` until it sweeps (a weak reference owned by garbage is cleared
+// without calling back, so nothing erases its entry at once).
+struct OwnedEntry {
+  bool in_kmap = true;
+  std::int64_t weak = -1;
+  std::int64_t strong = -1;
+  std::uint64_t created = 0;
+  bool lingering = false;
+};
+
 struct Info {
   Kind kind = Kind::node;
   bool alive = false;
@@ -114,8 +158,9 @@ struct Info {
   std::vector<std::int64_t> shadow;  // per field: the model's target id, -1 = empty
   // Weak references made before this operation index must be expired while
   // the object lives: a collection found it garbage, cleared them, and a
-  // finalizer resurrected it (API.md, "Fine points").
+  // finalizer resurrected it.
   std::uint64_t cleared_before = 0;
+  std::vector<OwnedEntry> owned;  // entries of its kmap and vmap
 };
 
 // The model of one weak reference (a WeakRef in a weak slot or in an
@@ -143,6 +188,14 @@ struct MapEntry {
   int value = 0;
 };
 
+// The key of the hash map (World::hash_map): its std::hash and operator==
+// throw when the world says so (World::hash_fault), as user code may.
+struct HashKey {
+  int key = 0;
+  World* world = nullptr;
+  bool operator==(const HashKey& other) const;
+};
+
 inline bool is_tracked_kind(Kind k) { return k == Kind::node || k == Kind::fin_node; }
 inline bool has_finalizer_kind(Kind k) { return k == Kind::fin_node || k == Kind::fin_leaf; }
 
@@ -157,6 +210,10 @@ struct World {
   std::vector<std::size_t> callback_ids;
   std::uint64_t thrown = 0;    // exceptions thrown by finalizers and callbacks
   std::uint64_t reported = 0;  // exceptions that reached the unraisable hook
+  std::uint64_t caught = 0;    // UserBadAlloc that came back out of the library (op_oom)
+  // User code changed the graph (made, dropped or added a reference) in
+  // the current operation.
+  bool user_changed_graph = false;
 
   std::uint64_t op_index = 0;
   bool freeze_during_op = false;     // gc::freeze() ran inside the current op
@@ -168,6 +225,7 @@ struct World {
   // harness's own gc callback, always the first one, checks it at
   // Phase::stop, before any other callback can change the graph.
   bool collect_check_armed = false;
+  bool collection_running = false;  // between a Phase::start and its Phase::stop
   bool collect_legacy = false;
   bool collect_save_all = false;  // DEBUG_SAVEALL: garbage goes to garbage(), none is freed
   std::vector<char> unreachable_before;
@@ -180,6 +238,32 @@ struct World {
   std::unordered_map<int, MapEntry> value_model;
   std::unordered_map<std::uint32_t, MapEntry> key_model;
   int in_weak_callback = 0;
+
+  // A WeakValueMap whose key's hash and equality are user code that throws
+  // on demand: hash_fault counts down the calls (-1 = never throws) until
+  // the one that throws; hash_fault_in_equality picks operator== instead.
+  ouro::WeakValueMap<HashKey, Base> hash_map;
+  std::unordered_map<int, MapEntry> hash_model;
+  int hash_fault = -1;
+  bool hash_fault_in_equality = false;
+  void hash_called(bool equality);
+
+  // Harness code that asks the library (checks, failure reports) sets
+  // `quiet`: traverse() then only reports.
+  int quiet = 0;
+  // A traverse() ran user code in the current operation: an object of a
+  // collection's working set whose last Ref it dropped may be left alive
+  // with a zero count until the next collection (settle_zombies).
+  bool traverse_acted = false;
+  // Runs query `which` (see Behaviour::query) on `subject` (or on none) and
+  // checks that every object it returns is alive.
+  void run_query(int which, const ouro::Ref<Base>& subject);
+  void run_query_into(int which, const Base* subject, std::vector<ouro::Ref<ouro::Object>>& found, std::ostream& null);
+
+  // The unraisable hook in place: 0 counts; 1 also removes itself and then
+  // reads its captures (and installs a counting hook); 2 replaces itself
+  // with a counting hook, then reads its captures.
+  void install_hook(int mode);
 
   std::int64_t throwing_id = -1;  // the last ThrowingNode made
   std::string failure;  // the first disagreement, "" while all agree
@@ -222,4 +306,12 @@ struct World {
 // world is full.
 ouro::Ref<Base> make_object(World& w, Kind kind, int nfields, Behaviour b, std::uint8_t param);
 
+// Adds a gc callback that runs `b` at start (even param) or stop (odd).
+void add_gc_callback(World& w, Behaviour b, std::uint8_t param);
+
 }  // namespace ouro_fuzz
+
+template <>
+struct std::hash<ouro_fuzz::HashKey> {
+  std::size_t operator()(const ouro_fuzz::HashKey& k) const;
+};
