@@ -32,7 +32,6 @@
 
 #include <ouro/detail/fault_injection.hpp>
 #include <ouro/ouro.hpp>
-#include <thread>
 
 #include "support/fresh_heap.hpp"
 
