@@ -162,6 +162,12 @@ constexpr std::uint8_t kWideDegree = 255;
 inline bool in_set(const Heap& h, const Object* t, Table set) noexcept {
   return placed_in(Access::placement(*t), set, h.id);
 }
+// The same, for a set of the first `n` entries of its table. A young
+// collection's set is gen0's own table, and what a traverse() makes while
+// the collector counts or marks is appended to it, after the set: outside.
+inline bool in_set(const Heap& h, const Object* t, Table set, std::uint32_t n) noexcept {
+  return in_set(h, t, set) && Access::slot(*t) < n;
+}
 
 // ---------------------------------------------------------------------------
 // Visitors of the phases
@@ -198,6 +204,7 @@ class CountInternalRefs final : public Visitor {
         relabel_(relabel),
         scratch_(h.scratch.data()),
         scratch_end_(h.scratch.data() + h.table(set).size()),
+        set_size_(h.table(set).size()),
         prefetching_(h.table(set).size() >= kPrefetchFrom) {
     empty_batch();
   }
@@ -280,11 +287,12 @@ class CountInternalRefs final : public Visitor {
     const Table set = set_;
     const Table relabel = relabel_;
     const std::uint16_t heap_id = h_.id;
+    const std::uint32_t set_size = set_size_;
     auto look_at = [&](std::uint32_t j) {
       std::uint64_t placement = Access::placement(*batch[j]);
       std::uint32_t slot = kNoEdge;
       // in_set(), with the slot in the same load
-      if (placed_in(placement, set, heap_id) ||
+      if ((placed_in(placement, set, heap_id) && static_cast<std::uint32_t>(placement) < set_size) ||
           (relabel != set && placed_in(placement, relabel, heap_id) && adopted_not_counted_yet(batch[j], placement))) {
         slot = static_cast<std::uint32_t>(placement);
         --scratch[slot];
@@ -329,6 +337,7 @@ class CountInternalRefs final : public Visitor {
   Table relabel_;
   std::int32_t* scratch_;
   const std::int32_t* scratch_end_;
+  const std::uint32_t set_size_;  // entries [0, set_size_) of the set's table; later ones were made meanwhile
   std::uint32_t base_ = 0;  // references taken out of earlier batches
   bool recording_ = true;
   bool prefetching_;
@@ -343,12 +352,12 @@ class CountInternalRefs final : public Visitor {
 // above its target's refcount: the first suspect.
 class FindOverReporter final : public Visitor {
  public:
-  FindOverReporter(Heap& h, Table set) : h_(h), set_(set), counts_(h.scratch.data()) {}
+  FindOverReporter(Heap& h, Table set, std::uint32_t n) : h_(h), set_(set), n_(n), counts_(h.scratch.data()) {}
   Object* referrer = nullptr;
 
  private:
   void visit(Object* target) override {
-    if (!in_set(h_, target, set_)) return;
+    if (!in_set(h_, target, set_, n_)) return;
     if (++counts_[Access::slot(*target)] > capped_refcount(target)) report(target);
   }
   [[noreturn]] void report(Object* target) {
@@ -361,17 +370,20 @@ class FindOverReporter final : public Visitor {
   }
   Heap& h_;
   Table set_;
+  std::uint32_t n_;
   std::int32_t* counts_;
 };
 
-void report_over_reporting_traverse(Heap& h, Table set) {
+// `n`: the objects of the set (a traverse() may have made more since, into
+// the same table, outside the set).
+void report_over_reporting_traverse(Heap& h, Table set, std::uint32_t n) {
   SlotTable& tab = h.table(set);
-  std::fill(h.scratch.data(), h.scratch.data() + tab.size(), 0);
-  FindOverReporter find(h, set);
-  tab.for_each([&](Object* o) {
-    find.referrer = o;
-    o->traverse(find);
-  });
+  std::fill(h.scratch.data(), h.scratch.data() + n, 0);
+  FindOverReporter find(h, set, n);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    find.referrer = tab[i];
+    tab[i]->traverse(find);
+  }
   fatal("a traverse() reported a reference that its object does not hold (refcount below zero during a collection)");
 }
 #endif
@@ -399,14 +411,15 @@ inline bool reach(std::int32_t& s, bool ahead) noexcept {
 // passed over as unreachable, so it goes on the stack now.
 class MarkReachable final : public Visitor {
  public:
-  MarkReachable(Heap& h, Table set) : h_(h), set_(set), scratch_(h.scratch.data()), stack_(h.mark_stack.data()) {}
+  MarkReachable(Heap& h, Table set, std::uint32_t n)
+      : h_(h), set_(set), n_(n), scratch_(h.scratch.data()), stack_(h.mark_stack.data()) {}
   std::uint32_t cursor = 0;
   std::uint32_t top = 0;        // entries on the stack
   std::uint32_t reachable = 0;  // objects marked kReachable so far
 
  private:
   void visit(Object* target) override {
-    if (!in_set(h_, target, set_)) return;
+    if (!in_set(h_, target, set_, n_)) return;
     std::uint32_t slot = Access::slot(*target);
     if (!reach(scratch_[slot], slot > cursor)) return;
     ++reachable;
@@ -414,6 +427,7 @@ class MarkReachable final : public Visitor {
   }
   Heap& h_;
   Table set_;
+  std::uint32_t n_;
   std::int32_t* scratch_;
   MarkTask* stack_;
 };
@@ -480,7 +494,7 @@ Record count_with(Heap& h, Table set, Table relabel) {
   const std::uint32_t sample_every = (chunks + Record::kMaxSamples - 1) / Record::kMaxSamples;
   CountingScope counting(h, set, relabel);
   try {
-    tab.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
+    tab.for_each_chunk_below(tab.size(), [&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
       if ((base / SlotTable::kChunkSize) % sample_every == 0 && record.samples < Record::kMaxSamples) {
         record.sample_slot[record.samples] = base;
         record.sample_edge[record.samples++] = count.edges_so_far();
@@ -501,14 +515,17 @@ Record count_with(Heap& h, Table set, Table relabel) {
 
 OURO_NOINLINE Record count_internal_refs(Heap& h, Table set, Table relabel) {
   SlotTable& tab = h.table(set);
-  std::fill(h.scratch.data(), h.scratch.data() + tab.size(), 0);
+  // The set is what the table holds now: objects that a traverse() makes
+  // while counting join gen0's table after it, outside the set.
+  const std::uint32_t n = tab.size();
+  std::fill(h.scratch.data(), h.scratch.data() + n, 0);
   h.wide_degrees.clear();
   // Only gen2 holds kPending bits (split_young_set sets them on promotion).
   const bool settles = set == Table::gen2 || relabel != set;
   Record record = settles ? count_with<true>(h, set, relabel) : count_with<false>(h, set, relabel);
 #if OURO_CHECKS
-  for (std::uint32_t i = 0; i < tab.size(); ++i)
-    if (h.scratch[i] < 0) report_over_reporting_traverse(h, set);
+  for (std::uint32_t i = 0; i < n; ++i)
+    if (h.scratch[i] < 0) report_over_reporting_traverse(h, set, n);
 #endif
   return record;
 }
@@ -646,13 +663,14 @@ std::uint32_t mark_along_edges(Heap& h, const Record& record, std::uint32_t n) {
 // they come after (children-first) the stack walks the referents back down,
 // again mostly in address order. No recursion on user graphs. Returns how
 // many objects are reachable.
-std::uint32_t mark_by_traversing(Heap& h, Table set) {
+// `n`: the set is the first n entries of its table (see in_set).
+std::uint32_t mark_by_traversing(Heap& h, Table set, std::uint32_t n_set) {
   SlotTable& tab = h.table(set);
   CountingScope counting(h, set, set);
-  MarkReachable mark(h, set);
+  MarkReachable mark(h, set, n_set);
   const MarkTask* stack = h.mark_stack.data();
   std::int32_t* scratch = h.scratch.data();
-  tab.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
+  tab.for_each_chunk_below(n_set, [&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
     std::int32_t* counts = scratch + base;
     for (std::uint32_t i = 0; i < n; ++i) {
       if (i + kPrefetchDistance < n) prefetch(objects[i + kPrefetchDistance]);
@@ -705,15 +723,18 @@ void mark_all_reachable(std::int32_t* scratch, std::uint32_t n) noexcept {
 
 // Trial deletion; returns how many objects of the set are unreachable.
 // `relabel`: see adopt_younger_table.
+// The set is the table's entries when it starts: what traverse() makes
+// meanwhile and lands in the same table (gen0's, in a young collection) is
+// after them, outside the set.
 std::uint32_t find_unreachable(Heap& h, Table set, Table relabel) {
+  const std::uint32_t n = h.table(set).size();
   Record record = count_internal_refs(h, set, relabel);
-  std::uint32_t n = h.table(set).size();
   std::int32_t* scratch = h.scratch.data();
   if (every_object_is_a_root(scratch, n)) {
     mark_all_reachable(scratch, n);  // what marking would have left
     return 0;
   }
-  return n - (record.complete ? mark_along_edges(h, record, n) : mark_by_traversing(h, set));
+  return n - (record.complete ? mark_along_edges(h, record, n) : mark_by_traversing(h, set, n));
 }
 
 // ---------------------------------------------------------------------------
@@ -772,7 +793,12 @@ Moves what_full_split_moves(std::uint32_t n, std::uint32_t garbage) {
 // storage they move to becomes gen2's table: settle_dying and release_set
 // may put every object of the garbage back there, so it gets room for the
 // whole set (allocated, not touched).
-void reserve_for_garbage(Heap& h, Moves moves, std::uint32_t n, std::uint32_t garbage) {
+// `made_meanwhile`: objects a traverse() made into a young set's table
+// during the collection; they move to the table that becomes gen0.
+void reserve_for_garbage(Heap& h, Moves moves, std::uint32_t n, std::uint32_t garbage,
+                         std::uint32_t made_meanwhile = 0) {
+  if (made_meanwhile != 0)
+    h.table(Table::unreachable).reserve(std::size_t{h.gen0_promised} + 1 + made_meanwhile);
   if (moves == Moves::garbage) h.table(Table::unreachable).reserve(garbage);
   if (moves == Moves::survivors) h.table(Table::unreachable).reserve(n);
   if (h.policy == gc::FinalizerPolicy::legacy) h.table(Table::uncollectable).reserve(garbage);
@@ -780,9 +806,10 @@ void reserve_for_garbage(Heap& h, Moves moves, std::uint32_t n, std::uint32_t ga
   h.dying.reserve(garbage);
 }
 
-bool try_reserve_for_garbage(Heap& h, Moves moves, std::uint32_t n, std::uint32_t garbage) {
+bool try_reserve_for_garbage(Heap& h, Moves moves, std::uint32_t n, std::uint32_t garbage,
+                             std::uint32_t made_meanwhile = 0) {
   try {
-    reserve_for_garbage(h, moves, n, garbage);
+    reserve_for_garbage(h, moves, n, garbage, made_meanwhile);
     return true;
   } catch (const std::bad_alloc&) {
     return false;
@@ -833,8 +860,11 @@ inline void guard_as_unreachable(std::uint16_t& garbage_flags, Object* o, std::u
 // copied: a young collection that finds a million dead objects used to
 // spend a tenth of its time writing, and faulting in, their copy).
 // Returns the garbage's flags, or'ed.
-std::uint16_t split_young_set(Heap& h, int g, Table old) {
+// `n`: the set is the first n entries of gen g's table; for gen0, objects
+// made by a traverse() during the collection follow them, and stay in gen0.
+std::uint16_t split_young_set(Heap& h, int g, Table old, std::uint32_t n_set) {
   SlotTable& young = h.table(generation_table(g));
+  const std::uint32_t made_meanwhile = young.size() - n_set;
   const std::int32_t* scratch = h.scratch.data();
   const bool ahead = young.size() >= kPrefetchFrom;
   const bool into_gen2 = old == Table::gen2;
@@ -843,7 +873,7 @@ std::uint16_t split_young_set(Heap& h, int g, Table old) {
   {
     SlotTable::Appender promote(h.table(old));  // room reserved by reserve_for()
     SlotTable::Appender garbage(young, 0);      // writes go to slots at or before the one read
-    young.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
+    young.for_each_chunk_below(n_set, [&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
       for (std::uint32_t i = 0; i < n; ++i) {
         if (ahead) prefetch_ahead(objects, i, n);
         Object* o = objects[i];
@@ -866,6 +896,10 @@ std::uint16_t split_young_set(Heap& h, int g, Table old) {
   SlotTable& unreachable = h.table(Table::unreachable);
   OURO_ASSERT_INTERNAL(unreachable.empty(), "the unreachable table is not empty before a collection", nullptr);
   young.swap(unreachable);
+  // The garbage was compacted below n_set, so the objects made meanwhile
+  // are still where they were, past the end of the table that is now
+  // `unreachable`: they go to the new gen0 (room: reserve_for_garbage).
+  for (std::uint32_t i = n_set; i < n_set + made_meanwhile; ++i) h.place_reserved(unreachable[i], Table::gen0);
   return garbage_flags;
 }
 
@@ -960,7 +994,7 @@ void move_legacy_finalizers(Heap& h) {
     any = any || seed;
   }
   if (!any) return;
-  mark_by_traversing(h, Table::unreachable);
+  mark_by_traversing(h, Table::unreachable, unreachable.size());
   std::uint32_t kept = 0;
   for (std::uint32_t i = 0; i < unreachable.size(); ++i) {
     Object* o = unreachable[i];
@@ -1211,9 +1245,10 @@ bool collect_whole_set(Heap& h, int g, Table old, CollectionResult& result) {
   std::uint32_t garbage = find_unreachable(h, generation_table(g), relabel);
   OURO_VERIFY_HEAP(h, "after find_unreachable", Table::none, true, g < 2);
   if (g < 2) {
-    if (!try_reserve_for_garbage(h, Moves::nothing, n, garbage)) return false;
+    const std::uint32_t made_meanwhile = h.table(generation_table(g)).size() - n;  // by traverse(), into gen0
+    if (!try_reserve_for_garbage(h, Moves::nothing, n, garbage, made_meanwhile)) return false;
     const std::uint32_t before = h.table(old).size();
-    h.garbage_flags = split_young_set(h, g, old);
+    h.garbage_flags = split_young_set(h, g, old, n);
     if (g == 0) prepare_gen2_room(h, h.table(old).size() - before);
   } else {
     h.gen2_touched = 0;  // gen2's storage may be swapped or shrunk below

@@ -365,6 +365,56 @@ TEST(Collect, AnObjectMadeByATraverseDuringTheFirstFullCollectionIsNotTakenForAn
   });
 }
 
+// In a young collection the working set is generation 0's own table, and
+// what a traverse() makes while counting is appended to that same table:
+// after the set, outside it. Those objects must be neither counted nor
+// classified by this collection (their scratch entries were never written):
+// they stay in generation 0, alive, and nothing is reported as
+// over-reported. Here each traverse makes a few objects held from outside.
+struct MakesHeldObjectsWhileTraversed : Object {
+  explicit MakesHeldObjectsWhileTraversed(std::vector<Ref<TrackedNode>>& out, Events& e) : held(out), ev(e) {}
+  void traverse(ouro::Visitor& v) override {
+    if (!v.clearing())
+      for (int i = 0; i < 3; ++i) held.push_back(make<TrackedNode>(ev, "made while counting"));
+    v(self);
+  }
+  std::vector<Ref<TrackedNode>>& held;
+  Events& ev;
+  Ref<Object> self;
+};
+
+TEST(Collect, ObjectsMadeByATraverseDuringAYoungCollectionStayOutsideItsSet) {
+  for (int g : {0, 1}) {
+    in_fresh_heap([g] {
+      gc::disable();
+      Events ev;
+      std::vector<Ref<TrackedNode>> held;
+      held.reserve(100000);
+      std::vector<Ref<TrackedNode>> kept;
+      // Sets of several chunks, so that what is made lands past the set in
+      // a chunk of its own too.
+      for (int i = 0; i < 2 * 4096 - 3; ++i) kept.push_back(make<TrackedNode>(ev, "kept"));
+      for (int i = 0; i < 10; ++i) {
+        auto maker = make<MakesHeldObjectsWhileTraversed>(held, ev);
+        maker->self = maker;  // garbage once dropped
+      }
+      EXPECT_EQ(gc::collect(g), 10u) << "the makers only";
+      EXPECT_EQ(held.size(), 30u);
+      for (const auto& o : held) {
+        EXPECT_EQ(ouro::refcount(*o), 1u);
+        EXPECT_TRUE(gc::is_tracked(*o));
+      }
+      EXPECT_EQ(gc::get_objects(0).size(), 30u) << "what the traverses made is in generation 0, once";
+      EXPECT_EQ(gc::get_objects(g + 1).size(), kept.size()) << "the set's survivors were promoted";
+      EXPECT_EQ(ev.destroyed, 0) << "nothing held was freed";
+      held.clear();
+      kept.clear();
+      EXPECT_EQ(ev.alive(), 0);
+      EXPECT_EQ(gc::get_objects().size(), 0u);
+    });
+  }
+}
+
 // Its traverse() drops its reference the first time it runs outside
 // clearing: a traverse() must only report, but one that lets go of the last
 // reference to an object of the working set must not make the collector

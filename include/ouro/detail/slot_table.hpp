@@ -128,6 +128,17 @@ class SlotTable {
     }
   }
 
+  // The same over entries [0, n) only, n <= size(), with n fixed when it
+  // starts: entries appended meanwhile (by user code the callback runs) are
+  // not visited.
+  template <class F>
+  void for_each_chunk_below(std::uint32_t n, F&& f) const {
+    for (std::uint32_t base = 0; base < n; base += kChunkSize) {
+      std::uint32_t len = n - base < kChunkSize ? n - base : kChunkSize;
+      f(chunks_[base >> kChunkBits].get(), len, base);
+    }
+  }
+
   template <class F>
   void for_each(F&& f) const {
     for (std::uint32_t i = 0; i < size_; ++i) f((*this)[i]);
