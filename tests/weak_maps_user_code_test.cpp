@@ -408,3 +408,42 @@ TEST(WeakValueMap, AHashOrEqualityThrowingInALookupPropagatesAndLeavesTheMapUnch
 }
 
 }  // namespace
+
+namespace {
+
+// The collector clears the weak references owned by garbage without calling
+// back; a finalizer that then resurrects the map's owner leaves the map with
+// entries it was never told are dead. size() must still count live entries
+// only, like get(), contains() and iteration.
+TEST(WeakMapsAsMembers, AMapWhoseOwnerWasResurrectedCountsOnlyItsLiveEntries) {
+  in_fresh_heap([] {
+    Events ev;
+    Ref<Instrumented> resurrected;
+    Ref<Instrumented> key = make<PlainNode>(ev, "key");
+    {
+      auto owner = make<FinalizedMapHolder>(ev, "owner");
+      auto value = make<PlainNode>(ev, "value");
+      owner->by_key.insert_or_assign(key, value);
+      owner->links.push_back(value);  // the value belongs to the garbage too
+      owner->next = owner;            // a cycle: garbage once dropped
+      owner->on_finalize = [&resurrected](Instrumented& self) {
+        resurrected = ouro::ref(&self);
+        static_cast<MapHolder&>(self).links.clear();  // the value dies now: its entry is dead
+      };
+    }
+    EXPECT_EQ(gc::collect(), 0u) << "the owner resurrected itself, and so everything it reaches";
+    ASSERT_TRUE(resurrected);
+    auto& map = static_cast<MapHolder&>(*resurrected).by_key;
+    EXPECT_FALSE(map.get(key)) << "the value died";
+    EXPECT_FALSE(map.contains(key));
+    EXPECT_EQ(map.size(), 0u);
+    EXPECT_TRUE(map.empty());
+    std::size_t seen = 0;
+    for ([[maybe_unused]] auto entry : map) ++seen;
+    EXPECT_EQ(seen, 0u);
+    resurrected->next.reset();
+    resurrected.reset();
+  });
+}
+
+}  // namespace

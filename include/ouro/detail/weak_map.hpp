@@ -58,7 +58,7 @@ struct WeakMapState {
 
   Entries entries;
   unsigned busy = 0;          // iterators alive over the state
-  bool sweep_due = false;     // dead entries may be in `entries`
+  mutable bool sweep_due = false;  // dead entries may be in `entries`
   bool orphaned = false;      // no map owns the state: the last iterator frees it
   std::size_t sweep_at = 16;  // insertions sweep when the map reaches this size
 
@@ -147,6 +147,7 @@ struct WeakMapState {
     if (!busy && !sweep_due) return entries.size();
     std::size_t n = 0;
     for (const auto& e : entries) n += dead(e) ? 0 : 1;
+    if (n == entries.size()) sweep_due = false;  // nothing dead: the next size() is O(1) again
     return n;
   }
 };
@@ -265,12 +266,19 @@ class WeakMapBase {
   // holds (WeakValueMap's keys, WeakKeyMap's values, when they hold Refs)
   // and its weak references (so that a collection knows they belong to the
   // garbage when the map does). Clearing a cycle empties the map.
+  // A collection that finds the map's owner garbage clears the weak
+  // references the map owns without calling back (they belong to the
+  // garbage); if a finalizer then resurrects the owner, the map holds dead
+  // entries it was never told about. So every visit marks the map for a
+  // sweep: size() counts the live entries once, and the next sweep removes
+  // the dead ones.
   void visit_refs(Visitor& v) {
     if (!s_) return;
     if (v.clearing()) {
       State::discard(std::move(s_));  // the map is empty before anything is destroyed
       return;
     }
+    s_->sweep_due = true;
     for (auto& e : s_->entries) Traits::visit(e, v);
   }
 
