@@ -5,6 +5,8 @@
 #include <string>
 #include <unordered_map>
 
+#include <ouro/detail/verify.hpp>
+
 namespace ouro_fuzz {
 
 namespace gc = ouro::gc;
@@ -250,6 +252,12 @@ void check_owned_maps(World& w, const std::unordered_map<std::uint32_t, std::vec
 
 void check_world(World& w) {
   if (!w.failure.empty()) return;
+#if OURO_EXPENSIVE_CHECKS
+  // The library's own invariants (tables, slots, guarded and pending marks)
+  // after every operation; between every phase of every collection the
+  // library checks them itself at this level.
+  ouro::detail::verify_this_heap("after a fuzzer operation");
+#endif
   if (w.thrown != w.reported + w.caught)
     w.fail(std::to_string(w.thrown) + " exceptions thrown by user code, " + std::to_string(w.reported) +
            " reported to the unraisable hook, " + std::to_string(w.caught) + " came back out of the library");

@@ -15,7 +15,9 @@
 //     untracked one, the permanent generation holds the rest
 //     (get_freeze_count), is_tracked agrees with the type;
 //   * garbage() (unless DEBUG_SAVEALL was on since it was last emptied)
-//     holds each legacy finalizer object once, not finalized.
+//     holds each legacy finalizer object once, not finalized;
+//   * in builds with OURO_EXPENSIVE_CHECKS, the heap verifier's invariants
+//     (ouro/detail/verify.hpp) hold too.
 //
 // unreachable() + check_collected() — around a full collection:
 //   an object unreachable before collect(2) (from slots, the store,

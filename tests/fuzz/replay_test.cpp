@@ -83,14 +83,26 @@ std::vector<std::uint8_t> weighted_program(std::mt19937& rng) {
   return program;
 }
 
+// Writes a program that failed into the working directory (ctest's: the
+// build tree's tests/fuzz), so that it can be replayed, traced and, once
+// fixed, added to the corpus. Returns the file's path.
+std::string save_failing_program(const std::vector<std::uint8_t>& program, std::uint32_t seed) {
+  std::filesystem::path file = std::filesystem::absolute("fuzz-failure-seed-" + std::to_string(seed));
+  std::ofstream(file, std::ios::binary).write(reinterpret_cast<const char*>(program.data()),
+                                              static_cast<std::streamsize>(program.size()));
+  return file.string();
+}
+
 void run_random_programs(std::uint32_t first_seed, int count) {
   if (const char* limit = std::getenv("OURO_FUZZ_PROGRAMS")) count = std::min(count, std::atoi(limit));
   for (int i = 0; i < count; ++i) {
     std::uint32_t seed = first_seed + static_cast<std::uint32_t>(i);
     std::mt19937 rng(seed);
     bool weighted = seed % 2 == 0;
-    std::string failure = run(weighted ? weighted_program(rng) : random_bytes(rng));
-    ASSERT_EQ(failure, "") << (weighted ? "weighted" : "raw") << " random program from seed " << seed;
+    std::vector<std::uint8_t> program = weighted ? weighted_program(rng) : random_bytes(rng);
+    std::string failure = run(program);
+    ASSERT_EQ(failure, "") << (weighted ? "weighted" : "raw") << " random program from seed " << seed
+                           << ", saved for OURO_FUZZ_REPLAY as " << save_failing_program(program, seed);
   }
 }
 

@@ -56,7 +56,9 @@ Base::~Base() {
     world.fail("object " + std::to_string(id) + " was destroyed without its finalizer having run");
   info.alive = false;
   info.owned.clear();  // the maps go with the object (their entries never call back)
-  // The `weak` member goes with the object (its callback never runs).
+  // The `weak` member goes with the object (its callback never runs): it is
+  // reset here, before the query below can release its target.
+  weak.reset();
   world.kill_weak_record(weak_rec);
   weak_rec = -1;
   // Last: the query may drop the last reference to other objects.
