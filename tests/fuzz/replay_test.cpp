@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -93,8 +94,8 @@ std::string save_failing_program(const std::vector<std::uint8_t>& program, std::
   return file.string();
 }
 
-void run_random_programs(std::uint32_t first_seed, int count) {
-  if (const char* limit = std::getenv("OURO_FUZZ_PROGRAMS")) count = std::min(count, std::atoi(limit));
+// Programs from seeds first_seed.. (even seeds weighted, odd ones raw).
+void run_programs_from_seeds(std::uint32_t first_seed, int count) {
   for (int i = 0; i < count; ++i) {
     std::uint32_t seed = first_seed + static_cast<std::uint32_t>(i);
     std::mt19937 rng(seed);
@@ -104,6 +105,29 @@ void run_random_programs(std::uint32_t first_seed, int count) {
     ASSERT_EQ(failure, "") << (weighted ? "weighted" : "raw") << " random program from seed " << seed
                            << ", saved for OURO_FUZZ_REPLAY as " << save_failing_program(program, seed);
   }
+}
+
+void run_random_programs(std::uint32_t first_seed, int count) {
+  if (const char* limit = std::getenv("OURO_FUZZ_PROGRAMS")) count = std::min(count, std::atoi(limit));
+  run_programs_from_seeds(first_seed, count);
+}
+
+// Long runs by hand: OURO_FUZZ_SEEDS=<first>:<count> runs that many
+// programs from those seeds (skipped without it) and prints how many
+// operations they ran, e.g. for the figures of docs/reliability.md:
+//   OURO_FUZZ_SEEDS=100000:200000 fuzz_replay_test --gtest_filter=FuzzRandom.ProgramsFromTheSeedRangeOf*
+TEST(FuzzRandom, ProgramsFromTheSeedRangeOfOuroFuzzSeedsAgreeWithTheModel) {
+  const char* range = std::getenv("OURO_FUZZ_SEEDS");
+  if (!range) GTEST_SKIP() << "set OURO_FUZZ_SEEDS=<first>:<count>";
+  const std::string text(range);
+  const std::size_t colon = text.find(':');
+  ASSERT_NE(colon, std::string::npos) << "OURO_FUZZ_SEEDS=<first>:<count>, got " << text;
+  const auto first = static_cast<std::uint32_t>(std::stoul(text.substr(0, colon)));
+  const int count = std::stoi(text.substr(colon + 1));
+  const std::uint64_t before = ouro_fuzz::operations_run();
+  run_programs_from_seeds(first, count);
+  std::printf("ouro-fuzz: %d programs from seed %u, %llu operations\n", count, first,
+              static_cast<unsigned long long>(ouro_fuzz::operations_run() - before));
 }
 
 // Split in parts so that ctest runs them in parallel and reports progress.

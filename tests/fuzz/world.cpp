@@ -61,10 +61,14 @@ Base::~Base() {
   weak.reset();
   world.kill_weak_record(weak_rec);
   weak_rec = -1;
-  // Last: the query may drop the last reference to other objects.
+  // Last: the query may drop the last reference to other objects. Out of
+  // memory (injected) it throws, and a destructor must not: it is dropped.
   if (destructor_query >= 0) {
     auto q = static_cast<std::uint8_t>(destructor_query);
-    world.run_query(q % kQueries, world.slots[static_cast<std::size_t>((q / kQueries) % kSlots)]);
+    try {
+      world.run_query(q % kQueries, world.slots[static_cast<std::size_t>((q / kQueries) % kSlots)]);
+    } catch (const std::bad_alloc&) {
+    }
   }
 }
 
@@ -110,6 +114,17 @@ void World::set_field(Base& holder, int i, const Ref<Base>& target) {
 }
 
 void World::run(Behaviour b, std::uint8_t p, Base* self) {
+  try {
+    run_behaviour(b, p, self);
+  } catch (const UserBadAlloc&) {
+    throw;
+  } catch (const std::bad_alloc&) {  // out of memory (injected) in what the behaviour called: user code lets it go on
+    ++thrown;
+    throw UserBadAlloc();
+  }
+}
+
+void World::run_behaviour(Behaviour b, std::uint8_t p, Base* self) {
   auto& slot = slots[static_cast<std::size_t>(p % kSlots)];
   if (self && (b == Behaviour::allocate || b == Behaviour::drop_slot || b == Behaviour::steal ||
                b == Behaviour::drop_field))
@@ -127,20 +142,16 @@ void World::run(Behaviour b, std::uint8_t p, Base* self) {
     case Behaviour::throws:
       ++thrown;
       throw std::runtime_error("thrown by the fuzzer");
-    case Behaviour::allocate:
-      try {
-        Ref<Base> a = make_object(*this, Kind::node, 1, Behaviour::none, 0);
-        Ref<Base> c = make_object(*this, Kind::node, 1, Behaviour::none, 0);
-        if (a && c) {
-          set_field(*a, 0, c);
-          set_field(*c, 0, a);
-        }
-        if (Ref<Base> leaf = make_object(*this, Kind::leaf, 0, Behaviour::none, 0)) slot = std::move(leaf);
-      } catch (const std::bad_alloc&) {  // out of memory (injected): user code lets it go on
-        ++thrown;
-        throw UserBadAlloc();
+    case Behaviour::allocate: {
+      Ref<Base> a = make_object(*this, Kind::node, 1, Behaviour::none, 0);
+      Ref<Base> c = make_object(*this, Kind::node, 1, Behaviour::none, 0);
+      if (a && c) {
+        set_field(*a, 0, c);
+        set_field(*c, 0, a);
       }
+      if (Ref<Base> leaf = make_object(*this, Kind::leaf, 0, Behaviour::none, 0)) slot = std::move(leaf);
       return;
+    }
     case Behaviour::drop_slot:
       slot.reset();
       return;

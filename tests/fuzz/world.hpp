@@ -281,7 +281,11 @@ struct World {
 
   // Harness-side writes that keep the model in step.
   void set_field(Base& holder, int i, const ouro::Ref<Base>& target);
+  // Runs behaviour `b` (user code of a finalizer or a callback). A
+  // std::bad_alloc (injected) out of what it calls counts as thrown by user
+  // code and leaves as UserBadAlloc.
   void run(Behaviour b, std::uint8_t param, Base* self);
+  void run_behaviour(Behaviour b, std::uint8_t param, Base* self);
   // What a weak reference callback does: `b` as for a gc callback, except
   // resurrect (slot[param] = lock() of weak slot param), steal (drops weak
   // slot param, possibly the WeakRef calling back) and drop_field (erases
