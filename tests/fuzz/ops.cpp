@@ -728,6 +728,10 @@ std::string op_hmap_kill(World& w, Reader& in) {
   Ref<Base> value = (mode & 16) ? w.hash_map.get(HashKey{s % kMapKeys, &w}) : Ref<Base>();
   w.hash_fault = (mode >> 2) % 3;
   w.hash_fault_in_equality = mode & 1;
+  struct Disarm {  // also when the op leaves by an exception (out of memory, injected)
+    World& w;
+    ~Disarm() { w.hash_fault = -1; }
+  } disarm{w};
   if (mode & 16) {
     for (Ref<Base>& r : w.slots)
       if (value && r == value) r.reset();
@@ -737,7 +741,6 @@ std::string op_hmap_kill(World& w, Reader& in) {
   } else {
     slot(w, s).reset();
   }
-  w.hash_fault = -1;
   return std::string("hmap kill: ") + (mode & 1 ? "operator==" : "hash") + " throws at call " + str((mode >> 2) % 3) +
          (mode & 16 ? ", drop the value of key " + str(s % kMapKeys) : mode & 2 ? ", collect" : ", drop s" + str(s));
 }
