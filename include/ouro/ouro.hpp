@@ -19,4 +19,5 @@
 #include "ouro/object.hpp"
 #include "ouro/ref.hpp"
 #include "ouro/visitor.hpp"
+#include "ouro/weak_map.hpp"
 #include "ouro/weakref.hpp"
