@@ -1,4 +1,5 @@
-// ouro/ref.hpp — strong references: Ref<T>, ouro::ref(), the casts.
+// ouro/ref.hpp — strong references: Ref<T>, ouro::ref(), the casts, and
+// (in ouro::subtle) the two tools that move a reference past the counting.
 //
 //   ouro::Ref<Node> a = ouro::make<Node>();    // refcount 1 (ouro/make.hpp)
 //   ouro::Ref<Node> b = a;                     // refcount 2
@@ -26,6 +27,11 @@ namespace ouro {
 template <class T>
 class Ref;
 
+namespace subtle {
+template <class T>
+T* release_ref(Ref<T>& r) noexcept;
+}  // namespace subtle
+
 namespace detail {
 
 template <class T>
@@ -34,7 +40,12 @@ OURO_ALWAYS_INLINE Object* as_object(T* p) noexcept {
   return const_cast<Object*>(static_cast<const Object*>(p));
 }
 
-struct adopt_t {};
+// The tag of Ref's adopting constructor, for the library's own code (code
+// outside it has subtle::adopt_ref). Its default constructor is explicit,
+// so that `{}` cannot stand for it: Ref<T>(p, {}) does not compile.
+struct adopt_t {
+  explicit adopt_t() = default;
+};
 
 // Throws std::invalid_argument for objects that make() did not create and
 // aborts for objects whose destructor already runs.
@@ -63,7 +74,7 @@ class Ref {
   }
   template <class U>
     requires std::is_convertible_v<U*, T*>
-  Ref(Ref<U>&& other) noexcept : p_(other.release_unchecked()) {}  // NOLINT(google-explicit-constructor)
+  Ref(Ref<U>&& other) noexcept : p_(subtle::release_ref(other)) {}  // NOLINT(google-explicit-constructor)
   ~Ref() {
     if (p_) detail::decref(detail::as_object(p_));
   }
@@ -111,13 +122,16 @@ class Ref {
   }
   explicit operator bool() const noexcept { return p_ != nullptr; }
 
-  // Gives up ownership without dropping the count (for conversions).
-  T* release_unchecked() noexcept { return std::exchange(p_, nullptr); }
-  // Takes over a reference already counted (make<T>() hands out the one
-  // reference every new object starts with).
+  // Takes over a reference already counted: how the library hands out the
+  // reference every new object starts with (make<T>()) and the ones it
+  // counted itself. Only code that names ouro::detail can call it; outside
+  // the library, subtle::adopt_ref says what this takes for granted.
   Ref(T* p, detail::adopt_t) noexcept : p_(p) {}
 
  private:
+  template <class U>
+  friend U* subtle::release_ref(Ref<U>& r) noexcept;
+
   T* p_ = nullptr;
 };
 
@@ -159,7 +173,7 @@ Ref<T> ref_cast(const Ref<U>& r) noexcept {
 }
 template <class T, class U>
 Ref<T> ref_cast(Ref<U>&& r) noexcept {
-  return Ref<T>(static_cast<T*>(r.release_unchecked()), detail::adopt_t{});
+  return Ref<T>(static_cast<T*>(subtle::release_ref(r)), detail::adopt_t{});
 }
 
 // Checked downcast: empty when the object is not a T.
@@ -170,6 +184,38 @@ Ref<T> dynamic_ref_cast(const Ref<U>& r) noexcept {
   detail::incref(detail::as_object(p));
   return Ref<T>(p, detail::adopt_t{});
 }
+
+// Sharp tools: they move a strong reference between a Ref and a raw pointer
+// without counting it, for code that must carry a reference through a raw
+// pointer (a C API's void* user data, an intrusive list). Nothing checks
+// that they are used right; what breaks when they are not is said with each. Ordinary
+// code never needs them: ouro::ref(p) makes a counted Ref from any pointer
+// to a live managed object, and get() reads one without owning it.
+namespace subtle {
+
+// Empties `r` and returns its pointer, the reference still counted: the
+// caller now owns that reference and must give it back with adopt_ref.
+// Breaks: a pointer never adopted back leaks its object, which is then
+// never destroyed, and never collected either (the collector sees the
+// count as a reference from outside the heap, so everything the object
+// reaches stays alive too).
+template <class T>
+T* release_ref(Ref<T>& r) noexcept {
+  return std::exchange(r.p_, nullptr);
+}
+
+// A Ref that takes over one reference it does not count: `p` must carry
+// one, from release_ref (or nullptr, which gives an empty Ref). Breaks:
+// adopting a pointer twice, or one whose reference was never counted,
+// leaves the count one too low, so the object is destroyed while a Ref
+// still points at it: a use after free. Checked builds abort naming the
+// type when that Ref is next used, unless the memory was reused meanwhile.
+template <class T>
+Ref<T> adopt_ref(T* p) noexcept {
+  return Ref<T>(p, detail::adopt_t{});
+}
+
+}  // namespace subtle
 
 }  // namespace ouro
 
