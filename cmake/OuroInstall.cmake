@@ -3,7 +3,8 @@
 # a consumer can write
 #   find_package(ouroboros CONFIG REQUIRED)
 #   target_link_libraries(app PRIVATE ouro::ouro)
-# Only the public headers (include/ouro/) are installed; src/ never is.
+# Only the public headers (the HEADERS file set of include/ouro/) are
+# installed; src/ never is.
 include_guard(GLOBAL)
 include(CMakePackageConfigHelpers)
 
@@ -15,10 +16,8 @@ install(TARGETS ouro EXPORT ouroborosTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+  FILE_SET HEADERS DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/ouro
-  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
-  FILES_MATCHING PATTERN "*.hpp" PATTERN "*.h")
 
 install(EXPORT ouroborosTargets
   NAMESPACE ouro::

@@ -12,6 +12,7 @@
 
 #include "inspect_graph.hpp"
 #include "inspect_shared.hpp"
+#include "ouro/detail/make.hpp"  // register_made_type
 
 namespace ouro {
 namespace detail {

@@ -115,7 +115,7 @@ class HeapGraph {
     Nodes(const Nodes&) = delete;
     Nodes& operator=(const Nodes&) = delete;
     ~Nodes() {
-      for (std::uint32_t i : unpinned) (void)objects[i].release_unchecked();
+      for (std::uint32_t i : unpinned) (void)subtle::release_ref(objects[i]);
     }
     std::vector<Ref<Object>> objects;
     std::vector<std::uint32_t> unpinned;

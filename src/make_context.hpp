@@ -13,5 +13,5 @@
 // them to the right subobject afterwards.
 #pragma once
 
+#include "ouro/detail/make.hpp"
 #include "ouro/detail/make_frame.hpp"
-#include "ouro/ref.hpp"

@@ -48,7 +48,7 @@ struct ImmortalizesItselfWhenDestroyed : Object {
 
 // A Ref that was never counted: what a double release, a memcpy'd Ref or a
 // Ref rebuilt from a raw pointer amounts to.
-[[maybe_unused]] Ref<Victim> uncounted_ref_to(Victim* raw) { return Ref<Victim>(raw, ouro::detail::adopt_t{}); }
+[[maybe_unused]] Ref<Victim> uncounted_ref_to(Victim* raw) { return ouro::subtle::adopt_ref(raw); }
 
 [[maybe_unused]] constexpr const char* kDestroyedVictim =
     "(ouro: fatal: a Ref to a Victim that was already destroyed was used \\(use after free|heap-use-after-free|use-after-poison)";
@@ -121,7 +121,7 @@ TEST_F(MisuseDeathTest, ADestroyedObjectOfATrackedTypeIsNamedToo) {
   EXPECT_DEATH(
       {
         Ref<Ring> owner = make<Ring>();
-        Ref<Ring> dangling(owner.get(), ouro::detail::adopt_t{});
+        Ref<Ring> dangling = ouro::subtle::adopt_ref(owner.get());
         owner.reset();
         Ref<Ring> copy = dangling;
       },
@@ -132,7 +132,7 @@ TEST_F(MisuseDeathTest, ADestroyedObjectOfATrackedTypeIsNamedToo) {
 // the object's destruction has begun, so this can only be a dangling Ref.
 struct CopiesAnUncountedRefToItselfWhenDestroyed : Object {
   ~CopiesAnUncountedRefToItselfWhenDestroyed() override {
-    Ref<CopiesAnUncountedRefToItselfWhenDestroyed> uncounted(this, ouro::detail::adopt_t{});
+    Ref<CopiesAnUncountedRefToItselfWhenDestroyed> uncounted = ouro::subtle::adopt_ref(this);
     Ref<CopiesAnUncountedRefToItselfWhenDestroyed> copy = uncounted;
   }
 };
@@ -203,7 +203,7 @@ TEST_F(MisuseDeathTest, DeletingATrackedObjectDirectlyAborts) {
   EXPECT_DEATH(
       {
         Ref<Ring> a = make<Ring>();
-        delete a.release_unchecked();
+        delete ouro::subtle::release_ref(a);
       },
       "ouro: fatal: a managed object was deleted directly; it dies when its last ouro::Ref goes");
 }

@@ -559,6 +559,31 @@ TEST(RefCast, DynamicRefCastIsEmptyOnFailureAndLeavesTheCount) {
 }
 
 // ---------------------------------------------------------------------------
+// ouro::subtle: a reference carried through a raw pointer
+// ---------------------------------------------------------------------------
+
+TEST(Subtle, AReferenceReleasedToARawPointerAndAdoptedBackIsCountedOnce) {
+  int before = g_base_destroyed;
+  Ref<Base> a = make<Base>(4);
+  Ref<Base> other = a;
+  void* carried = ouro::subtle::release_ref(a);  // e.g. a C API's user data
+  EXPECT_FALSE(a);
+  EXPECT_EQ(refcount(*other), 2u);  // the released reference is still counted
+  Ref<Base> back = ouro::subtle::adopt_ref(static_cast<Base*>(carried));
+  EXPECT_EQ(back, other);
+  EXPECT_EQ(refcount(*other), 2u);  // adopting takes it over without counting again
+  back.reset();
+  other.reset();
+  EXPECT_EQ(g_base_destroyed, before + 1);
+}
+
+TEST(Subtle, ReleasingAnEmptyRefGivesNullptrAndAdoptingNullptrAnEmptyRef) {
+  Ref<Base> none;
+  EXPECT_EQ(ouro::subtle::release_ref(none), nullptr);
+  EXPECT_FALSE(ouro::subtle::adopt_ref<Base>(nullptr));
+}
+
+// ---------------------------------------------------------------------------
 // ref(p)
 // ---------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-// WeakValueMap and WeakKeyMap (ouro/weakref.hpp; Python's
+// WeakValueMap and WeakKeyMap (ouro/weak_map.hpp; Python's
 // WeakValueDictionary and WeakKeyDictionary):
 //
 //   - an entry disappears when its value (key) dies, by refcount or in a

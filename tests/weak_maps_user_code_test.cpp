@@ -1,5 +1,5 @@
 // What user code may do while WeakValueMap and WeakKeyMap operate (the
-// rules in ouro/weakref.hpp):
+// rules in ouro/weak_map.hpp):
 //
 //   - keys and values are destroyed last, with the map consistent: their
 //     destructors may use the map, or destroy it (the entry held the last

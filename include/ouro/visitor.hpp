@@ -36,7 +36,7 @@ class Visitor;
 
 namespace detail {
 
-struct WeakNode;  // ouro/weakref.hpp
+struct WeakNode;  // ouro/detail/weak_node.hpp
 
 // A type that reports its own references: v(x) calls x.visit_refs(v)
 // (WeakValueMap and WeakKeyMap do).

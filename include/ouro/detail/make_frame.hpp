@@ -4,7 +4,7 @@
 //
 // Two ways, both in one per-thread MakeFrame:
 //
-//  - the fast one (make<T>'s inline path, ref.hpp): the block is allocated
+//  - the fast one (make<T>'s inline path, detail/make.hpp): the block is allocated
 //    before the frame is armed, so the address of T's Object subobject is
 //    known; the constructor at exactly that address takes fast_flags. No
 //    other Object can live at that address, so a by-value Object member of

@@ -1,5 +1,5 @@
 // ouro/detail/weak_map.hpp — the machinery WeakValueMap and WeakKeyMap
-// (ouro/weakref.hpp) share: the state behind the map, its iterator, the
+// (ouro/weak_map.hpp) share: the state behind the map, its iterator, the
 // members both have.
 #pragma once
 
@@ -17,13 +17,9 @@
 #include "ouro/object.hpp"
 #include "ouro/ref.hpp"
 #include "ouro/visitor.hpp"
+#include "ouro/weakref.hpp"
 
-namespace ouro {
-
-template <class T>
-class WeakRef;
-
-namespace detail {
+namespace ouro::detail {
 
 // What WeakValueMap and WeakKeyMap share: an unordered_map whose entries
 // hold a WeakRef with a callback that removes the entry when its referent
@@ -333,6 +329,4 @@ struct KeyMapTraits {
   }
 };
 
-}  // namespace detail
-
-}  // namespace ouro
+}  // namespace ouro::detail
