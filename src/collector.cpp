@@ -140,10 +140,14 @@
 #include <new>
 #include <utility>
 
+#include "debug_output.hpp"
+#include "destruction.hpp"
+#include "object.hpp"
 #include "ouro/detail/fault_injection.hpp"
 #include "ouro/visitor.hpp"
+#include "unraisable.hpp"
 #include "verify_heap.hpp"
-#include "weak_lists.hpp"
+#include "weakref.hpp"
 
 namespace ouro::detail {
 namespace {

@@ -1,5 +1,6 @@
-// gc_module.cpp — the ouro::gc façade: validates arguments, finds the
-// calling thread's heap, and delegates to the heap and the collector.
+// gc_module.cpp — the ouro::gc façade (and ouro::set_unraisable_hook):
+// validates arguments, finds the calling thread's heap, and delegates to the
+// heap and the collector.
 #include <stdexcept>
 #include <string>
 
@@ -8,6 +9,7 @@
 #include "ouro/gc.hpp"
 #include "ouro/visitor.hpp"
 #include "query_scope.hpp"
+#include "thread_heap.hpp"
 
 namespace ouro::gc {
 namespace {
@@ -209,3 +211,9 @@ void set_finalizer_policy(FinalizerPolicy p) {
 FinalizerPolicy get_finalizer_policy() { return detail::heap_for_api().policy; }
 
 }  // namespace ouro::gc
+
+namespace ouro {
+
+void set_unraisable_hook(UnraisableHook hook) { detail::heap_for_api().unraisable = std::move(hook); }
+
+}  // namespace ouro

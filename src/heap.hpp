@@ -1,15 +1,14 @@
 // heap.hpp — one heap per thread: its tables of tracked objects, its gc
-// settings and counters, and the operations that move objects between
-// tables. The collector (collector.cpp) and the façade (gc_module.cpp) work
-// on a Heap; nothing here runs user code.
+// settings and counters, the operations that move objects between tables,
+// and heap ids. The collector (collector.cpp) and the façade
+// (gc_module.cpp) work on a Heap; nothing here runs user code. A thread's
+// heap is made and torn down a layer above (thread_heap.cpp).
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <iosfwd>
-#include <string>
-#include <typeinfo>
 #include <vector>
 
 #include "ouro/detail/header.hpp"
@@ -108,7 +107,6 @@ struct Heap : HeapCore {
 
   // After any change of threshold[0] or enabled.
   void sync_trigger() noexcept { collect_below = enabled && threshold[0] != 0 ? threshold[0] : SIZE_MAX; }
-  std::ostream& debug_out() const noexcept;
 
   // --- moving objects between tables (no user code runs) ---
 
@@ -170,36 +168,24 @@ struct Heap : HeapCore {
   std::size_t tracked_in(Table t) noexcept { return table(t).size(); }
 };
 
-Heap* make_heap();
-
 // The calling thread's heap if it exists, without making one (tls_heap,
-// heap_core.hpp, is read inline on the make and release paths).
+// heap_core.hpp, is read inline on the make and release paths; the heap is
+// made and torn down by thread_heap.cpp).
 inline Heap* existing_heap() noexcept { return static_cast<Heap*>(tls_heap); }
-// The calling thread's heap, made on first use. After the thread's heap was
-// torn down (thread exit), current_heap() returns nullptr and new objects
-// are born orphaned (refcounted only).
-inline Heap* current_heap() {
-  if (Heap* h = existing_heap(); OURO_LIKELY(h != nullptr)) return h;
-  return make_heap();
-}
-// current_heap(), or throws std::logic_error after teardown (for the gc API).
-Heap& heap_for_api();
+
+// --- heap ids and the calling thread's heap (heap.cpp) ---
+
+// A fresh id for a new heap (never 0, which means "no heap").
+std::uint16_t new_heap_id() noexcept;
+// From now on objects with this id are orphans, usable from any thread.
+void retire_heap_id(std::uint16_t id) noexcept;
 // True when the heap with this id was torn down (its objects are orphans).
 bool is_dead_heap_id(std::uint16_t id) noexcept;
-
-// Reports an exception nobody can catch through the heap's unraisable hook.
-// `where` names the source when there is no object ("gc callback").
-void report_unraisable(std::exception_ptr e, const Object* o, const char* where) noexcept;
-
-#if OURO_CHECKS
-// Records the dynamic type of an object about to be destroyed in its slot
-// field, for report_use_of_dead_object (object.cpp).
-void remember_type_for_checks(Object& o) noexcept;
-#endif
-
-// The demangled name of a type, with namespaces ("std::runtime_error").
-std::string demangled_name(const std::type_info& t);
-// The same without namespaces ("Graph" for tour::Graph), as type_name() says.
-std::string short_type_name(const std::type_info& t);
+// `h` becomes the calling thread's heap (existing_heap()).
+void attach_to_this_thread(Heap* h) noexcept;
+// The calling thread's heap is gone for good (thread exit): existing_heap()
+// is nullptr again and this_thread_heap_is_gone() true.
+void detach_from_this_thread() noexcept;
+bool this_thread_heap_is_gone() noexcept;
 
 }  // namespace ouro::detail

@@ -2,7 +2,7 @@
 // snapshots and growth; the registry of type sizes that make<T> fills; the
 // field names of OURO_TRAVERSE. The graph work is in inspect_graph.cpp, the
 // pictures in inspect_dot.cpp and inspect_html.cpp.
-#include "ouro/inspect.hpp"
+#include "inspect.hpp"
 
 #include <algorithm>
 #include <mutex>
@@ -11,7 +11,8 @@
 #include <unordered_map>
 
 #include "inspect_graph.hpp"
-#include "inspect_shared.hpp"
+#include "object.hpp"
+#include "thread_heap.hpp"
 
 namespace ouro {
 namespace detail {

@@ -8,7 +8,8 @@
 #include <string>
 #include <unordered_set>
 
-#include "inspect_shared.hpp"
+#include "inspect.hpp"
+#include "thread_heap.hpp"
 
 namespace ouro::detail {
 namespace {

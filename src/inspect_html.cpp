@@ -22,7 +22,9 @@
 #include <unordered_map>
 
 #include "inspect_html_assets.hpp"
-#include "inspect_shared.hpp"
+#include "inspect.hpp"
+#include "object.hpp"
+#include "thread_heap.hpp"
 
 namespace ouro::detail {
 namespace {

@@ -19,7 +19,7 @@
 // sit in a local "pending" list (same links) until their turn: a WeakRef
 // destroyed meanwhile unlinks itself and never calls back, so the callbacks
 // that run first may do anything, including destroying later ones.
-#include "weak_lists.hpp"
+#include "weakref.hpp"
 
 #include <atomic>
 #include <cstddef>
@@ -31,6 +31,8 @@
 #include "heap.hpp"
 #include "ouro/detail/header.hpp"
 #include "ouro/visitor.hpp"
+#include "ouro/weakref.hpp"
+#include "unraisable.hpp"
 
 namespace ouro::detail {
 namespace {

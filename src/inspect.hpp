@@ -1,4 +1,4 @@
-// inspect_shared.hpp — what the leak-forensics reports share (inspect.cpp):
+// inspect.hpp — what the leak-forensics reports share (inspect.cpp):
 // turning graph nodes into the public Edge and Cycle values, the type count.
 #pragma once
 
