@@ -15,7 +15,7 @@
 #include "ouro/detail/heap_core.hpp"
 #include "ouro/gc.hpp"
 #include "ouro/object.hpp"
-#include "scratch_buffer.hpp"
+#include "reachability_scratch.hpp"
 #include "weak_lists.hpp"
 
 namespace ouro::detail {
@@ -47,13 +47,6 @@ inline void prefetch(const Object* o) noexcept {
 inline void prefetch_ahead(Object* const* objects, std::uint32_t i, std::uint32_t n) noexcept {
   if (i + kPrefetchDistance < n) prefetch(objects[i + kPrefetchDistance]);
 }
-
-// An object that marking must still follow: its slot, and where its
-// recorded references start.
-struct MarkTask {
-  std::uint32_t slot;
-  std::uint32_t first_edge;
-};
 
 // id, count, tables and the collection trigger are in HeapCore
 // (ouro/detail/heap_core.hpp), where make<T>() reads them inline.
@@ -89,13 +82,10 @@ struct Heap : HeapCore {
   // Weak lists of this heap's objects that have weak references (weakref.cpp).
   WeakLists weak_lists;
 
-  // Collector scratch, kept between collections (collector.cpp says how
-  // each is used).
-  ScratchBuffer<std::int32_t> scratch;             // per slot: outside references, then marks
-  ScratchBuffer<std::uint8_t> degrees;             // per slot: references recorded (255: see wide_degrees)
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> wide_degrees;  // (slot, references) when >= 255
-  ScratchBuffer<std::uint32_t> edges;              // references inside the set, as target slots
-  ScratchBuffer<MarkTask> mark_stack;              // room for every object of the set
+  // Kept between collections: what finding the unreachable objects uses
+  // (reachability.cpp), and the garbage waiting for its end
+  // (collector.cpp, settle_dying).
+  ReachabilityScratch reachability;
   std::vector<Object*> dying;
   std::uint16_t garbage_flags = 0;  // the flags of the garbage of this collection, or'ed
   // Table room that only a collection in pieces uses (as `unreachable`'s
