@@ -21,6 +21,8 @@
 namespace ouro::detail {
 
 inline constexpr int kGenerations = 3;
+// Generation g (0..2) is table g.
+inline Table generation_table(int g) noexcept { return static_cast<Table>(g); }
 
 // Objects a collection can take at a time when there is no memory for its
 // whole working set (collect_in_pieces, collector.cpp): every heap holds
