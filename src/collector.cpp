@@ -1,4 +1,7 @@
-// collector.cpp — the generational cycle collector.
+// collector.cpp — the generational cycle collector: the driver, which lists
+// the phases of a collection, and the phases that decide the garbage's fate.
+// Finding the garbage is reachability.cpp's; moving objects between tables,
+// generation_tables.cpp's.
 //
 // WHAT IT FINDS
 // Reference counting frees an object when its last Ref goes; it cannot free
@@ -26,12 +29,15 @@
 //   |       |          | managed, guarded, pending, orphan, weakrefs, ...   |
 //   | 14-15 | heap_id_ | owning heap, for misuse checks                     |
 //
-// A generation is a chunked table of object pointers (ouro/detail/slot_table.hpp), not
-// an intrusive list: removal on death swaps the last entry into the hole,
-// a collection walks the table in order, and the scratch counts live in a
-// side array indexed by slot, so one pass reads them sequentially.
+// THE TABLES: a generation is a chunked table of object pointers
+// (ouro/detail/slot_table.hpp), not an intrusive list: removal on death
+// swaps the last entry into the hole, a collection walks the table in
+// order, and the scratch counts live in a side array indexed by slot. A
+// collection's garbage sits in two more tables, `unreachable` and (legacy
+// policy) `uncollectable`; their objects are guarded: a refcount reaching
+// zero does not destroy them, the collector decides their fate.
 //
-// GENERATIONS AND TRIGGERS (CPython 3.11)
+// GENERATIONS AND TRIGGERS (CPython 3.11; the triggers are triggers.cpp's)
 // New tracked objects enter gen0; survivors of a collection of gen g move to
 // g+1 (gen2 survivors stay). count[0] is tracked allocations minus deaths
 // since the last collection; count[1] and count[2] count collections of the
@@ -42,94 +48,42 @@
 // alive) to exceed 25% of the long-lived total. Our one change: a pending
 // object that dies by refcount leaves the pending count (kPending bit).
 //
-// THE PHASES of collect_generations(g), each a function below:
-//   merge_younger        gens 0..g become one working set (gen g's table;
-//                        when that is empty and one younger table holds
-//                        everything, the tables swap and counting fixes
-//                        the objects' table bits as it reads them)
-//   count_internal_refs  scratch = references from outside the set (CPython's
-//                        update_refs + subtract_refs in one pass: each object
-//                        adds its refcount, each internal reference takes one
-//                        from its target); the internal references are
-//                        recorded as slot numbers on the way
-//   mark_along_edges     roots (scratch != 0) and all they reach, by one scan
-//                        over those slot arrays (forwards, or backwards when
-//                        a sample shows references leading mostly to older
-//                        objects) with an explicit stack for references to
-//                        objects already passed: no object is read a second
-//                        time, so the cost depends neither on allocation
-//                        order nor on the objects' size, and there is no
-//                        recursion on user graphs
-//                        (mark_by_traversing when the references could not
-//                        be recorded, and for the legacy policy; neither
-//                        runs when every object is a root: then all of
-//                        them are reachable)
-//   split_young_set /    reachable ones go to the next generation (a full
-//   split_full_set       collection keeps them in gen2); the rest go to the
-//                        `unreachable` table and are guarded: from here on
-//                        a refcount reaching zero does not destroy them,
-//                        the collector decides their fate. No entry of the
-//                        larger group is copied: a young set's table, its
-//                        survivors promoted, becomes `unreachable` itself;
-//                        a full collection copies the smaller group into
-//                        the `unreachable` table's storage and, when that
-//                        was the survivors, the two tables swap
-//   prepare_gen2_room    (after a gen0 collection) faults in the part of
-//                        gen2's table the next gen1 collection will fill,
-//                        so that pause does not
-//   move_legacy_finalizers  (legacy policy) objects with a finalizer and all
-//                        they reach move to `uncollectable`
-//   handle_weakrefs      (weakref.cpp; CPython 3.11's) weak references owned
-//                        by the garbage are cleared and never call back;
-//                        then every weak reference to the garbage is
-//                        cleared; then the callbacks of the latter run:
-//                        nothing can reach the garbage weakly any more, so
-//                        a callback only resurrects through a raw pointer,
-//                        which split_resurrected handles
-//   finalize_garbage     (pep442) every finalizer once, while all of the
-//                        garbage is intact; user code runs here and may do
-//                        anything, the guarded tables do not change under it
-//   split_resurrected    trial deletion again inside `unreachable`: what a
-//                        finalizer made reachable survives
-//   clear_and_destroy_garbage  break the cycles: reset the Refs traverse()
-//                        visits, object by object, and destroy each one
-//                        whose count is then zero right away, by a short path
-//                        for known-finalized garbage (heap counters, deleting
-//                        destructor); the rest dies at the end or, if a
-//                        destructor kept it, joins the old generation
-//                        (under DEBUG_SAVEALL: all go to garbage() instead;
-//                        release_set is the general way out of a guarded
-//                        table, for `uncollectable` and after an exception)
-//   (finalize_garbage, move_legacy_finalizers and the weak-reference pass
-//   skip their walk over the garbage when none of it has a finalizer or a
-//   weak reference: splitting gathers the garbage's flags)
-//   handle_uncollectable (legacy) finalizer objects into garbage(), all of
-//                        `uncollectable` joins the old generation
+// THE PHASES (the driver below lists them):
+//   find the garbage  gens 0..g become one working set (merge_younger);
+//                     trial deletion marks what is reachable from outside
+//                     it (find_unreachable); the reachable objects go to
+//                     the next generation (a full collection keeps them in
+//                     gen2), the rest to `unreachable`, guarded
+//   run user code     (legacy policy: objects with a finalizer, and all
+//                     they reach, move to `uncollectable`) weak references
+//                     to the garbage are cleared and their callbacks run,
+//                     then every finalizer once, while all of the garbage is
+//                     intact; trial deletion inside `unreachable` then sends
+//                     back what user code made reachable again
+//   reclaim           the cycles are broken (traverse() in clearing mode)
+//                     and each object dies once its count is zero
+//                     (DEBUG_SAVEALL: all go to garbage() instead); legacy
+//                     finalizer objects go to garbage(), and `uncollectable`
+//                     joins the old generation
 //
-// WHEN MEMORY IS SHORT (collect_in_pieces): without memory for the whole
-// working set, the collection takes it piece by piece, each piece a run of
-// one generation's table no larger than the room the heap already holds
-// (every heap starts with room for kReservedPiece objects). A piece moves
-// into `unreachable`, guarded, and split_resurrected sends back what is
-// reachable from outside it; the rest is garbage and goes through the same
-// phases from move_legacy_finalizers on. Survivors stay in their generation.
-// A piece never frees a live object (references from outside it are roots);
-// it misses only cycles that cross pieces, which the whole set, tried again
-// once pieces have freed memory, may find.
+// WHEN MEMORY IS SHORT the collection goes on in pieces that fit in the
+// room every heap holds from its start (collect_in_pieces, below): a piece
+// never frees a live object, and misses only cycles that cross pieces.
 //
-// INVARIANTS between phases: every tracked, non-orphan object sits in
+// INVARIANTS between phases (verify_heap.cpp checks them, after every phase
+// in the expensive preset): every tracked, non-orphan object sits in
 // exactly one table and its slot_ names its position there; objects in the
 // `unreachable` and `uncollectable` tables are guarded and nothing else is;
 // gen0 has room for the entries promised to makes in flight
-// (HeapCore::gen0_promised); the collector's scratch arrays and the old
-// generation have room reserved for the whole working set before the first
-// phase changes anything, and the `unreachable` and `uncollectable` tables
-// and heap.dying room for the garbage as soon as marking has counted it,
-// before any object moves; so running out of memory can only come before an
-// object has changed table (heap.edges grows while counting, but failing to
-// grow it only means marking by traversal), and then the collection goes on
-// in pieces, which allocate nothing. An object a piece takes out of its
-// table has its room kept there until it goes back.
+// (HeapCore::gen0_promised); reachability's scratch and the old generation
+// have room reserved for the whole working set before the first phase
+// changes anything, and the `unreachable` and `uncollectable` tables and
+// heap.dying room for the garbage as soon as marking has counted it, before
+// any object moves; so running out of memory can only come before an object
+// has changed table (the record of references grows while counting, but
+// failing to grow it only means marking by traversal), and then the
+// collection goes on in pieces, which allocate nothing. An object a piece
+// takes out of its table has its room kept there until it goes back.
 #include "collector.hpp"
 
 #include <algorithm>
@@ -144,9 +98,8 @@
 #include "destruction.hpp"
 #include "generation_tables.hpp"
 #include "object.hpp"
-#include "ouro/detail/fault_injection.hpp"
-#include "reachability.hpp"
 #include "ouro/visitor.hpp"
+#include "reachability.hpp"
 #include "unraisable.hpp"
 #include "verify_heap.hpp"
 #include "weakref.hpp"
@@ -154,24 +107,162 @@
 namespace ouro::detail {
 namespace {
 
-class ClearRefs final : public Visitor {
- public:
-  ClearRefs() : Visitor(/*clearing=*/true) {}
+// The phases and steps of a collection, defined below in this order.
+bool collect_whole_set(Heap& h, int g, Table old, CollectionResult& result);
+CollectionResult collect_guarded_garbage(Heap& h, Table old, std::uint16_t garbage_flags);
+void move_legacy_finalizers(Heap& h, std::uint16_t garbage_flags);
+bool finalize_garbage(Heap& h, std::uint16_t garbage_flags);
+void split_resurrected(Heap& h, Table old);
+void save_garbage(Heap& h);
+void clear_and_destroy_garbage(Heap& h, Table old) noexcept;
+void release_set(Heap& h, Table set, Table old);
+void handle_uncollectable(Heap& h, Table old);
+CollectionResult collect_in_pieces(Heap& h, int g);
 
- private:
-  void visit(Object*) override {}
-};
+void update_counts_before(Heap& h, int g) {
+  if (g + 1 < kGenerations) ++h.count[static_cast<std::size_t>(g + 1)];
+  for (int i = 0; i <= g; ++i) h.count[static_cast<std::size_t>(i)] = 0;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+CollectionResult& operator+=(CollectionResult& a, const CollectionResult& b) noexcept {
+  a.collected += b.collected;
+  a.uncollectable += b.uncollectable;
+  return a;
+}
+
+void print_garbage(Heap& h, Table t, unsigned flag, const char* what) {
+  if (h.debug & flag) h.table(t).for_each([&](Object* o) { print_object_line(h, what, o); });
+}
+
+}  // namespace
 
 // ---------------------------------------------------------------------------
-// The phases
+// The driver
 // ---------------------------------------------------------------------------
 
+CollectionResult collect_generations(Heap& h, int g) {
+  OURO_VERIFY_HEAP(h, "before a collection", Table::none, false);
+  const Table old = g < 2 ? generation_table(g + 1) : Table::gen2;
+  if (h.debug & gc::DEBUG_STATS) print_collecting(h, g);
+  auto t0 = std::chrono::steady_clock::now();
+
+  update_counts_before(h, g);  // the next collection counts from here, even if this one throws
+  CollectionResult result;
+  if (!collect_whole_set(h, g, old, result)) {
+    // No memory for the whole set: pieces that fit in the room held, then
+    // the whole set again if they freed some (cycles across pieces).
+    h.gen2_touched = 0;  // gen2's storage may be shrunk below
+    result = collect_in_pieces(h, g);
+    CollectionResult again;
+    if (result.collected != 0 && collect_whole_set(h, g, old, again)) result += again;
+  }
+  if (h.debug & gc::DEBUG_STATS)
+    print_done(h, result.collected + result.uncollectable, result.uncollectable, seconds_since(t0));
+  give_back_memory(h, g);  // room reserved for this set beyond what stays
+  OURO_VERIFY_HEAP(h, "after a collection", Table::none, false);
+
+  gc::GenerationStats& stats = h.stats[static_cast<std::size_t>(g)];
+  ++stats.collections;
+  stats.collected += result.collected;
+  stats.uncollectable += result.uncollectable;
+  return result;
+}
+
+namespace {
+
+// The collection of the whole working set (gens 0..g as one). Returns false,
+// having reclaimed nothing, when there is no memory for it: then no object
+// has moved but within its generations or been guarded (the heap is as
+// consistent as before), and the caller collects in pieces.
+bool collect_whole_set(Heap& h, int g, Table old, CollectionResult& result) {
+  if (!try_reserve_for(h, g, old)) return false;  // room first: no later move allocates
+  Table relabel = merge_younger(h, g);             // one working set: gen g's table
+  OURO_VERIFY_HEAP(h, "after merge_younger", relabel == generation_table(g) ? Table::none : generation_table(g));
+  const std::uint32_t n = h.table(generation_table(g)).size();
+  std::uint32_t garbage = find_unreachable(h, generation_table(g), relabel);  // trial deletion
+  OURO_VERIFY_HEAP(h, "after find_unreachable", Table::none, true, g < 2);
+  std::uint16_t garbage_flags = 0;  // or'ed, to skip walks that would find nothing
+  if (g < 2) {
+    if (!try_reserve_for_garbage(h, Moves::nothing, n, garbage)) return false;
+    const std::uint32_t before = h.table(old).size();
+    garbage_flags = split_young_set(h, g, old);  // survivors promoted
+    if (g == 0) prepare_gen2_room(h, h.table(old).size() - before);  // spares the next gen1 pause
+  } else {
+    h.gen2_touched = 0;  // gen2's storage may be swapped or shrunk below
+    Moves moves = what_full_split_moves(n, garbage);
+    if (!try_reserve_for_garbage(h, moves, n, garbage)) {
+      h.long_lived_pending = 0;  // counting took the kPending bit off every object of gen2
+      return false;
+    }
+    garbage_flags = split_full_set(h, moves);  // survivors stay in gen2
+  }
+  // The garbage is now guarded in `unreachable`.
+  OURO_VERIFY_HEAP(h, "after the split");
+  result = collect_guarded_garbage(h, old, garbage_flags);
+  return true;
+}
+
+// From guarded garbage to reclaimed memory: the phases that run user code.
+CollectionResult collect_unreachable(Heap& h, Table old, std::uint16_t garbage_flags) {
+  if (h.policy == gc::FinalizerPolicy::legacy) move_legacy_finalizers(h, garbage_flags);  // Python 2's rule
+  OURO_VERIFY_HEAP(h, "after move_legacy_finalizers");
+  // Room in garbage() now, while nothing has been freed: appending the
+  // uncollectable objects at the end must not run out of memory after the
+  // collectable ones are gone.
+  h.garbage.reserve(h.garbage.size() + h.table(Table::uncollectable).size());
+  print_garbage(h, Table::unreachable, gc::DEBUG_COLLECTABLE, "collectable");
+  bool callbacks_ran = handle_weakrefs(h);  // before any finalizer: they see expired weakrefs
+  OURO_VERIFY_HEAP(h, "after handle_weakrefs");
+  bool finalizers_ran = finalize_garbage(h, garbage_flags);  // pep442: once each, the garbage intact
+  OURO_VERIFY_HEAP(h, "after finalize_garbage");
+  if (callbacks_ran || finalizers_ran) split_resurrected(h, old);  // user code may have resurrected some
+  OURO_VERIFY_HEAP(h, "after split_resurrected");
+
+  CollectionResult result;
+  result.collected = h.table(Table::unreachable).size();
+  result.uncollectable = h.table(Table::uncollectable).size();
+  if (h.debug & gc::DEBUG_SAVEALL) {
+    save_garbage(h);
+    release_set(h, Table::unreachable, old);  // nothing dies: garbage() holds it all
+  } else {
+    clear_and_destroy_garbage(h, old);  // the garbage dies here
+  }
+  OURO_VERIFY_HEAP(h, "after the garbage was reclaimed");
+
+  print_garbage(h, Table::uncollectable, gc::DEBUG_UNCOLLECTABLE, "uncollectable");
+  handle_uncollectable(h, old);  // legacy finalizer objects into garbage(), the rest lives on
+  OURO_VERIFY_HEAP(h, "after handle_uncollectable");
+  return result;
+}
+
+// collect_unreachable(), for garbage guarded in `unreachable`. When it
+// throws (a traverse() that threw, no memory for garbage()), nothing more is
+// reclaimed: every object not yet released stays alive and tracked.
+CollectionResult collect_guarded_garbage(Heap& h, Table old, std::uint16_t garbage_flags) {
+  try {
+    return collect_unreachable(h, old, garbage_flags);
+  } catch (...) {
+    release_set(h, Table::unreachable, old);
+    release_set(h, Table::uncollectable, old);
+    throw;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The garbage phases
+// ---------------------------------------------------------------------------
+
+// A finalizer that has not run yet.
 bool is_legacy_finalizer(const Object* o) { return has(*o, kHasFinalizer) && !has(*o, kFinalized); }
 
 // Legacy policy: objects whose finalizer has not run, and everything they
 // reach inside the garbage, are uncollectable (Python 2's gc.garbage rule).
-void move_legacy_finalizers(Heap& h) {
-  if (!(h.garbage_flags & kHasFinalizer)) return;
+void move_legacy_finalizers(Heap& h, std::uint16_t garbage_flags) {
+  if (!(garbage_flags & kHasFinalizer)) return;
   if (!mark_reached_from(h, Table::unreachable, is_legacy_finalizer)) return;
   SlotTable& unreachable = h.table(Table::unreachable);
   const Marks marks(h);
@@ -188,15 +279,10 @@ void move_legacy_finalizers(Heap& h) {
   unreachable.truncate(kept);
 }
 
-void print_collectable(Heap& h) {
-  if (!(h.debug & gc::DEBUG_COLLECTABLE)) return;
-  h.table(Table::unreachable).for_each([&](Object* o) { print_object_line(h, "collectable", o); });
-}
-
 // Returns whether any user code ran (and so whether anything can have been
 // resurrected).
-bool finalize_garbage(Heap& h) {
-  if (!(h.garbage_flags & kHasFinalizer)) return false;
+bool finalize_garbage(Heap& h, std::uint16_t garbage_flags) {
+  if (!(garbage_flags & kHasFinalizer)) return false;
   SlotTable& unreachable = h.table(Table::unreachable);
   bool ran = false;
   for (std::uint32_t i = 0; i < unreachable.size(); ++i) {
@@ -239,6 +325,14 @@ void save_garbage(Heap& h) {
   h.garbage.reserve(h.garbage.size() + unreachable.size());
   unreachable.for_each([&](Object* o) { h.garbage.push_back(new_ref(o)); });
 }
+
+class ClearRefs final : public Visitor {
+ public:
+  ClearRefs() : Visitor(/*clearing=*/true) {}
+
+ private:
+  void visit(Object*) override {}
+};
 
 void clear_refs_of(Object* o, ClearRefs& clear) noexcept {
   try {
@@ -344,111 +438,27 @@ void handle_uncollectable(Heap& h, Table old) {
   release_set(h, Table::uncollectable, old);
 }
 
-void update_counts_before(Heap& h, int g) {
-  if (g + 1 < kGenerations) ++h.count[static_cast<std::size_t>(g + 1)];
-  for (int i = 0; i <= g; ++i) h.count[static_cast<std::size_t>(i)] = 0;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// From guarded garbage to reclaimed memory: the phases that run user code.
-CollectionResult collect_unreachable(Heap& h, Table old) {
-  if (h.policy == gc::FinalizerPolicy::legacy) move_legacy_finalizers(h);
-  OURO_VERIFY_HEAP(h, "after move_legacy_finalizers");
-  // Room in garbage() now, while nothing has been freed: appending the
-  // uncollectable objects at the end must not run out of memory after the
-  // collectable ones are gone.
-  h.garbage.reserve(h.garbage.size() + h.table(Table::uncollectable).size());
-  print_collectable(h);
-  bool callbacks_ran = handle_weakrefs(h);  // before any finalizer: they see expired weakrefs
-  OURO_VERIFY_HEAP(h, "after handle_weakrefs");
-  bool finalizers_ran = finalize_garbage(h);
-  OURO_VERIFY_HEAP(h, "after finalize_garbage");
-  if (callbacks_ran || finalizers_ran) split_resurrected(h, old);
-  OURO_VERIFY_HEAP(h, "after split_resurrected");
-
-  CollectionResult result;
-  result.collected = h.table(Table::unreachable).size();
-  result.uncollectable = h.table(Table::uncollectable).size();
-  if (h.debug & gc::DEBUG_SAVEALL) {
-    save_garbage(h);
-    release_set(h, Table::unreachable, old);  // nothing dies: garbage() holds it all
-  } else {
-    clear_and_destroy_garbage(h, old);  // the garbage dies here
-  }
-  OURO_VERIFY_HEAP(h, "after the garbage was reclaimed");
-
-  if (h.debug & gc::DEBUG_UNCOLLECTABLE)
-    h.table(Table::uncollectable).for_each([&](Object* o) { print_object_line(h, "uncollectable", o); });
-  handle_uncollectable(h, old);
-  OURO_VERIFY_HEAP(h, "after handle_uncollectable");
-  return result;
-}
-
-// collect_unreachable(), for garbage guarded in `unreachable`. When it
-// throws (a traverse() that threw, no memory for garbage()), nothing more is
-// reclaimed: every object not yet released stays alive and tracked.
-CollectionResult collect_guarded_garbage(Heap& h, Table old) {
-  try {
-    return collect_unreachable(h, old);
-  } catch (...) {
-    release_set(h, Table::unreachable, old);
-    release_set(h, Table::uncollectable, old);
-    throw;
-  }
-}
-
-CollectionResult& operator+=(CollectionResult& a, const CollectionResult& b) noexcept {
-  a.collected += b.collected;
-  a.uncollectable += b.uncollectable;
-  return a;
-}
-
-// The collection of the whole working set (gens 0..g as one). Returns false,
-// having reclaimed nothing, when there is no memory for it: then no object
-// has moved but within its generations or been guarded (the heap is as
-// consistent as before), and the caller collects in pieces.
-bool collect_whole_set(Heap& h, int g, Table old, CollectionResult& result) {
-  if (!try_reserve_for(h, g, old)) return false;  // room first: no later move allocates
-  Table relabel = merge_younger(h, g);             // one working set: gen g's table
-  OURO_VERIFY_HEAP(h, "after merge_younger", relabel == generation_table(g) ? Table::none : generation_table(g));
-  const std::uint32_t n = h.table(generation_table(g)).size();
-  std::uint32_t garbage = find_unreachable(h, generation_table(g), relabel);
-  OURO_VERIFY_HEAP(h, "after find_unreachable", Table::none, true, g < 2);
-  if (g < 2) {
-    if (!try_reserve_for_garbage(h, Moves::nothing, n, garbage)) return false;
-    const std::uint32_t before = h.table(old).size();
-    h.garbage_flags = split_young_set(h, g, old);
-    if (g == 0) prepare_gen2_room(h, h.table(old).size() - before);
-  } else {
-    h.gen2_touched = 0;  // gen2's storage may be swapped or shrunk below
-    Moves moves = what_full_split_moves(n, garbage);
-    if (!try_reserve_for_garbage(h, moves, n, garbage)) {
-      h.long_lived_pending = 0;  // counting took the kPending bit off every object of gen2
-      return false;
-    }
-    h.garbage_flags = split_full_set(h, moves);
-  }
-  // The garbage is now guarded in `unreachable`.
-  OURO_VERIFY_HEAP(h, "after the split");
-  result = collect_guarded_garbage(h, old);
-  return true;
-}
-
 // ---------------------------------------------------------------------------
 // Collecting in pieces, when memory is short
 // ---------------------------------------------------------------------------
 //
-// (See WHEN MEMORY IS SHORT at the top.) A piece allocates nothing: the
-// scratch buffers and `unreachable` keep their size between collections,
-// and every heap starts with room for kReservedPiece objects in each
-// (reserve_room_for_pieces, with the `spare` table lent to `unreachable`);
-// survivors go back to the table they came from, which had room for them
-// (for a piece of gen0 that room stays promised to the piece,
-// gen0_promised_to_collector, so that makes in its finalizers grow the
-// table instead of taking it).
+// Without memory for the whole working set, the collection takes it piece by
+// piece, each piece a run of one generation's table no larger than the room
+// the heap already holds. A piece moves into `unreachable`, guarded, and
+// trial deletion inside it sends back what is reachable from outside it; the
+// rest is garbage and goes through the same phases as the whole set's.
+// Survivors stay in their generation. A piece never frees a live object
+// (references from outside it are roots); it misses only cycles that cross
+// pieces, which the whole set, tried again once pieces have freed memory,
+// may find.
+//
+// A piece allocates nothing: reachability's scratch and `unreachable` keep
+// their size between collections, and every heap starts with room for
+// kReservedPiece objects in each (reserve_room_for_pieces, with the `spare`
+// table lent to `unreachable`); survivors go back to the table they came
+// from, which had room for them (for a piece of gen0 that room stays
+// promised to the piece, gen0_promised_to_collector, so that makes in its
+// finalizers grow the table instead of taking it).
 
 // While collecting in pieces: `unreachable` with the larger of its own
 // storage and the spare room (they swap back at the end).
@@ -499,31 +509,9 @@ std::uint32_t piece_size(const Heap& h) {
   return static_cast<std::uint32_t>(std::min<std::size_t>(room, UINT32_MAX));
 }
 
-// Moves entries [begin, end) of table `from` into `unreachable`, guarded,
-// and closes the gap with the entries after it (from the end of the table).
-// Returns the flags of the piece, or'ed.
-std::uint16_t take_piece(Heap& h, Table from, std::uint32_t begin, std::uint32_t end) noexcept {
-  SlotTable& tab = h.table(from);
-  std::uint16_t flags = 0;
-  {
-    SlotTable::Appender piece(h.table(Table::unreachable));  // room: piece_size()
-    for (std::uint32_t i = begin; i < end; ++i) guard_as_unreachable(flags, tab[i], piece.push(tab[i]));
-  }
-  const std::uint32_t size = tab.size();
-  const std::uint32_t n = end - begin;
-  const std::uint32_t moved = std::min(n, size - end);
-  for (std::uint32_t k = 0; k < moved; ++k) {
-    Object* o = tab[size - 1 - k];
-    tab[begin + k] = o;
-    Access::slot(*o) = begin + k;
-  }
-  tab.truncate(size - n);
-  return flags;
-}
-
 // One piece: entries [begin, end) of table `from`.
 CollectionResult collect_piece(Heap& h, Table from, std::uint32_t begin, std::uint32_t end) {
-  h.garbage_flags = take_piece(h, from, begin, end);
+  const std::uint16_t garbage_flags = take_piece(h, from, begin, end);
   Gen0RoomPromised promised(h, from == Table::gen0 ? end - begin : 0);
   try {
     split_resurrected(h, from);  // trial deletion inside the piece: what outside reaches goes back
@@ -533,7 +521,7 @@ CollectionResult collect_piece(Heap& h, Table from, std::uint32_t begin, std::ui
   }
   OURO_VERIFY_HEAP(h, "after a piece's trial deletion");
   if (h.table(Table::unreachable).empty()) return {};
-  return collect_guarded_garbage(h, from);
+  return collect_guarded_garbage(h, from, garbage_flags);
 }
 
 // Collects gens 0..g piece by piece, each in place (no promotion). A
@@ -565,91 +553,6 @@ void reserve_room_for_pieces(Heap& h) {
   h.spare.reserve(kReservedPiece);
   h.reachability.hold_room_for_pieces(kReservedPiece);
   h.dying.reserve(kReservedPiece);
-}
-
-// ---------------------------------------------------------------------------
-// The driver
-// ---------------------------------------------------------------------------
-
-CollectionResult collect_generations(Heap& h, int g) {
-  OURO_VERIFY_HEAP(h, "before a collection", Table::none, false);
-  const Table old = g < 2 ? generation_table(g + 1) : Table::gen2;
-  if (h.debug & gc::DEBUG_STATS) print_collecting(h, g);
-  auto t0 = std::chrono::steady_clock::now();
-
-  update_counts_before(h, g);
-  CollectionResult result;
-  if (!collect_whole_set(h, g, old, result)) {
-    // No memory for the whole set: pieces that fit in the room held, then
-    // the whole set again if they freed some (cycles across pieces).
-    h.gen2_touched = 0;  // gen2's storage may be shrunk below
-    result = collect_in_pieces(h, g);
-    CollectionResult again;
-    if (result.collected != 0 && collect_whole_set(h, g, old, again)) result += again;
-  }
-  if (h.debug & gc::DEBUG_STATS)
-    print_done(h, result.collected + result.uncollectable, result.uncollectable, seconds_since(t0));
-  give_back_memory(h, g);
-  OURO_VERIFY_HEAP(h, "after a collection", Table::none, false);
-
-  gc::GenerationStats& stats = h.stats[static_cast<std::size_t>(g)];
-  ++stats.collections;
-  stats.collected += result.collected;
-  stats.uncollectable += result.uncollectable;
-  return result;
-}
-
-namespace {
-
-void invoke_callbacks(Heap& h, gc::Phase phase, const gc::CollectionInfo& info) {
-  // By index, on a copy: a callback may add or remove callbacks. Copying
-  // may run out of memory: that is reported like an exception of the
-  // callback, since at Phase::stop the collection has already happened and
-  // collect() must not throw after doing its work.
-  for (std::size_t i = 0; i < h.callbacks.size(); ++i) {
-    try {
-      gc::Callback cb = h.callbacks[i].second;
-      if (cb) cb(phase, info);
-    } catch (...) {
-      report_unraisable(std::current_exception(), nullptr, "gc callback");
-    }
-  }
-}
-
-}  // namespace
-
-std::size_t collect_with_callbacks(Heap& h, int g) {
-  invoke_callbacks(h, gc::Phase::start, gc::CollectionInfo{g, 0, 0, 0.0});
-  auto t0 = std::chrono::steady_clock::now();
-  CollectionResult r;
-  try {
-    r = collect_generations(h, g);
-  } catch (...) {
-    // Every start gets its stop, as in CPython: a callback that measures or
-    // locks something at start must be able to undo it. Nothing is reported
-    // as collected, since the collection did not finish.
-    invoke_callbacks(h, gc::Phase::stop, gc::CollectionInfo{g, 0, 0, seconds_since(t0)});
-    throw;
-  }
-  invoke_callbacks(h, gc::Phase::stop, gc::CollectionInfo{g, r.collected, r.uncollectable, seconds_since(t0)});
-  return r.collected + r.uncollectable;
-}
-
-void collect_automatically(Heap& h) {
-  struct Collecting {
-    Heap& h;
-    explicit Collecting(Heap& heap) : h(heap) { h.collecting = true; }
-    ~Collecting() { h.collecting = false; }
-    Collecting(const Collecting&) = delete;
-    Collecting& operator=(const Collecting&) = delete;
-  } scope(h);
-  for (int g = kGenerations - 1; g >= 0; --g) {
-    auto i = static_cast<std::size_t>(g);
-    if (h.count[i] <= h.threshold[i]) continue;
-    if (g == kGenerations - 1 && h.long_lived_pending < h.long_lived_total / 4) continue;
-    collect_with_callbacks(h, g);
-    return;
-  }
 }
 
 }  // namespace ouro::detail

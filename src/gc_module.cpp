@@ -4,12 +4,12 @@
 #include <stdexcept>
 #include <string>
 
-#include "collector.hpp"
 #include "heap.hpp"
 #include "ouro/gc.hpp"
 #include "ouro/visitor.hpp"
 #include "query_scope.hpp"
 #include "thread_heap.hpp"
+#include "triggers.hpp"
 
 namespace ouro::gc {
 namespace {

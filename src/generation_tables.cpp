@@ -239,6 +239,25 @@ std::uint16_t split_full_set(Heap& h, Moves moves) {
   return garbage_flags;
 }
 
+std::uint16_t take_piece(Heap& h, Table from, std::uint32_t begin, std::uint32_t end) noexcept {
+  SlotTable& tab = h.table(from);
+  std::uint16_t flags = 0;
+  {
+    SlotTable::Appender piece(h.table(Table::unreachable));  // room: piece_size()
+    for (std::uint32_t i = begin; i < end; ++i) guard_as_unreachable(flags, tab[i], piece.push(tab[i]));
+  }
+  const std::uint32_t size = tab.size();
+  const std::uint32_t n = end - begin;
+  const std::uint32_t moved = std::min(n, size - end);
+  for (std::uint32_t k = 0; k < moved; ++k) {
+    Object* o = tab[size - 1 - k];
+    tab[begin + k] = o;
+    Access::slot(*o) = begin + k;
+  }
+  tab.truncate(size - n);
+  return flags;
+}
+
 void give_back_memory(Heap& h, int g) noexcept {
   h.table(Table::gen0).shrink(h.gen0_promised);
   for (int i = 1; i <= g; ++i) h.table(generation_table(i)).shrink();

@@ -57,6 +57,12 @@ void prepare_gen2_room(Heap& h, std::uint32_t promoted) noexcept;
 // Returns the garbage's flags, or'ed.
 std::uint16_t split_full_set(Heap& h, Moves moves);
 
+// Moves entries [begin, end) of table `from` into `unreachable`, guarded,
+// and closes the gap with the entries after it (from the end of the table).
+// Returns the flags of the piece, or'ed. Allocates nothing: the room is
+// the caller's (collect_in_pieces).
+std::uint16_t take_piece(Heap& h, Table from, std::uint32_t begin, std::uint32_t end) noexcept;
+
 // The tables' storage beyond what they hold goes back (gen0 keeps room for
 // the entries promised to makes in flight).
 void give_back_memory(Heap& h, int g) noexcept;

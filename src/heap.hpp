@@ -89,7 +89,6 @@ struct Heap : HeapCore {
   // (collector.cpp, settle_dying).
   ReachabilityScratch reachability;
   std::vector<Object*> dying;
-  std::uint16_t garbage_flags = 0;  // the flags of the garbage of this collection, or'ed
   // Table room that only a collection in pieces uses (as `unreachable`'s
   // storage); never holds an entry otherwise.
   SlotTable spare;

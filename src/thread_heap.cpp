@@ -9,6 +9,7 @@
 
 #include "collector.hpp"
 #include "make_context.hpp"
+#include "triggers.hpp"
 #include "weakref.hpp"
 
 namespace ouro::detail {
