@@ -131,7 +131,7 @@ OURO_NOINLINE void drain_deferred(DestructionQueue& q) noexcept {
 // report them) gets here. Destroying it would take it out of the table
 // being walked (and an object of an adopted table still names the table it
 // left); it stays, with a zero count, and the collector decides: garbage
-// now, or at the next collection if it was counted before it died.
+// now, or at the next collection if counting had passed it already.
 OURO_NOINLINE bool dies_under_the_count(const DestructionQueue& q, const Object* o) noexcept {
   if (Access::heap_id(*o) != q.counting->id || !has(*o, kTracked) || has(*o, kOrphan)) return false;
   Table t = table_of(*o);

@@ -127,7 +127,7 @@ std::vector<Ref<Object>> get_objects(int generation) {
 std::vector<Ref<Object>> get_referents(const Object& o) {
   CollectReferents collect;
   Heap* h = detail::current_heap();
-  if (!h) {  // after this thread's heap was torn down: no collection can run
+  if (!h) {  // this thread's heap is torn down: no collection can run
     mutable_object(o).traverse(collect);
     return std::move(collect.found);
   }

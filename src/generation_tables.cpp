@@ -12,7 +12,7 @@
 // No entry of the larger group is copied. A young set's table, its
 // survivors promoted, becomes `unreachable` itself; a full collection copies
 // the smaller group into the `unreachable` table's storage and, when that
-// was the survivors, the two tables swap. When gen g's table is empty and one
+// is the survivors, the two tables swap. When gen g's table is empty and one
 // younger table holds the whole working set, that table becomes gen g's as
 // it is (merge_younger).
 #include "generation_tables.hpp"
@@ -94,8 +94,8 @@ namespace {
 // When gen g's table is empty and one younger table holds the whole working
 // set (a collection after gc::disable(), a first full collection), that
 // table becomes gen g's as it is: the objects keep their slots and no entry
-// is copied (a collection of a million objects spent a tenth of its time
-// writing, and faulting in, the copy). Their table bits still name the
+// is copied (writing, and faulting in, a copy of a large set's table costs
+// a sizeable part of its collection). Their table bits still name the
 // younger table: counting, which reads every header anyway, corrects them.
 // Returns that table, or none.
 Table adopt_younger_table(Heap& h, int g) {
@@ -124,8 +124,8 @@ Table merge_younger(Heap& h, int g) {
 
 // Survivors of a young collection are promoted; their garbage stays in the
 // set's table, compacted, and that table becomes `unreachable` (no entry
-// copied: a young collection that finds a million dead objects used to
-// spend a tenth of its time writing, and faulting in, their copy).
+// copied: for a young set that is mostly garbage, writing and faulting in
+// a copy would cost a sizeable part of the collection).
 // Returns the garbage's flags, or'ed.
 std::uint16_t split_young_set(Heap& h, int g, Table old) {
   SlotTable& young = h.table(generation_table(g));
@@ -165,8 +165,9 @@ std::uint16_t split_young_set(Heap& h, int g, Table old) {
 
 // gen2's table receives gen1's objects at the next gen1 collection. Its new
 // room is faulted in now, a little at each gen0 collection, rather than all
-// at once in that gen1 pause: in young_pause, whose old generation only
-// grows, that was 16 page faults of ~1.35 µs in a gen1 pause of ~90 µs.
+// at once in that gen1 pause, where the page faults would be a visible part
+// of the pause of a program whose old generation only grows (young_pause,
+// bench/compare).
 // A gen0 collection prepares at most twice as many entries as it just
 // promoted (about a page per 256; once would lag one gen0 set behind at
 // every gen1 collection), so its own pause stays proportional to its set
@@ -193,7 +194,7 @@ void prepare_gen2_room(Heap& h, std::uint32_t promoted) noexcept {
 }
 
 // A full collection keeps its survivors in gen2 and restarts the pending
-// count. Every object of the set lost its kPending bit when it was counted,
+// count. Counting took the kPending bit off every object of the set,
 // so an object is only touched when it moves; when nothing died there is
 // nothing to do. The smaller group moves to the `unreachable` table's
 // storage, the other is compacted where it is; when the survivors moved,

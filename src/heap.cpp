@@ -12,7 +12,7 @@ namespace {
 thread_local constinit std::uint16_t tls_heap_id = 0;
 thread_local constinit bool tls_heap_gone = false;
 
-// Ids of heaps that were torn down: their untracked objects (which the
+// Ids of heaps torn down: their untracked objects (which the
 // teardown cannot enumerate, so cannot mark orphaned) may then be used from
 // any thread. Ids wrap after 65535 heaps; the checks are a debugging aid.
 std::atomic<std::uint64_t> dead_heaps[65536 / 64];
@@ -70,7 +70,7 @@ std::uint32_t thread_number() noexcept {
 // An orphan's count is not atomic, so one thread at a time may use it: the
 // thread that last used it, noted in its slot field (unused by an object in
 // no table). Another thread takes it over when it holds the only reference
-// (the last Ref was handed over); it using an orphan that a reference on the
+// (the last Ref changed hands); it using an orphan that a reference on the
 // noted thread still holds is two threads sharing one count. The ending
 // thread itself, once its heap is gone, uses its former objects without
 // taking them over; immortal counts never reach zero, so they are exempt.

@@ -34,7 +34,7 @@ inline constexpr std::uint32_t kReservedPiece = SlotTable::kChunkSize;
 // in address order, and even when they are, the hardware prefetcher stops at
 // every 4 KiB page: each pass asks for the header this many entries ahead.
 inline constexpr std::uint32_t kPrefetchDistance = 32;
-// A young set smaller than this was made recently and is in the cache:
+// A young set smaller than this is recent, and in the cache:
 // prefetching there only costs instructions.
 inline constexpr std::uint32_t kPrefetchFrom = 8192;
 inline void prefetch(const Object* o) noexcept {
@@ -111,7 +111,7 @@ struct Heap : HeapCore {
     place_reserved(o, t);
   }
   // Returns an object that a collection took out of table `t` (its room
-  // was reserved, or for a piece of gen0 promised: collect_in_pieces). Like
+  // is reserved, or for a piece of gen0 promised: collect_in_pieces). Like
   // place(), for any other object.
   void put_back(Object* o, Table t) {
     if (t == Table::gen0 && gen0_promised_to_collector > 0) {
@@ -170,7 +170,7 @@ inline Heap* existing_heap() noexcept { return static_cast<Heap*>(tls_heap); }
 std::uint16_t new_heap_id() noexcept;
 // From now on objects with this id are orphans, usable from any thread.
 void retire_heap_id(std::uint16_t id) noexcept;
-// True when the heap with this id was torn down (its objects are orphans).
+// True when the heap with this id is torn down (its objects are orphans).
 bool is_dead_heap_id(std::uint16_t id) noexcept;
 // `h` becomes the calling thread's heap (existing_heap()).
 void attach_to_this_thread(Heap* h) noexcept;

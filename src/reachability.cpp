@@ -1,7 +1,6 @@
-// reachability.cpp — trial deletion over one table: which objects of a set
-// nothing outside the set reaches (find_unreachable). It runs on a
-// collection's working set, again inside `unreachable` once user code has
-// run (split_resurrected), and on each piece when memory is short.
+// reachability.cpp — trial deletion over one table (find_unreachable): on a
+// collection's working set, inside `unreachable` once user code has run,
+// and on each piece when memory is short.
 //
 // COUNTING (count_internal_refs; CPython's update_refs + subtract_refs in
 // one pass): counts[i] ends as the number of references to object i from
@@ -25,10 +24,6 @@
 //
 // THE SHORTCUT: when every object of the set has an outside reference, all
 // are reachable and there is nothing to mark (every_object_is_a_root).
-//
-// While traverse() runs here, an object of the set whose count a
-// misbehaving traverse() drops to zero is left for the collector
-// (CountingScope).
 #include "reachability.hpp"
 
 #include <algorithm>
@@ -55,10 +50,6 @@ constexpr std::uint8_t kWideDegree = 255;
 inline bool in_set(const Heap& h, const Object* t, Table set) noexcept {
   return placed_in(Access::placement(*t), set, h.id);
 }
-
-// ---------------------------------------------------------------------------
-// The visitors
-// ---------------------------------------------------------------------------
 
 // An object's reference count as the scratch arithmetic sees it (capped, so
 // immortal counts fit).
@@ -288,11 +279,12 @@ inline bool reach(std::int32_t& s, bool ahead) noexcept {
 // Marks what a traversed object reaches, when marking has to traverse the
 // objects (no recorded references). A target later in the table than the
 // scan's cursor is only marked (kMarkedAhead): the scan traverses it when it
-// gets there, in table order. A target at or before the cursor was already
-// passed over as unreachable, so it goes on the stack now.
+// gets there, in table order. The scan has passed over a target at or
+// before the cursor as unreachable, so it goes on the stack now.
 class MarkReachable final : public Visitor {
  public:
-  MarkReachable(Heap& h, Table set) : h_(h), set_(set), scratch_(h.reachability.counts.data()), stack_(h.reachability.mark_stack.data()) {}
+  MarkReachable(Heap& h, Table set)
+      : h_(h), set_(set), scratch_(h.reachability.counts.data()), stack_(h.reachability.mark_stack.data()) {}
   std::uint32_t cursor = 0;
   std::uint32_t top = 0;        // entries on the stack
   std::uint32_t reachable = 0;  // objects marked kReachable so far
@@ -334,7 +326,7 @@ class CountingScope {
   CountingScope& operator=(const CountingScope&) = delete;
 };
 
-// What counting leaves for marking: whether every reference was recorded,
+// What counting leaves for marking: whether the record holds every reference,
 // how many there are, and a few places in the record (the first object of
 // some chunks, and where its references start) to sample their direction.
 struct Record {
@@ -360,7 +352,8 @@ Record count_with(Heap& h, Table set, Table relabel) {
         record.sample_slot[record.samples] = base;
         record.sample_edge[record.samples++] = count.edges_so_far();
       }
-      count.count_objects(objects, objects + n, h.reachability.counts.data() + base, h.reachability.degrees.data() + base);
+      count.count_objects(objects, objects + n, h.reachability.counts.data() + base,
+                          h.reachability.degrees.data() + base);
     });
     count.finish();
   } catch (...) {
@@ -476,10 +469,10 @@ OURO_NOINLINE std::uint32_t mark_along_edges(Heap& h, std::uint32_t n, std::uint
   };
   // The scan reads three arrays in order (degrees, scratch, the record)
   // while it writes marks at random places ahead: on a set bigger than the
-  // cache the hardware prefetcher does not keep up with all of them (a
-  // forward scan of a 4M-node tree: about 5% faster in all, with the
-  // three fetched kScanAhead entries ahead, once per 16 objects).
-  // (Young sets, in the cache, run an instantiation without it.)
+  // cache the hardware prefetcher does not keep up with all of them, so the
+  // three are fetched kScanAhead entries ahead, once per 16 objects (the
+  // large trees of bench/collector_bench.cpp). Young sets, in the cache,
+  // run an instantiation without it: there it only costs instructions.
   if constexpr (kBackwards) {
     std::uint32_t end_edge = total_edges;
     for (std::uint32_t i = n; i-- > 0;) {
@@ -547,11 +540,11 @@ std::uint32_t mark_by_traversing(Heap& h, Table set) {
 // and marking has nothing to find. That is the young set of a program that
 // keeps what it makes in a container of an older generation (objects
 // appended to a long-lived list, a registry, a cache), CPython's own
-// young_pause shape. Blocks of 64 entries without an early exit inside,
-// counted in an int so that g++ -O2 compares four at once (a bool or'ed
-// per entry stayed scalar: 5 µs for a gen1 set of 7,700); a set where
-// some object has no outside reference (a tree's inner nodes, a cycle)
-// stops at the first block that holds one.
+// young_pause shape (bench/compare). Blocks of 64 entries without an early
+// exit inside, counted in an int so that g++ -O2 compares four at once (a
+// bool or'ed per entry stays a scalar loop); a set where some object has no
+// outside reference (a tree's inner nodes, a cycle) stops at the first
+// block that holds one.
 bool every_object_is_a_root(const std::int32_t* scratch, std::uint32_t n) noexcept {
   constexpr std::uint32_t kBlock = 64;
   std::uint32_t i = 0;

@@ -44,7 +44,7 @@ void tear_down(Heap* h) noexcept {
   h->callbacks.clear();
   h->unraisable = nullptr;
   h->policy = gc::FinalizerPolicy::pep442;
-  for (int round = 0; round < 16 && !h->collecting; ++round) {
+  for (int pass = 0; pass < 16 && !h->collecting; ++pass) {
     { std::vector<Ref<Object>> dropped = std::move(h->garbage); }
     h->garbage.clear();
     h->collecting = true;
@@ -154,7 +154,7 @@ void abandon_make(bool tracked, const MakeFrame& caller) noexcept {
 }
 
 // The constructor that took the flags is o's own unless Object is a virtual
-// base (the address was unknown) and an Object member or base of an earlier
+// base (the address is unknown) and an Object member or base of an earlier
 // subobject came first: the flags move to o, the other Object goes back to
 // being a plain, unmanaged member.
 static void give_flags_to(Object* o, const MakeFrame& made) noexcept {

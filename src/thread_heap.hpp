@@ -11,7 +11,7 @@ namespace ouro::detail {
 // teardown. Throws std::bad_alloc.
 Heap* make_heap();
 
-// The calling thread's heap, made on first use. After the thread's heap was
+// The calling thread's heap, made on first use. Once the thread's heap is
 // torn down (thread exit), current_heap() returns nullptr and new objects
 // are born orphaned (refcounted only).
 inline Heap* current_heap() {

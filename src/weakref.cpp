@@ -46,8 +46,8 @@ struct OrphanLists {
   WeakLists lists;
 };
 
-// How many weak-reference nodes, in all threads, have a target (one was set
-// by weak_attach and has not been cleared or freed since). When there are
+// How many weak-reference nodes, in all threads, have a target (set by
+// weak_attach, and not cleared or freed since). When there are
 // none, no object can own a weak reference that needs clearing, and the
 // collector skips traversing its garbage for them (handle_weakrefs).
 // Relaxed: a thread's own attaches precede its collections in program

@@ -7,7 +7,7 @@
 namespace ouro::detail {
 
 #if OURO_CHECKS
-// Aborts naming the type: `o` was destroyed, or its destruction has begun.
+// Aborts naming the type: `o` is destroyed, or its destruction has begun.
 [[noreturn]] void report_use_of_dead_object(const Object* o) noexcept;
 #endif
 
