@@ -97,12 +97,12 @@
 #include "debug_output.hpp"
 #include "destruction.hpp"
 #include "generation_tables.hpp"
-#include "object.hpp"
+#include "object_core.hpp"
 #include "ouro/visitor.hpp"
 #include "reachability.hpp"
 #include "unraisable.hpp"
 #include "verify_heap.hpp"
-#include "weakref.hpp"
+#include "weak_references.hpp"
 
 namespace ouro::detail {
 namespace {

@@ -25,10 +25,10 @@
 #include <exception>
 
 #include "heap.hpp"
-#include "object.hpp"
+#include "object_core.hpp"
 #include "ouro/detail/header.hpp"
 #include "unraisable.hpp"
-#include "weakref.hpp"
+#include "weak_references.hpp"
 
 namespace ouro::detail {
 namespace {

@@ -1,10 +1,10 @@
 // destruction.hpp — what happens when a refcount reaches zero
 // (destruction.cpp; release() and object_destructor_rest() are declared for
-// inline code in ouro/detail/destruction.hpp).
+// inline code in ouro/detail/destruction_entry.hpp).
 #pragma once
 
 #include "heap.hpp"
-#include "ouro/detail/destruction.hpp"
+#include "ouro/detail/destruction_entry.hpp"
 
 namespace ouro::detail {
 

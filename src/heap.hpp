@@ -81,7 +81,7 @@ struct Heap : HeapCore {
   gc::FinalizerPolicy policy = gc::FinalizerPolicy::pep442;
   UnraisableHook unraisable;
 
-  // Weak lists of this heap's objects that have weak references (weakref.cpp).
+  // Weak lists of this heap's objects that have weak references (weak_references.cpp).
   WeakLists weak_lists;
 
   // Kept between collections: what finding the unreachable objects uses

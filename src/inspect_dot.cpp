@@ -8,7 +8,7 @@
 #include <string>
 #include <unordered_set>
 
-#include "inspect.hpp"
+#include "inspect_shared.hpp"
 #include "thread_heap.hpp"
 
 namespace ouro::detail {

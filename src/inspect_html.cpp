@@ -22,8 +22,8 @@
 #include <unordered_map>
 
 #include "inspect_html_assets.hpp"
-#include "inspect.hpp"
-#include "object.hpp"
+#include "inspect_shared.hpp"
+#include "object_core.hpp"
 #include "thread_heap.hpp"
 
 namespace ouro::detail {

@@ -10,7 +10,7 @@
 #include "collector.hpp"
 #include "make_context.hpp"
 #include "triggers.hpp"
-#include "weakref.hpp"
+#include "weak_references.hpp"
 
 namespace ouro::detail {
 namespace {

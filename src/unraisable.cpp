@@ -8,7 +8,7 @@
 #include <typeinfo>
 
 #include "heap.hpp"
-#include "object.hpp"
+#include "object_core.hpp"
 
 namespace ouro::detail {
 namespace {

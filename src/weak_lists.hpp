@@ -1,5 +1,6 @@
 // weak_lists.hpp — the per-object weak lists, a member of each heap (the
-// functions that use them are weakref.cpp's, declared in weakref.hpp).
+// functions that use them are weak_references.cpp's, declared in
+// weak_references.hpp).
 #pragma once
 
 #include <unordered_map>

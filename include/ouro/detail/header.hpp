@@ -14,10 +14,10 @@
 #include <cstdint>
 
 #include "ouro/detail/config.hpp"
-#include "ouro/detail/destruction.hpp"
+#include "ouro/detail/destruction_entry.hpp"
 #include "ouro/detail/flags.hpp"
-#include "ouro/detail/heap.hpp"
-#include "ouro/detail/object.hpp"
+#include "ouro/detail/heap_entry.hpp"
+#include "ouro/detail/object_core_entry.hpp"
 #include "ouro/object.hpp"
 
 namespace ouro::detail {

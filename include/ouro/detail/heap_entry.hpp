@@ -1,4 +1,4 @@
-// ouro/detail/heap.hpp — what inline code (incref, decref) calls in
+// ouro/detail/heap_entry.hpp — what inline code (incref, decref) calls in
 // src/heap.cpp: the check that an object is used on its heap's thread.
 #pragma once
 

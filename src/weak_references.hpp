@@ -1,5 +1,6 @@
-// weakref.hpp — the library side of weak references (weakref.cpp): the
-// two moments the weak lists are cleared, and their move at thread exit.
+// weak_references.hpp — the library side of weak references
+// (weak_references.cpp): the two moments the weak lists are cleared, and
+// their move at thread exit.
 #pragma once
 
 #include "heap.hpp"

@@ -1,4 +1,4 @@
-// weakref.cpp — where weak references live and how they are cleared.
+// weak_references.cpp — where weak references live and how they are cleared.
 //
 // WHERE THE LISTS LIVE
 // The object header has no room for a list head, and most objects never get
@@ -19,7 +19,7 @@
 // sit in a local "pending" list (same links) until their turn: a WeakRef
 // destroyed meanwhile unlinks itself and never calls back, so the callbacks
 // that run first may do anything, including destroying later ones.
-#include "weakref.hpp"
+#include "weak_references.hpp"
 
 #include <atomic>
 #include <cstddef>

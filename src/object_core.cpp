@@ -1,6 +1,6 @@
-// object.cpp — Object's own members, the per-object queries of object.hpp,
-// names and reprs, and the one fatal-error path. The bottom layer: it calls
-// nothing of the library but the allocator.
+// object_core.cpp — Object's own members, the per-object queries of
+// ouro/object.hpp, names and reprs, and the one fatal-error path. The bottom
+// layer: it calls nothing of the library but the allocator.
 #include <cxxabi.h>
 
 #include <algorithm>
@@ -20,13 +20,13 @@
 #include <mimalloc.h>
 #endif
 
-#include "object.hpp"
+#include "object_core.hpp"
 
 #include "allocator.hpp"
 #include "make_context.hpp"
 #include "ouro/detail/fault_injection.hpp"
 #include "ouro/detail/header.hpp"
-#include "ouro/detail/object.hpp"
+#include "ouro/detail/object_core_entry.hpp"
 #include "ouro/ref.hpp"
 
 namespace ouro {

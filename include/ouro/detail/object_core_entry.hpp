@@ -1,5 +1,5 @@
-// ouro/detail/object.hpp — what inline code (check_alive) calls in
-// src/object.cpp: the report of a use of a dead object.
+// ouro/detail/object_core_entry.hpp — what inline code (check_alive) calls in
+// src/object_core.cpp: the report of a use of a dead object.
 #pragma once
 
 #include "ouro/detail/config.hpp"

@@ -1,7 +1,8 @@
-// object.hpp — what object.cpp defines for the rest of the library beyond
-// the public and inline declarations (ouro/object.hpp, ouro/ref.hpp,
-// ouro/detail/object.hpp, and fatal in ouro/detail/config.hpp): type
-// names, and the type of a dying object (checked builds).
+// object_core.hpp — what object_core.cpp defines for the rest of the
+// library beyond the public and inline declarations (ouro/object.hpp,
+// ouro/ref.hpp, ouro/detail/object_core_entry.hpp, and fatal in
+// ouro/detail/config.hpp): type names, and the type of a dying object
+// (checked builds).
 #pragma once
 
 #include <string>

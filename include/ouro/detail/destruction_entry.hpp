@@ -1,5 +1,5 @@
-// ouro/detail/destruction.hpp — what inline code (decref, ~Object) calls in
-// src/destruction.cpp, the end of an object's life.
+// ouro/detail/destruction_entry.hpp — what inline code (decref, ~Object)
+// calls in src/destruction.cpp, the end of an object's life.
 #pragma once
 
 #include "ouro/detail/config.hpp"
