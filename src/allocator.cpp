@@ -184,7 +184,7 @@ void release_page(Pools& pools, Page* p) noexcept {
   ++pools.empty_arenas;
 }
 
-// A page that was neither current nor listed has room again.
+// A page that is neither current nor listed has room again.
 void home_page(Pools& pools, Page* p) noexcept {
   p->homed = true;
   push_front(pools.avail[p->size_class], p, &Page::next, &Page::prev);

@@ -1,10 +1,10 @@
 // allocator.hpp — the pool allocator behind Object::operator new/delete.
 //
 // WHY
-// glibc's malloc/free dominated the cost of reclaiming garbage (34 ns per
-// node, of which the collector's own work was a third). Managed objects are
-// small, made and freed by one thread, and mostly of few sizes: exactly what
-// size-class pools do best.
+// With glibc's malloc/free, freeing the objects costs more than the rest of
+// reclaiming garbage (bench/collector_bench.cpp, and OURO_ALLOCATOR=system
+// to compare). Managed objects are small, made and freed by one thread, and
+// mostly of few sizes: exactly what size-class pools do best.
 //
 // LAYOUT
 //   arena  1 MiB, aligned to 1 MiB (mmap; malloc under ASan so that LeakSanitizer

@@ -1,4 +1,7 @@
-// collector.cpp — the generational cycle collector.
+// collector.cpp — the generational cycle collector: the driver, which lists
+// the phases of a collection, and the phases that decide the garbage's fate.
+// Finding the garbage is reachability.cpp's; moving objects between tables,
+// generation_tables.cpp's.
 //
 // WHAT IT FINDS
 // Reference counting frees an object when its last Ref goes; it cannot free
@@ -26,12 +29,15 @@
 //   |       |          | managed, guarded, pending, orphan, weakrefs, ...   |
 //   | 14-15 | heap_id_ | owning heap, for misuse checks                     |
 //
-// A generation is a chunked table of object pointers (ouro/detail/slot_table.hpp), not
-// an intrusive list: removal on death swaps the last entry into the hole,
-// a collection walks the table in order, and the scratch counts live in a
-// side array indexed by slot, so one pass reads them sequentially.
+// THE TABLES: a generation is a chunked table of object pointers
+// (ouro/detail/slot_table.hpp), not an intrusive list: removal on death
+// swaps the last entry into the hole, a collection walks the table in
+// order, and the scratch counts live in a side array indexed by slot. A
+// collection's garbage sits in two more tables, `unreachable` and (legacy
+// policy) `uncollectable`; their objects are guarded: a refcount reaching
+// zero does not destroy them, the collector decides their fate.
 //
-// GENERATIONS AND TRIGGERS (CPython 3.11)
+// GENERATIONS AND TRIGGERS (CPython 3.11; the triggers are triggers.cpp's)
 // New tracked objects enter gen0; survivors of a collection of gen g move to
 // g+1 (gen2 survivors stay). count[0] is tracked allocations minus deaths
 // since the last collection; count[1] and count[2] count collections of the
@@ -42,94 +48,42 @@
 // alive) to exceed 25% of the long-lived total. Our one change: a pending
 // object that dies by refcount leaves the pending count (kPending bit).
 //
-// THE PHASES of collect_generations(g), each a function below:
-//   merge_younger        gens 0..g become one working set (gen g's table;
-//                        when that is empty and one younger table holds
-//                        everything, the tables swap and counting fixes
-//                        the objects' table bits as it reads them)
-//   count_internal_refs  scratch = references from outside the set (CPython's
-//                        update_refs + subtract_refs in one pass: each object
-//                        adds its refcount, each internal reference takes one
-//                        from its target); the internal references are
-//                        recorded as slot numbers on the way
-//   mark_along_edges     roots (scratch != 0) and all they reach, by one scan
-//                        over those slot arrays (forwards, or backwards when
-//                        a sample shows references leading mostly to older
-//                        objects) with an explicit stack for references to
-//                        objects already passed: no object is read a second
-//                        time, so the cost depends neither on allocation
-//                        order nor on the objects' size, and there is no
-//                        recursion on user graphs
-//                        (mark_by_traversing when the references could not
-//                        be recorded, and for the legacy policy; neither
-//                        runs when every object is a root: then all of
-//                        them are reachable)
-//   split_young_set /    reachable ones go to the next generation (a full
-//   split_full_set       collection keeps them in gen2); the rest go to the
-//                        `unreachable` table and are guarded: from here on
-//                        a refcount reaching zero does not destroy them,
-//                        the collector decides their fate. No entry of the
-//                        larger group is copied: a young set's table, its
-//                        survivors promoted, becomes `unreachable` itself;
-//                        a full collection copies the smaller group into
-//                        the `unreachable` table's storage and, when that
-//                        was the survivors, the two tables swap
-//   prepare_gen2_room    (after a gen0 collection) faults in the part of
-//                        gen2's table the next gen1 collection will fill,
-//                        so that pause does not
-//   move_legacy_finalizers  (legacy policy) objects with a finalizer and all
-//                        they reach move to `uncollectable`
-//   handle_weakrefs      (weakref.cpp; CPython 3.11's) weak references owned
-//                        by the garbage are cleared and never call back;
-//                        then every weak reference to the garbage is
-//                        cleared; then the callbacks of the latter run:
-//                        nothing can reach the garbage weakly any more, so
-//                        a callback only resurrects through a raw pointer,
-//                        which split_resurrected handles
-//   finalize_garbage     (pep442) every finalizer once, while all of the
-//                        garbage is intact; user code runs here and may do
-//                        anything, the guarded tables do not change under it
-//   split_resurrected    trial deletion again inside `unreachable`: what a
-//                        finalizer made reachable survives
-//   clear_and_destroy_garbage  break the cycles: reset the Refs traverse()
-//                        visits, object by object, and destroy each one
-//                        whose count is then zero right away, by a short path
-//                        for known-finalized garbage (heap counters, deleting
-//                        destructor); the rest dies at the end or, if a
-//                        destructor kept it, joins the old generation
-//                        (under DEBUG_SAVEALL: all go to garbage() instead;
-//                        release_set is the general way out of a guarded
-//                        table, for `uncollectable` and after an exception)
-//   (finalize_garbage, move_legacy_finalizers and the weak-reference pass
-//   skip their walk over the garbage when none of it has a finalizer or a
-//   weak reference: splitting gathers the garbage's flags)
-//   handle_uncollectable (legacy) finalizer objects into garbage(), all of
-//                        `uncollectable` joins the old generation
+// THE PHASES (the driver below lists them):
+//   find the garbage  gens 0..g become one working set (merge_younger);
+//                     trial deletion marks what is reachable from outside
+//                     it (find_unreachable); the reachable objects go to
+//                     the next generation (a full collection keeps them in
+//                     gen2), the rest to `unreachable`, guarded
+//   run user code     (legacy policy: objects with a finalizer, and all
+//                     they reach, move to `uncollectable`) weak references
+//                     to the garbage are cleared and their callbacks run,
+//                     then every finalizer once, while all of the garbage is
+//                     intact; trial deletion inside `unreachable` then sends
+//                     back what user code made reachable again
+//   reclaim           the cycles are broken (traverse() in clearing mode)
+//                     and each object dies once its count is zero
+//                     (DEBUG_SAVEALL: all go to garbage() instead); legacy
+//                     finalizer objects go to garbage(), and `uncollectable`
+//                     joins the old generation
 //
-// WHEN MEMORY IS SHORT (collect_in_pieces): without memory for the whole
-// working set, the collection takes it piece by piece, each piece a run of
-// one generation's table no larger than the room the heap already holds
-// (every heap starts with room for kReservedPiece objects). A piece moves
-// into `unreachable`, guarded, and split_resurrected sends back what is
-// reachable from outside it; the rest is garbage and goes through the same
-// phases from move_legacy_finalizers on. Survivors stay in their generation.
-// A piece never frees a live object (references from outside it are roots);
-// it misses only cycles that cross pieces, which the whole set, tried again
-// once pieces have freed memory, may find.
+// WHEN MEMORY IS SHORT the collection goes on in pieces that fit in the
+// room every heap holds from its start (collect_in_pieces, below): a piece
+// never frees a live object, and misses only cycles that cross pieces.
 //
-// INVARIANTS between phases: every tracked, non-orphan object sits in
+// INVARIANTS between phases (verify_heap.cpp checks them, after every phase
+// in the expensive preset): every tracked, non-orphan object sits in
 // exactly one table and its slot_ names its position there; objects in the
 // `unreachable` and `uncollectable` tables are guarded and nothing else is;
 // gen0 has room for the entries promised to makes in flight
-// (HeapCore::gen0_promised); the collector's scratch arrays and the old
-// generation have room reserved for the whole working set before the first
-// phase changes anything, and the `unreachable` and `uncollectable` tables
-// and heap.dying room for the garbage as soon as marking has counted it,
-// before any object moves; so running out of memory can only come before an
-// object has changed table (heap.edges grows while counting, but failing to
-// grow it only means marking by traversal), and then the collection goes on
-// in pieces, which allocate nothing. An object a piece takes out of its
-// table has its room kept there until it goes back.
+// (HeapCore::gen0_promised); reachability's scratch and the old generation
+// have room reserved for the whole working set before the first phase
+// changes anything, and the `unreachable` and `uncollectable` tables and
+// heap.dying room for the garbage as soon as marking has counted it, before
+// any object moves; so running out of memory can only come before an object
+// has changed table (the record of references grows while counting, but
+// failing to grow it only means marking by traversal), and then the
+// collection goes on in pieces, which allocate nothing. An object a piece
+// takes out of its table has its room kept there until it goes back.
 #include "collector.hpp"
 
 #include <algorithm>
@@ -140,865 +94,183 @@
 #include <new>
 #include <utility>
 
-#include "ouro/detail/fault_injection.hpp"
+#include "debug_output.hpp"
+#include "destruction.hpp"
+#include "generation_tables.hpp"
+#include "object_core.hpp"
 #include "ouro/visitor.hpp"
+#include "reachability.hpp"
+#include "unraisable.hpp"
 #include "verify_heap.hpp"
-#include "weak_lists.hpp"
+#include "weak_references.hpp"
 
 namespace ouro::detail {
 namespace {
 
-constexpr std::int32_t kReachable = INT32_MIN;
-constexpr std::int32_t kMarkedAhead = INT32_MIN + 1;  // reachable, not traversed yet (see mark_reachable)
-constexpr std::uint64_t kScratchCap = std::uint64_t{1} << 30;
-constexpr std::uint32_t kNoEdge = UINT32_MAX;  // a recorded reference to an object outside the set
-// Recorded references are numbered in int32 scratch entries while marking
-// (see mark_along_edges): past this many, marking traverses instead.
-constexpr std::size_t kMaxEdges = (std::size_t{1} << 31) - 4;
-constexpr std::uint8_t kWideDegree = 255;
+// The phases and steps of a collection, defined below in this order.
+bool collect_whole_set(Heap& h, int g, Table old, CollectionResult& result);
+CollectionResult collect_guarded_garbage(Heap& h, Table old, std::uint16_t garbage_flags);
+void move_legacy_finalizers(Heap& h, std::uint16_t garbage_flags);
+bool finalize_garbage(Heap& h, std::uint16_t garbage_flags);
+void split_resurrected(Heap& h, Table old);
+void save_garbage(Heap& h);
+void clear_and_destroy_garbage(Heap& h, Table old) noexcept;
+void release_set(Heap& h, Table set, Table old);
+void handle_uncollectable(Heap& h, Table old);
+CollectionResult collect_in_pieces(Heap& h, int g);
 
-// True when `t` is an object of `set` in this heap (an object of another
-// heap, misused, must never be mistaken for one of ours).
-inline bool in_set(const Heap& h, const Object* t, Table set) noexcept {
-  return placed_in(Access::placement(*t), set, h.id);
+void update_counts_before(Heap& h, int g) {
+  if (g + 1 < kGenerations) ++h.count[static_cast<std::size_t>(g + 1)];
+  for (int i = 0; i <= g; ++i) h.count[static_cast<std::size_t>(i)] = 0;
 }
-// The same, for a set of the first `n` entries of its table. A young
-// collection's set is gen0's own table, and what a traverse() makes while
-// the collector counts or marks is appended to it, after the set: outside.
-inline bool in_set(const Heap& h, const Object* t, Table set, std::uint32_t n) noexcept {
-  return in_set(h, t, set) && Access::slot(*t) < n;
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
+
+CollectionResult& operator+=(CollectionResult& a, const CollectionResult& b) noexcept {
+  a.collected += b.collected;
+  a.uncollectable += b.uncollectable;
+  return a;
+}
+
+void print_garbage(Heap& h, Table t, unsigned flag, const char* what) {
+  if (h.debug & flag) h.table(t).for_each([&](Object* o) { print_object_line(h, what, o); });
+}
+
+}  // namespace
 
 // ---------------------------------------------------------------------------
-// Visitors of the phases
+// The driver
 // ---------------------------------------------------------------------------
 
-// An object's reference count as the scratch arithmetic sees it (capped, so
-// immortal counts fit).
-inline std::int32_t capped_refcount(const Object* o) noexcept {
-  std::uint64_t rc = Access::refcnt(*o);
-  return static_cast<std::int32_t>(rc < kScratchCap ? rc : kScratchCap);
+CollectionResult collect_generations(Heap& h, int g) {
+  OURO_VERIFY_HEAP(h, "before a collection", Table::none, false);
+  const Table old = g < 2 ? generation_table(g + 1) : Table::gen2;
+  if (h.debug & gc::DEBUG_STATS) print_collecting(h, g);
+  auto t0 = std::chrono::steady_clock::now();
+
+  update_counts_before(h, g);  // the next collection counts from here, even if this one throws
+  CollectionResult result;
+  if (!collect_whole_set(h, g, old, result)) {
+    // No memory for the whole set: pieces that fit in the room held, then
+    // the whole set again if they freed some (cycles across pieces).
+    h.gen2_touched = 0;  // gen2's storage may be shrunk below
+    result = collect_in_pieces(h, g);
+    CollectionResult again;
+    if (result.collected != 0 && collect_whole_set(h, g, old, again)) result += again;
+  }
+  if (h.debug & gc::DEBUG_STATS)
+    print_done(h, result.collected + result.uncollectable, result.uncollectable, seconds_since(t0));
+  give_back_memory(h, g);  // room reserved for this set beyond what stays
+  OURO_VERIFY_HEAP(h, "after a collection", Table::none, false);
+
+  gc::GenerationStats& stats = h.stats[static_cast<std::size_t>(g)];
+  ++stats.collections;
+  stats.collected += result.collected;
+  stats.uncollectable += result.uncollectable;
+  return result;
 }
 
-// The first pass of trial deletion (see count_internal_refs): every
-// reference from inside the set takes one from its target's scratch entry,
-// and is written down as the target's slot, so that marking can follow the
-// references without reading any object again.
-//
-// traverse() only stores the targets it reports in a batch (inline, no
-// virtual call); a full batch is then looked at in a tight loop. On a heap
-// bigger than the cache each target's header (is it in the set? which
-// slot?) is a miss: the loop prefetches kAhead targets ahead, so that many
-// misses are in flight at once instead of one after the other.
-// kSettles: the set's headers may need writing while they are read (a
-// full collection clears kPending; an adopted table gets its new table
-// bits). A young set that adopted nothing has nothing to settle.
-template <bool kSettles>
-class CountInternalRefs final : public Visitor {
- public:
-  // `relabel`: objects of the set whose table bits still name the younger
-  // table that became the set's (adopt_younger_table); counting moves them.
-  CountInternalRefs(Heap& h, Table set, Table relabel)
-      : h_(h),
-        set_(set),
-        relabel_(relabel),
-        scratch_(h.scratch.data()),
-        scratch_end_(h.scratch.data() + h.table(set).size()),
-        set_size_(h.table(set).size()),
-        prefetching_(h.table(set).size() >= kPrefetchFrom) {
-    empty_batch();
-  }
+namespace {
 
-  // Counts objects [p, end): each adds its refcount to its scratch entry,
-  // and the number of references it reported goes to its degrees entry.
-  // Pointers rather than indexes: what lives across the virtual call fits
-  // in registers.
-  void count_objects(Object* const* p, Object* const* end, std::int32_t* scratch, std::uint8_t* degrees) {
-    if (prefetching_ && end - p > std::ptrdiff_t{kPrefetchDistance}) {
-      Object* const* stop = end - kPrefetchDistance;
-      for (; p != stop; ++p, ++scratch, ++degrees) {
-        prefetch(p[kPrefetchDistance]);
-        if ((reinterpret_cast<std::uintptr_t>(degrees) & 15) == 0 && scratch + kArraysAhead < scratch_end_) {
-          __builtin_prefetch(scratch + kArraysAhead, 1);
-          __builtin_prefetch(degrees + kArraysAhead, 1);
-        }
-        count_object(*p, scratch, degrees);
-      }
+// The collection of the whole working set (gens 0..g as one). Returns false,
+// having reclaimed nothing, when there is no memory for it: then no object
+// has moved but within its generations or been guarded (the heap is as
+// consistent as before), and the caller collects in pieces.
+bool collect_whole_set(Heap& h, int g, Table old, CollectionResult& result) {
+  if (!try_reserve_for(h, g, old)) return false;  // room first: no later move allocates
+  Table relabel = merge_younger(h, g);             // one working set: gen g's table
+  OURO_VERIFY_HEAP(h, "after merge_younger", relabel == generation_table(g) ? Table::none : generation_table(g));
+  const std::uint32_t n = h.table(generation_table(g)).size();
+  std::uint32_t garbage = find_unreachable(h, generation_table(g), relabel);  // trial deletion
+  OURO_VERIFY_HEAP(h, "after find_unreachable", Table::none, true, g < 2);
+  std::uint16_t garbage_flags = 0;  // or'ed, to skip walks that would find nothing
+  if (g < 2) {
+    const std::uint32_t made_meanwhile = h.table(generation_table(g)).size() - n;  // by traverse(), into gen0
+    if (!try_reserve_for_garbage(h, Moves::nothing, n, garbage, made_meanwhile)) return false;
+    const std::uint32_t before = h.table(old).size();
+    garbage_flags = split_young_set(h, g, old, n);  // survivors promoted
+    if (g == 0) prepare_gen2_room(h, h.table(old).size() - before);  // spares the next gen1 pause
+  } else {
+    h.gen2_touched = 0;  // gen2's storage may be swapped or shrunk below
+    Moves moves = what_full_split_moves(n, garbage);
+    if (!try_reserve_for_garbage(h, moves, n, garbage)) {
+      h.long_lived_pending = 0;  // counting took the kPending bit off every object of gen2
+      return false;
     }
-    for (; p != end; ++p, ++scratch, ++degrees) count_object(*p, scratch, degrees);
+    garbage_flags = split_full_set(h, moves);  // survivors stay in gen2
   }
-  // Looks at the references still in the batch (call before reading the counts).
-  void finish() { take_batch(); }
-  // References reported so far: where the next object's start in h.edges.
-  std::uint32_t edges_so_far() const noexcept {
-    return base_ + static_cast<std::uint32_t>(batch_end() - batch_);
-  }
-  // Whether h.edges holds every reference reported (false once growing it
-  // failed, or past kMaxEdges references).
-  bool recorded_all() const noexcept { return recording_; }
-
- private:
-  static constexpr std::uint32_t kBatch = 256;
-  static constexpr std::uint32_t kAhead = 16;
-  static constexpr std::uint32_t kArraysAhead = 512;  // scratch and degrees entries, fetched ahead
-
-  OURO_ALWAYS_INLINE void count_object(Object* o, std::int32_t* scratch, std::uint8_t* degrees) {
-    // Only a full collection meets objects with a kPending bit, and it
-    // restarts the pending count: every object of its set loses the bit
-    // here, while its header is in cache; so does the table of an adopted
-    // one.
-    if constexpr (kSettles) {
-      std::uint16_t flags = Access::flags(*o);
-      auto settled = flags_in_table(static_cast<std::uint16_t>(flags & ~kPending), set_);
-      if (OURO_UNLIKELY(flags != settled)) Access::flags(*o) = settled;
-    }
-    *scratch += capped_refcount(o);
-    Object** first = batch_end();
-    std::uint32_t base = base_;
-    o->traverse(*this);
-    std::uint32_t degree = base_ - base + static_cast<std::uint32_t>(batch_end() - first);
-    if (OURO_LIKELY(degree < kWideDegree))
-      *degrees = static_cast<std::uint8_t>(degree);
-    else
-      note_wide(degrees, degree);
-  }
-
-  OURO_NOINLINE void note_wide(std::uint8_t* degree_entry, std::uint32_t degree) noexcept {
-    *degree_entry = kWideDegree;
-    auto slot = static_cast<std::uint32_t>(degree_entry - h_.degrees.data());
-    try {
-      h_.wide_degrees.emplace_back(slot, degree);
-    } catch (...) {
-      recording_ = false;  // marking traverses instead
-    }
-  }
-
-  void empty_batch() noexcept { batch_into(batch_, batch_ + kBatch); }
-  void visit(Object* target) override {  // the batch is full
-    take_batch();
-    batch_[0] = target;
-    batch_into(batch_ + 1, batch_ + kBatch);
-  }
-  void take_batch() {
-    auto k = static_cast<std::uint32_t>(batch_end() - batch_);
-    std::uint32_t* out = room_for(k);
-    Object* const* batch = batch_;
-    std::int32_t* scratch = scratch_;
-    const Table set = set_;
-    const Table relabel = relabel_;
-    const std::uint16_t heap_id = h_.id;
-    const std::uint32_t set_size = set_size_;
-    auto look_at = [&](std::uint32_t j) {
-      std::uint64_t placement = Access::placement(*batch[j]);
-      std::uint32_t slot = kNoEdge;
-      // in_set(), with the slot in the same load
-      if ((placed_in(placement, set, heap_id) && static_cast<std::uint32_t>(placement) < set_size) ||
-          (relabel != set && placed_in(placement, relabel, heap_id) && adopted_not_counted_yet(batch[j], placement))) {
-        slot = static_cast<std::uint32_t>(placement);
-        --scratch[slot];
-      }
-      out[j] = slot;
-    };
-    std::uint32_t j = 0;
-    if (prefetching_ && k > kAhead) {
-      for (; j < kAhead; ++j) prefetch(batch[j]);
-      for (j = 0; j + kAhead < k; ++j) {
-        prefetch(batch[j + kAhead]);
-        look_at(j);
-      }
-    }
-    for (; j < k; ++j) look_at(j);
-    base_ += k;
-    empty_batch();
-  }
-  // A target whose table bits name the adopted table is an object of the
-  // set not counted yet, or an object made meanwhile (by a traverse()) and
-  // placed in that table, which now holds only such objects: the set's
-  // table says which.
-  bool adopted_not_counted_yet(const Object* target, std::uint64_t placement) const noexcept {
-    return h_.table(set_).holds_at(static_cast<std::uint32_t>(placement), target);
-  }
-  // Where the slots of the next k references go (a scratch area once not
-  // recording: the loop above never tests).
-  std::uint32_t* room_for(std::uint32_t k) noexcept {
-    if (!recording_) return discarded_;
-    std::size_t need = std::size_t{base_} + k;
-    if (need > h_.edges.capacity()) {
-      std::size_t want = std::max({need, h_.edges.capacity() * 2, std::size_t{4096}});
-      if (need > kMaxEdges || !h_.edges.try_grow(std::min(want, kMaxEdges))) {
-        recording_ = false;  // marking falls back to traversing the objects again
-        return discarded_;
-      }
-    }
-    return h_.edges.data() + base_;
-  }
-  Heap& h_;
-  Table set_;
-  Table relabel_;
-  std::int32_t* scratch_;
-  const std::int32_t* scratch_end_;
-  const std::uint32_t set_size_;  // entries [0, set_size_) of the set's table; later ones were made meanwhile
-  std::uint32_t base_ = 0;  // references taken out of earlier batches
-  bool recording_ = true;
-  bool prefetching_;
-  Object* batch_[kBatch];
-  std::uint32_t discarded_[kBatch];
-};
-
-#if OURO_CHECKS
-// Slow path of a checked build, when some scratch entry went below zero: an
-// object of the set reported a reference it does not hold. Counting again,
-// up from zero in table order, finds the referrer whose report took a count
-// above its target's refcount: the first suspect.
-class FindOverReporter final : public Visitor {
- public:
-  FindOverReporter(Heap& h, Table set, std::uint32_t n) : h_(h), set_(set), n_(n), counts_(h.scratch.data()) {}
-  Object* referrer = nullptr;
-
- private:
-  void visit(Object* target) override {
-    if (!in_set(h_, target, set_, n_)) return;
-    if (++counts_[Access::slot(*target)] > capped_refcount(target)) report(target);
-  }
-  [[noreturn]] void report(Object* target) {
-    // An earlier traverse() that over-reported the same target is the
-    // other suspect.
-    std::string msg = "traverse() of " + type_name(*referrer) + " (or of another object referring to the same " +
-                      type_name(*target) + ") reported a reference to a " + type_name(*target) +
-                      " that it does not hold (refcount below zero during a collection)";
-    fatal(msg.c_str(), referrer);
-  }
-  Heap& h_;
-  Table set_;
-  std::uint32_t n_;
-  std::int32_t* counts_;
-};
-
-// `n`: the objects of the set (a traverse() may have made more since, into
-// the same table, outside the set).
-void report_over_reporting_traverse(Heap& h, Table set, std::uint32_t n) {
-  SlotTable& tab = h.table(set);
-  std::fill(h.scratch.data(), h.scratch.data() + n, 0);
-  FindOverReporter find(h, set, n);
-  for (std::uint32_t i = 0; i < n; ++i) {
-    find.referrer = tab[i];
-    tab[i]->traverse(find);
-  }
-  fatal("a traverse() reported a reference that its object does not hold (refcount below zero during a collection)");
-}
-#endif
-
-// The rule both markers apply to a reference from the object at the scan's
-// cursor (or one reached from it) to an object whose scratch entry is s: a
-// target the scan has still to come to (`ahead`) is only marked
-// (kMarkedAhead), the scan follows it when it gets there; a target the scan
-// already passed over as unreachable becomes reachable now and the caller
-// follows it (returns true). Each object is pushed at most once.
-inline bool reach(std::int32_t& s, bool ahead) noexcept {
-  if (s == kReachable || s == kMarkedAhead) return false;
-  if (ahead) {
-    s = kMarkedAhead;
-    return false;
-  }
-  s = kReachable;
+  // The garbage is now guarded in `unreachable`.
+  OURO_VERIFY_HEAP(h, "after the split");
+  result = collect_guarded_garbage(h, old, garbage_flags);
   return true;
 }
 
-// Marks what a traversed object reaches, when marking has to traverse the
-// objects (no recorded references). A target later in the table than the
-// scan's cursor is only marked (kMarkedAhead): the scan traverses it when it
-// gets there, in table order. A target at or before the cursor was already
-// passed over as unreachable, so it goes on the stack now.
-class MarkReachable final : public Visitor {
- public:
-  MarkReachable(Heap& h, Table set, std::uint32_t n)
-      : h_(h), set_(set), n_(n), scratch_(h.scratch.data()), stack_(h.mark_stack.data()) {}
-  std::uint32_t cursor = 0;
-  std::uint32_t top = 0;        // entries on the stack
-  std::uint32_t reachable = 0;  // objects marked kReachable so far
+// From guarded garbage to reclaimed memory: the phases that run user code.
+CollectionResult collect_unreachable(Heap& h, Table old, std::uint16_t garbage_flags) {
+  if (h.policy == gc::FinalizerPolicy::legacy) move_legacy_finalizers(h, garbage_flags);  // Python 2's rule
+  OURO_VERIFY_HEAP(h, "after move_legacy_finalizers");
+  // Room in garbage() now, while nothing has been freed: appending the
+  // uncollectable objects at the end must not run out of memory after the
+  // collectable ones are gone.
+  h.garbage.reserve(h.garbage.size() + h.table(Table::uncollectable).size());
+  print_garbage(h, Table::unreachable, gc::DEBUG_COLLECTABLE, "collectable");
+  bool callbacks_ran = handle_weakrefs(h);  // before any finalizer: they see expired weakrefs
+  OURO_VERIFY_HEAP(h, "after handle_weakrefs");
+  bool finalizers_ran = finalize_garbage(h, garbage_flags);  // pep442: once each, the garbage intact
+  OURO_VERIFY_HEAP(h, "after finalize_garbage");
+  if (callbacks_ran || finalizers_ran) split_resurrected(h, old);  // user code may have resurrected some
+  OURO_VERIFY_HEAP(h, "after split_resurrected");
 
- private:
-  void visit(Object* target) override {
-    if (!in_set(h_, target, set_, n_)) return;
-    std::uint32_t slot = Access::slot(*target);
-    if (!reach(scratch_[slot], slot > cursor)) return;
-    ++reachable;
-    stack_[top++].slot = slot;  // room for the whole set
+  CollectionResult result;
+  result.collected = h.table(Table::unreachable).size();
+  result.uncollectable = h.table(Table::uncollectable).size();
+  if (h.debug & gc::DEBUG_SAVEALL) {
+    save_garbage(h);
+    release_set(h, Table::unreachable, old);  // nothing dies: garbage() holds it all
+  } else {
+    clear_and_destroy_garbage(h, old);  // the garbage dies here
   }
-  Heap& h_;
-  Table set_;
-  std::uint32_t n_;
-  std::int32_t* scratch_;
-  MarkTask* stack_;
-};
+  OURO_VERIFY_HEAP(h, "after the garbage was reclaimed");
 
-class ClearRefs final : public Visitor {
- public:
-  ClearRefs() : Visitor(/*clearing=*/true) {}
-
- private:
-  void visit(Object*) override {}
-};
-
-// ---------------------------------------------------------------------------
-// Trial deletion over one table (used for the working set, and again inside
-// `unreachable` after the finalizers ran)
-// ---------------------------------------------------------------------------
-//
-// scratch[i] ends as the number of references to object i from outside the
-// set: each object adds its own refcount when it is counted (its header is
-// in cache then), each reference that traverse() reports from inside the set
-// takes one from its target. Zero: no outside reference; above zero: a root;
-// below zero: a traverse() over-reported (checked builds abort naming the
-// type; release builds treat the object as a root, so the error can only
-// leak). The references are also recorded, as target slots in table order
-// (h.edges, with each object's number of them in h.degrees), and marking
-// then runs on those arrays alone: one pass over the objects per collection
-// instead of two. The record costs 1 byte per object and 4 per reference.
-
-inline std::uint32_t degree_of(const Heap& h, const std::uint8_t* degrees, std::uint32_t slot) noexcept {
-  if (OURO_LIKELY(degrees[slot] != kWideDegree)) return degrees[slot];
-  auto it = std::lower_bound(h.wide_degrees.begin(), h.wide_degrees.end(), std::make_pair(slot, std::uint32_t{0}));
-  return it->second;
+  print_garbage(h, Table::uncollectable, gc::DEBUG_UNCOLLECTABLE, "uncollectable");
+  handle_uncollectable(h, old);  // legacy finalizer objects into garbage(), the rest lives on
+  OURO_VERIFY_HEAP(h, "after handle_uncollectable");
+  return result;
 }
 
-// While traverse() runs on the objects of the working set (counting, and
-// marking by traversal), an object of the set that a misbehaving traverse()
-// lets go of is left for the collector (begin_counting, collector.hpp).
-class CountingScope {
- public:
-  CountingScope(Heap& h, Table set, Table adopted) noexcept { begin_counting(h, set, adopted); }
-  ~CountingScope() { end_counting(); }
-  CountingScope(const CountingScope&) = delete;
-  CountingScope& operator=(const CountingScope&) = delete;
-};
-
-// What counting leaves for marking: whether every reference was recorded,
-// how many there are, and a few places in the record (the first object of
-// some chunks, and where its references start) to sample their direction.
-struct Record {
-  static constexpr std::uint32_t kMaxSamples = 64;
-  bool complete = false;
-  std::uint32_t edges = 0;
-  std::uint32_t samples = 0;
-  std::uint32_t sample_slot[kMaxSamples];
-  std::uint32_t sample_edge[kMaxSamples];
-};
-
-template <bool kSettles>
-Record count_with(Heap& h, Table set, Table relabel) {
-  SlotTable& tab = h.table(set);
-  CountInternalRefs<kSettles> count(h, set, relabel);
-  Record record;
-  const std::uint32_t chunks = (tab.size() + SlotTable::kChunkSize - 1) / SlotTable::kChunkSize;
-  const std::uint32_t sample_every = (chunks + Record::kMaxSamples - 1) / Record::kMaxSamples;
-  CountingScope counting(h, set, relabel);
+// collect_unreachable(), for garbage guarded in `unreachable`. When it
+// throws (a traverse() that threw, no memory for garbage()), nothing more is
+// reclaimed: every object not yet released stays alive and tracked.
+CollectionResult collect_guarded_garbage(Heap& h, Table old, std::uint16_t garbage_flags) {
   try {
-    tab.for_each_chunk_below(tab.size(), [&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
-      if ((base / SlotTable::kChunkSize) % sample_every == 0 && record.samples < Record::kMaxSamples) {
-        record.sample_slot[record.samples] = base;
-        record.sample_edge[record.samples++] = count.edges_so_far();
-      }
-      count.count_objects(objects, objects + n, h.scratch.data() + base, h.degrees.data() + base);
-    });
-    count.finish();
+    return collect_unreachable(h, old, garbage_flags);
   } catch (...) {
-    // A traverse() threw: the collection ends here, and the objects not
-    // counted yet must still name the table they are in.
-    if (relabel != set) tab.for_each([&](Object* o) { set_table(*o, set); });
+    release_set(h, Table::unreachable, old);
+    release_set(h, Table::uncollectable, old);
     throw;
   }
-  record.complete = count.recorded_all();
-  record.edges = count.edges_so_far();
-  return record;
-}
-
-OURO_NOINLINE Record count_internal_refs(Heap& h, Table set, Table relabel) {
-  SlotTable& tab = h.table(set);
-  // The set is what the table holds now: objects that a traverse() makes
-  // while counting join gen0's table after it, outside the set.
-  const std::uint32_t n = tab.size();
-  std::fill(h.scratch.data(), h.scratch.data() + n, 0);
-  h.wide_degrees.clear();
-  // Only gen2 holds kPending bits (split_young_set sets them on promotion).
-  const bool settles = set == Table::gen2 || relabel != set;
-  Record record = settles ? count_with<true>(h, set, relabel) : count_with<false>(h, set, relabel);
-#if OURO_CHECKS
-  for (std::uint32_t i = 0; i < n; ++i)
-    if (h.scratch[i] < 0) report_over_reporting_traverse(h, set, n);
-#endif
-  return record;
-}
-
-// Whether the recorded references mostly lead to objects earlier in the
-// table: objects made before their referrers (a tree built children first,
-// a list each of whose items holds the one made before it). Looks at the
-// first 16 objects of each sampled chunk: a few hundred instructions for a
-// young collection, whose set is one chunk.
-bool references_point_back(const Heap& h, const Record& record, std::uint32_t n) {
-  const std::uint8_t* degrees = h.degrees.data();
-  const std::uint32_t* edges = h.edges.data();
-  std::uint64_t back = 0;
-  std::uint64_t forward = 0;
-  for (std::uint32_t k = 0; k < record.samples; ++k) {
-    std::uint32_t e = record.sample_edge[k];
-    std::uint32_t end = std::min(n, record.sample_slot[k] + 16);
-    for (std::uint32_t i = record.sample_slot[k]; i < end; ++i) {
-      for (std::uint32_t stop = e + degree_of(h, degrees, i); e < stop; ++e) {
-        if (edges[e] == kNoEdge) continue;
-        back += edges[e] < i;
-        forward += edges[e] > i;
-      }
-    }
-  }
-  return back > forward;
-}
-
-// Marking's sequential arrays, fetched this many entries ahead of its scan.
-constexpr std::uint32_t kScanAhead = 512;
-inline void prefetch_scan(const std::uint8_t* degree, const std::int32_t* count, const std::uint32_t* edge) noexcept {
-  __builtin_prefetch(degree);
-  __builtin_prefetch(count, 1);
-  __builtin_prefetch(edge);
-}
-
-// A root, or (kMarkedAhead) an object known to be reachable.
-inline bool starts_marking(std::int32_t s) noexcept { return s != 0 && s != kReachable; }
-
-// Where an object's references start, kept in its scratch entry once the
-// scan has passed it unmarked (its count is no longer needed then): below
-// zero, distinct from kReachable and kMarkedAhead (kMaxEdges keeps it so).
-inline std::int32_t passed_at(std::uint32_t first_edge) noexcept { return -1 - static_cast<std::int32_t>(first_edge); }
-inline std::uint32_t first_edge_of_passed(std::int32_t s) noexcept { return static_cast<std::uint32_t>(-1 - s); }
-
-// Marking along the recorded references, over the arrays alone: no object
-// is read. One scan over the table, reading the references sequentially: a
-// root, or an object marked by an earlier one, has its references followed
-// where it stands. A reference to an object the scan has still to come to is
-// only marked (kMarkedAhead) and followed when the scan gets there; a
-// reference to an object the scan passed unmarked goes on the stack with the
-// place of its references (kept in its scratch entry). The scan runs
-// forwards, or backwards when references mostly lead back in the table
-// (references_point_back), so that referrers tend to come before their
-// referents in scan order: the arrays are then read mostly in order, and the
-// stack stays short, in both allocation orders. There is no recursion on
-// user graphs. On exit scratch[i] == kReachable for every object reachable
-// from a root; returns how many they are.
-template <bool kBackwards, bool kPrefetch>
-OURO_NOINLINE std::uint32_t mark_along_edges(Heap& h, std::uint32_t n, std::uint32_t total_edges) {
-  std::int32_t* scratch = h.scratch.data();
-  const std::uint8_t* degrees = h.degrees.data();
-  const std::uint32_t* edges = h.edges.data();
-  MarkTask* stack = h.mark_stack.data();
-  std::uint32_t top = 0;
-  std::uint32_t reachable = 0;
-  auto follow = [&](std::uint32_t first_edge, std::uint32_t degree, std::uint32_t cursor) {
-    for (std::uint32_t e = first_edge, end = first_edge + degree; e < end; ++e) {
-      std::uint32_t t = edges[e];
-      if (t == kNoEdge) continue;
-      std::int32_t passed = scratch[t];  // where t's references are, if reach() pushes it
-      if (!reach(scratch[t], kBackwards ? t < cursor : t > cursor)) continue;
-      stack[top++] = MarkTask{t, first_edge_of_passed(passed)};  // room for all
-      ++reachable;
-    }
-  };
-  auto scan = [&](std::uint32_t i, std::uint32_t first_edge, std::uint32_t degree) {
-    std::int32_t s = scratch[i];
-    if (starts_marking(s)) {
-      scratch[i] = kReachable;
-      ++reachable;
-      follow(first_edge, degree, i);
-      while (top != 0) {
-        MarkTask task = stack[--top];
-        follow(task.first_edge, degree_of(h, degrees, task.slot), i);
-      }
-    } else if (s != kReachable) {
-      scratch[i] = passed_at(first_edge);
-    }
-  };
-  // The scan reads three arrays in order (degrees, scratch, the record)
-  // while it writes marks at random places ahead: on a set bigger than the
-  // cache the hardware prefetcher does not keep up with all of them (a
-  // forward scan of a 4M-node tree: about 5% faster in all, with the
-  // three fetched kScanAhead entries ahead, once per 16 objects).
-  // (Young sets, in the cache, run an instantiation without it.)
-  if constexpr (kBackwards) {
-    std::uint32_t end_edge = total_edges;
-    for (std::uint32_t i = n; i-- > 0;) {
-      if (kPrefetch && i % 16 == 0 && i >= kScanAhead && end_edge >= kScanAhead)
-        prefetch_scan(degrees + i - kScanAhead, scratch + i - kScanAhead, edges + end_edge - kScanAhead);
-      std::uint32_t degree = degree_of(h, degrees, i);
-      end_edge -= degree;
-      scan(i, end_edge, degree);
-    }
-  } else {
-    std::uint32_t next_edge = 0;
-    for (std::uint32_t i = 0; i < n; ++i) {
-      if (kPrefetch && i % 16 == 0 && i + kScanAhead < n && next_edge + kScanAhead < total_edges)
-        prefetch_scan(degrees + i + kScanAhead, scratch + i + kScanAhead, edges + next_edge + kScanAhead);
-      std::uint32_t degree = degree_of(h, degrees, i);
-      scan(i, next_edge, degree);
-      next_edge += degree;
-    }
-  }
-  return reachable;
-}
-
-std::uint32_t mark_along_edges(Heap& h, const Record& record, std::uint32_t n) {
-  const bool back = references_point_back(h, record, n);
-  if (n >= kPrefetchFrom)
-    return back ? mark_along_edges<true, true>(h, n, record.edges) : mark_along_edges<false, true>(h, n, record.edges);
-  return back ? mark_along_edges<true, false>(h, n, record.edges) : mark_along_edges<false, false>(h, n, record.edges);
-}
-
-// Marking by traversing the objects again, when the references could not
-// all be recorded (and for the legacy policy's seeds). On entry scratch[i]
-// is object i's count of outside references (a root when not zero), or
-// kMarkedAhead for an object known to be reachable; on exit, as above.
-//
-// One scan in table order: a root or an object marked by an earlier one is
-// traversed where it stands. Only references to objects the scan already
-// passed go through the explicit stack. So when referrers come before their
-// referents (parent-first allocation) the pass is a sequential walk; when
-// they come after (children-first) the stack walks the referents back down,
-// again mostly in address order. No recursion on user graphs. Returns how
-// many objects are reachable.
-// `n`: the set is the first n entries of its table (see in_set).
-std::uint32_t mark_by_traversing(Heap& h, Table set, std::uint32_t n_set) {
-  SlotTable& tab = h.table(set);
-  CountingScope counting(h, set, set);
-  MarkReachable mark(h, set, n_set);
-  const MarkTask* stack = h.mark_stack.data();
-  std::int32_t* scratch = h.scratch.data();
-  tab.for_each_chunk_below(n_set, [&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
-    std::int32_t* counts = scratch + base;
-    for (std::uint32_t i = 0; i < n; ++i) {
-      if (i + kPrefetchDistance < n) prefetch(objects[i + kPrefetchDistance]);
-      if (!starts_marking(counts[i])) continue;
-      counts[i] = kReachable;
-      ++mark.reachable;
-      mark.cursor = base + i;
-      objects[i]->traverse(mark);
-      while (mark.top != 0) tab[stack[--mark.top].slot]->traverse(mark);
-    }
-  });
-  return mark.reachable;
-}
-
-// Whether every object of the set has a reference from outside it (no
-// scratch entry is zero after counting): then all of them are reachable
-// and marking has nothing to find. That is the young set of a program that
-// keeps what it makes in a container of an older generation (objects
-// appended to a long-lived list, a registry, a cache), CPython's own
-// young_pause shape. Blocks of 64 entries without an early exit inside,
-// counted in an int so that g++ -O2 compares four at once (a bool or'ed
-// per entry stayed scalar: 5 µs for a gen1 set of 7,700); a set where
-// some object has no outside reference (a tree's inner nodes, a cycle)
-// stops at the first block that holds one.
-bool every_object_is_a_root(const std::int32_t* scratch, std::uint32_t n) noexcept {
-  constexpr std::uint32_t kBlock = 64;
-  std::uint32_t i = 0;
-  for (; i + kBlock <= n; i += kBlock) {
-    const std::int32_t* block = scratch + i;
-    int zeros = 0;
-    for (int j = 0; j < static_cast<int>(kBlock); ++j) zeros += block[j] == 0;
-    if (zeros != 0) return false;
-  }
-  for (; i < n; ++i)
-    if (scratch[i] == 0) return false;
-  return true;
-}
-
-// In blocks of 64 too, for the same reason (std::fill of a 4-byte pattern
-// stays a scalar loop at -O2).
-void mark_all_reachable(std::int32_t* scratch, std::uint32_t n) noexcept {
-  constexpr std::uint32_t kBlock = 64;
-  std::uint32_t i = 0;
-  for (; i + kBlock <= n; i += kBlock) {
-    std::int32_t* block = scratch + i;
-    for (int j = 0; j < static_cast<int>(kBlock); ++j) block[j] = kReachable;
-  }
-  for (; i < n; ++i) scratch[i] = kReachable;
-}
-
-// Trial deletion; returns how many objects of the set are unreachable.
-// `relabel`: see adopt_younger_table.
-// The set is the table's entries when it starts: what traverse() makes
-// meanwhile and lands in the same table (gen0's, in a young collection) is
-// after them, outside the set.
-std::uint32_t find_unreachable(Heap& h, Table set, Table relabel) {
-  const std::uint32_t n = h.table(set).size();
-  Record record = count_internal_refs(h, set, relabel);
-  std::int32_t* scratch = h.scratch.data();
-  if (every_object_is_a_root(scratch, n)) {
-    mark_all_reachable(scratch, n);  // what marking would have left
-    return 0;
-  }
-  return n - (record.complete ? mark_along_edges(h, record, n) : mark_by_traversing(h, set, n));
 }
 
 // ---------------------------------------------------------------------------
-// The phases
+// The garbage phases
 // ---------------------------------------------------------------------------
 
-Table generation_table(int g) { return static_cast<Table>(g); }
-
-// Room for everything the collection may move, before anything moves.
-// Throws std::bad_alloc (having reserved part of it, which changes nothing).
-void reserve_for(Heap& h, int g, Table old) {
-  std::size_t n = 0;
-  for (int i = 0; i <= g; ++i) n += h.table(generation_table(i)).size();
-  h.table(generation_table(g)).reserve(n);
-  if (old != generation_table(g)) h.table(old).reserve(std::size_t{h.table(old).size()} + n);
-  // gen0 must come out with room for the entries promised to makes whose
-  // constructors are running (HeapCore::gen0_promised: this collection may
-  // run inside one), and for the make that started it: a young set's table
-  // becomes `unreachable` and gen0 gets the latter's storage
-  // (split_young_set), and a gen0 adopted whole (adopt_younger_table)
-  // leaves it gen g's.
-  if (g == 0) h.table(Table::unreachable).reserve(std::size_t{h.gen0_promised} + 1);
-  if (g > 0 && h.table(generation_table(g)).empty()) h.table(generation_table(g)).reserve(h.gen0_promised);
-  h.scratch.ensure(n, Populate::yes);  // written in full by counting
-  h.degrees.ensure(n, Populate::yes);
-  h.mark_stack.ensure(n);  // untouched beyond what marking pushes
-  // References are about as many as objects in most heaps: room for that
-  // many now saves copying the record while it grows (it may still grow).
-  h.edges.try_grow(n, Populate::yes);
-}
-
-bool try_reserve_for(Heap& h, int g, Table old) {
-  try {
-    reserve_for(h, g, old);
-    return true;
-  } catch (const std::bad_alloc&) {
-    return false;
-  }
-}
-
-// Which group of the set split_full_set copies into the `unreachable`
-// table's storage; the other stays where it is, compacted.
-enum class Moves { nothing, garbage, survivors };
-
-// A young collection promotes its survivors (they move anyway) and leaves
-// the garbage in the set's table, which becomes `unreachable`: nothing
-// moves there. A full collection keeps the larger group in place.
-Moves what_full_split_moves(std::uint32_t n, std::uint32_t garbage) {
-  if (garbage == 0) return Moves::nothing;
-  return garbage <= n - garbage ? Moves::garbage : Moves::survivors;
-}
-
-// Room to move the garbage, once marking has told how much there is (room
-// for the whole working set would be allocated and given back by every
-// collection of a big live heap). When the survivors move instead, the
-// storage they move to becomes gen2's table: settle_dying and release_set
-// may put every object of the garbage back there, so it gets room for the
-// whole set (allocated, not touched).
-// `made_meanwhile`: objects a traverse() made into a young set's table
-// during the collection; they move to the table that becomes gen0.
-void reserve_for_garbage(Heap& h, Moves moves, std::uint32_t n, std::uint32_t garbage,
-                         std::uint32_t made_meanwhile = 0) {
-  if (made_meanwhile != 0)
-    h.table(Table::unreachable).reserve(std::size_t{h.gen0_promised} + 1 + made_meanwhile);
-  if (moves == Moves::garbage) h.table(Table::unreachable).reserve(garbage);
-  if (moves == Moves::survivors) h.table(Table::unreachable).reserve(n);
-  if (h.policy == gc::FinalizerPolicy::legacy) h.table(Table::uncollectable).reserve(garbage);
-  if (garbage > h.dying.capacity()) fault::check(fault::Site::scratch);
-  h.dying.reserve(garbage);
-}
-
-bool try_reserve_for_garbage(Heap& h, Moves moves, std::uint32_t n, std::uint32_t garbage,
-                             std::uint32_t made_meanwhile = 0) {
-  try {
-    reserve_for_garbage(h, moves, n, garbage, made_meanwhile);
-    return true;
-  } catch (const std::bad_alloc&) {
-    return false;
-  }
-}
-
-// When gen g's table is empty and one younger table holds the whole working
-// set (a collection after gc::disable(), a first full collection), that
-// table becomes gen g's as it is: the objects keep their slots and no entry
-// is copied (a collection of a million objects spent a tenth of its time
-// writing, and faulting in, the copy). Their table bits still name the
-// younger table: counting, which reads every header anyway, corrects them.
-// Returns that table, or none.
-Table adopt_younger_table(Heap& h, int g) {
-  if (!h.table(generation_table(g)).empty()) return Table::none;
-  int holder = -1;
-  for (int i = 0; i < g; ++i) {
-    if (h.table(generation_table(i)).empty()) continue;
-    if (holder >= 0) return Table::none;
-    holder = i;
-  }
-  if (holder < 0) return Table::none;
-  h.table(generation_table(g)).swap(h.table(generation_table(holder)));
-  return generation_table(holder);
-}
-
-// Returns the table whose objects counting must relabel (gen g's own when
-// there are none).
-Table merge_younger(Heap& h, int g) {
-  Table adopted = adopt_younger_table(h, g);
-  if (adopted != Table::none) return adopted;
-  for (int i = 0; i < g; ++i) h.append_table(generation_table(i), generation_table(g));
-  return generation_table(g);
-}
-
-// The flags of the garbage are gathered on the way (the header is in
-// cache), so that later phases can skip a walk over the garbage that would
-// find nothing (no finalizer, no weak reference).
-inline void guard_as_unreachable(std::uint16_t& garbage_flags, Object* o, std::uint32_t slot) noexcept {
-  std::uint16_t flags = Access::flags(*o);
-  garbage_flags = static_cast<std::uint16_t>(garbage_flags | flags);
-  Access::flags(*o) = flags_in_table(static_cast<std::uint16_t>(flags | kGuarded), Table::unreachable);
-  Access::slot(*o) = slot;
-}
-
-// Survivors of a young collection are promoted; their garbage stays in the
-// set's table, compacted, and that table becomes `unreachable` (no entry
-// copied: a young collection that finds a million dead objects used to
-// spend a tenth of its time writing, and faulting in, their copy).
-// Returns the garbage's flags, or'ed.
-// `n`: the set is the first n entries of gen g's table; for gen0, objects
-// made by a traverse() during the collection follow them, and stay in gen0.
-std::uint16_t split_young_set(Heap& h, int g, Table old, std::uint32_t n_set) {
-  SlotTable& young = h.table(generation_table(g));
-  const std::uint32_t made_meanwhile = young.size() - n_set;
-  const std::int32_t* scratch = h.scratch.data();
-  const bool ahead = young.size() >= kPrefetchFrom;
-  const bool into_gen2 = old == Table::gen2;
-  std::size_t newly_pending = 0;
-  std::uint16_t garbage_flags = 0;
-  {
-    SlotTable::Appender promote(h.table(old));  // room reserved by reserve_for()
-    SlotTable::Appender garbage(young, 0);      // writes go to slots at or before the one read
-    young.for_each_chunk_below(n_set, [&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
-      for (std::uint32_t i = 0; i < n; ++i) {
-        if (ahead) prefetch_ahead(objects, i, n);
-        Object* o = objects[i];
-        if (scratch[base + i] != kReachable) {
-          guard_as_unreachable(garbage_flags, o, garbage.push(o));
-          continue;
-        }
-        std::uint16_t flags = Access::flags(*o);
-        std::uint16_t moved = flags_in_table(flags, old);
-        if (into_gen2 && !(flags & kPending)) {
-          moved = static_cast<std::uint16_t>(moved | kPending);
-          ++newly_pending;
-        }
-        Access::flags(*o) = moved;
-        Access::slot(*o) = promote.push(o);
-      }
-    });
-  }
-  h.long_lived_pending += newly_pending;
-  SlotTable& unreachable = h.table(Table::unreachable);
-  OURO_ASSERT_INTERNAL(unreachable.empty(), "the unreachable table is not empty before a collection", nullptr);
-  young.swap(unreachable);
-  // The garbage was compacted below n_set, so the objects made meanwhile
-  // are still where they were, past the end of the table that is now
-  // `unreachable`: they go to the new gen0 (room: reserve_for_garbage).
-  for (std::uint32_t i = n_set; i < n_set + made_meanwhile; ++i) h.place_reserved(unreachable[i], Table::gen0);
-  return garbage_flags;
-}
-
-// gen2's table receives gen1's objects at the next gen1 collection. Its new
-// room is faulted in now, a little at each gen0 collection, rather than all
-// at once in that gen1 pause: in young_pause, whose old generation only
-// grows, that was 16 page faults of ~1.35 µs in a gen1 pause of ~90 µs.
-// A gen0 collection prepares at most twice as many entries as it just
-// promoted (about a page per 256; once would lag one gen0 set behind at
-// every gen1 collection), so its own pause stays proportional to its set
-// even when gen1 is huge; the room wanted includes the next gen0 set.
-// h.gen2_touched says where the room already faulted in ends: room that a
-// collection reserved, or the spare chunks that give_back_memory keeps, is
-// allocated but not touched, and would otherwise fault in the gen1 pause
-// after all. Best effort: without memory for the room, the gen1 collection
-// reserves it as before; a stale mark (gen2's storage swapped or shrunk
-// since) only leaves some pages to fault.
-void prepare_gen2_room(Heap& h, std::uint32_t promoted) noexcept {
-  SlotTable& gen2 = h.table(Table::gen2);
-  std::size_t wanted = std::size_t{gen2.size()} + h.table(Table::gen1).size() + h.threshold[0];
-  std::size_t begin = std::max(std::size_t{gen2.size()}, h.gen2_touched);
-  std::size_t end = std::min(wanted, begin + 2 * std::size_t{promoted});
-  if (end <= begin) return;
-  try {
-    gen2.reserve(end);
-  } catch (...) {
-    return;
-  }
-  gen2.touch_room(begin, end);  // entries at or past size(): unused room
-  h.gen2_touched = end;
-}
-
-// A full collection keeps its survivors in gen2 and restarts the pending
-// count. Every object of the set lost its kPending bit when it was counted,
-// so an object is only touched when it moves; when nothing died there is
-// nothing to do. The smaller group moves to the `unreachable` table's
-// storage, the other is compacted where it is; when the survivors moved,
-// the two tables swap. Returns the garbage's flags, or'ed.
-std::uint16_t split_full_set(Heap& h, Moves moves) {
-  SlotTable& set = h.table(Table::gen2);
-  h.long_lived_pending = 0;
-  if (moves == Moves::nothing) {
-    h.long_lived_total = set.size();
-    return 0;
-  }
-  const std::int32_t* scratch = h.scratch.data();
-  const bool garbage_moves = moves == Moves::garbage;
-  std::uint32_t kept = 0;
-  std::uint16_t garbage_flags = 0;
-  {
-    SlotTable::Appender moved(h.table(Table::unreachable));  // room reserved by reserve_for_garbage()
-    SlotTable::Appender stays(set, 0);                        // writes go to slots at or before the one read
-    set.for_each_chunk([&](Object* const* objects, std::uint32_t n, std::uint32_t base) {
-      for (std::uint32_t i = 0; i < n; ++i) {
-        prefetch_ahead(objects, i, n);
-        Object* o = objects[i];
-        bool survives = scratch[base + i] == kReachable;
-        if (!survives) {
-          guard_as_unreachable(garbage_flags, o, garbage_moves ? moved.push(o) : stays.push(o));
-          continue;
-        }
-        ++kept;
-        if (garbage_moves) {
-          std::uint32_t at = stays.push(o);
-          if (at != base + i) Access::slot(*o) = at;
-        } else {
-          Access::slot(*o) = moved.push(o);
-        }
-      }
-    });
-  }
-  if (!garbage_moves) {
-    OURO_ASSERT_INTERNAL(h.table(Table::unreachable).size() == kept, "survivors lost while splitting", nullptr);
-    set.swap(h.table(Table::unreachable));
-  }
-  h.long_lived_total = kept;
-  return garbage_flags;
-}
-
+// A finalizer that has not run yet.
 bool is_legacy_finalizer(const Object* o) { return has(*o, kHasFinalizer) && !has(*o, kFinalized); }
 
 // Legacy policy: objects whose finalizer has not run, and everything they
 // reach inside the garbage, are uncollectable (Python 2's gc.garbage rule).
-void move_legacy_finalizers(Heap& h) {
-  if (!(h.garbage_flags & kHasFinalizer)) return;
+void move_legacy_finalizers(Heap& h, std::uint16_t garbage_flags) {
+  if (!(garbage_flags & kHasFinalizer)) return;
+  if (!mark_reached_from(h, Table::unreachable, is_legacy_finalizer)) return;
   SlotTable& unreachable = h.table(Table::unreachable);
-  std::int32_t* scratch = h.scratch.data();
-  bool any = false;
-  for (std::uint32_t i = 0; i < unreachable.size(); ++i) {
-    bool seed = is_legacy_finalizer(unreachable[i]);
-    scratch[i] = seed ? kMarkedAhead : 0;  // seeds are "reachable", nothing else is a root
-    any = any || seed;
-  }
-  if (!any) return;
-  mark_by_traversing(h, Table::unreachable, unreachable.size());
+  const Marks marks(h);
   std::uint32_t kept = 0;
   for (std::uint32_t i = 0; i < unreachable.size(); ++i) {
     Object* o = unreachable[i];
-    if (scratch[i] == kReachable) {
+    if (marks.reachable(i)) {
       h.place(o, Table::uncollectable);
     } else {
       unreachable[kept] = o;
@@ -1008,15 +280,10 @@ void move_legacy_finalizers(Heap& h) {
   unreachable.truncate(kept);
 }
 
-void print_collectable(Heap& h) {
-  if (!(h.debug & gc::DEBUG_COLLECTABLE)) return;
-  h.table(Table::unreachable).for_each([&](Object* o) { print_object_line(h, "collectable", o); });
-}
-
 // Returns whether any user code ran (and so whether anything can have been
 // resurrected).
-bool finalize_garbage(Heap& h) {
-  if (!(h.garbage_flags & kHasFinalizer)) return false;
+bool finalize_garbage(Heap& h, std::uint16_t garbage_flags) {
+  if (!(garbage_flags & kHasFinalizer)) return false;
   SlotTable& unreachable = h.table(Table::unreachable);
   bool ran = false;
   for (std::uint32_t i = 0; i < unreachable.size(); ++i) {
@@ -1033,11 +300,11 @@ bool finalize_garbage(Heap& h) {
 void split_resurrected(Heap& h, Table old) {
   find_unreachable(h, Table::unreachable, Table::unreachable);
   SlotTable& unreachable = h.table(Table::unreachable);
-  const std::int32_t* scratch = h.scratch.data();
+  const Marks marks(h);
   std::uint32_t kept = 0;
   for (std::uint32_t i = 0; i < unreachable.size(); ++i) {
     Object* o = unreachable[i];
-    if (scratch[i] == kReachable) {
+    if (marks.reachable(i)) {
       unset(*o, kGuarded);
       h.put_back(o, old);
     } else {
@@ -1059,6 +326,14 @@ void save_garbage(Heap& h) {
   h.garbage.reserve(h.garbage.size() + unreachable.size());
   unreachable.for_each([&](Object* o) { h.garbage.push_back(new_ref(o)); });
 }
+
+class ClearRefs final : public Visitor {
+ public:
+  ClearRefs() : Visitor(/*clearing=*/true) {}
+
+ private:
+  void visit(Object*) override {}
+};
 
 void clear_refs_of(Object* o, ClearRefs& clear) noexcept {
   try {
@@ -1164,119 +439,27 @@ void handle_uncollectable(Heap& h, Table old) {
   release_set(h, Table::uncollectable, old);
 }
 
-void give_back_memory(Heap& h, int g) noexcept {
-  h.table(Table::gen0).shrink(h.gen0_promised);
-  for (int i = 1; i <= g; ++i) h.table(generation_table(i)).shrink();
-  h.table(Table::unreachable).shrink();
-  h.table(Table::uncollectable).shrink();
-}
-
-void update_counts_before(Heap& h, int g) {
-  if (g + 1 < kGenerations) ++h.count[static_cast<std::size_t>(g + 1)];
-  for (int i = 0; i <= g; ++i) h.count[static_cast<std::size_t>(i)] = 0;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// From guarded garbage to reclaimed memory: the phases that run user code.
-CollectionResult collect_unreachable(Heap& h, Table old) {
-  if (h.policy == gc::FinalizerPolicy::legacy) move_legacy_finalizers(h);
-  OURO_VERIFY_HEAP(h, "after move_legacy_finalizers");
-  // Room in garbage() now, while nothing has been freed: appending the
-  // uncollectable objects at the end must not run out of memory after the
-  // collectable ones are gone.
-  h.garbage.reserve(h.garbage.size() + h.table(Table::uncollectable).size());
-  print_collectable(h);
-  bool callbacks_ran = handle_weakrefs(h);  // before any finalizer: they see expired weakrefs
-  OURO_VERIFY_HEAP(h, "after handle_weakrefs");
-  bool finalizers_ran = finalize_garbage(h);
-  OURO_VERIFY_HEAP(h, "after finalize_garbage");
-  if (callbacks_ran || finalizers_ran) split_resurrected(h, old);
-  OURO_VERIFY_HEAP(h, "after split_resurrected");
-
-  CollectionResult result;
-  result.collected = h.table(Table::unreachable).size();
-  result.uncollectable = h.table(Table::uncollectable).size();
-  if (h.debug & gc::DEBUG_SAVEALL) {
-    save_garbage(h);
-    release_set(h, Table::unreachable, old);  // nothing dies: garbage() holds it all
-  } else {
-    clear_and_destroy_garbage(h, old);  // the garbage dies here
-  }
-  OURO_VERIFY_HEAP(h, "after the garbage was reclaimed");
-
-  if (h.debug & gc::DEBUG_UNCOLLECTABLE)
-    h.table(Table::uncollectable).for_each([&](Object* o) { print_object_line(h, "uncollectable", o); });
-  handle_uncollectable(h, old);
-  OURO_VERIFY_HEAP(h, "after handle_uncollectable");
-  return result;
-}
-
-// collect_unreachable(), for garbage guarded in `unreachable`. When it
-// throws (a traverse() that threw, no memory for garbage()), nothing more is
-// reclaimed: every object not yet released stays alive and tracked.
-CollectionResult collect_guarded_garbage(Heap& h, Table old) {
-  try {
-    return collect_unreachable(h, old);
-  } catch (...) {
-    release_set(h, Table::unreachable, old);
-    release_set(h, Table::uncollectable, old);
-    throw;
-  }
-}
-
-CollectionResult& operator+=(CollectionResult& a, const CollectionResult& b) noexcept {
-  a.collected += b.collected;
-  a.uncollectable += b.uncollectable;
-  return a;
-}
-
-// The collection of the whole working set (gens 0..g as one). Returns false,
-// having reclaimed nothing, when there is no memory for it: then no object
-// has moved but within its generations or been guarded (the heap is as
-// consistent as before), and the caller collects in pieces.
-bool collect_whole_set(Heap& h, int g, Table old, CollectionResult& result) {
-  if (!try_reserve_for(h, g, old)) return false;  // room first: no later move allocates
-  Table relabel = merge_younger(h, g);             // one working set: gen g's table
-  OURO_VERIFY_HEAP(h, "after merge_younger", relabel == generation_table(g) ? Table::none : generation_table(g));
-  const std::uint32_t n = h.table(generation_table(g)).size();
-  std::uint32_t garbage = find_unreachable(h, generation_table(g), relabel);
-  OURO_VERIFY_HEAP(h, "after find_unreachable", Table::none, true, g < 2);
-  if (g < 2) {
-    const std::uint32_t made_meanwhile = h.table(generation_table(g)).size() - n;  // by traverse(), into gen0
-    if (!try_reserve_for_garbage(h, Moves::nothing, n, garbage, made_meanwhile)) return false;
-    const std::uint32_t before = h.table(old).size();
-    h.garbage_flags = split_young_set(h, g, old, n);
-    if (g == 0) prepare_gen2_room(h, h.table(old).size() - before);
-  } else {
-    h.gen2_touched = 0;  // gen2's storage may be swapped or shrunk below
-    Moves moves = what_full_split_moves(n, garbage);
-    if (!try_reserve_for_garbage(h, moves, n, garbage)) {
-      h.long_lived_pending = 0;  // counting took the kPending bit off every object of gen2
-      return false;
-    }
-    h.garbage_flags = split_full_set(h, moves);
-  }
-  // The garbage is now guarded in `unreachable`.
-  OURO_VERIFY_HEAP(h, "after the split");
-  result = collect_guarded_garbage(h, old);
-  return true;
-}
-
 // ---------------------------------------------------------------------------
 // Collecting in pieces, when memory is short
 // ---------------------------------------------------------------------------
 //
-// (See WHEN MEMORY IS SHORT at the top.) A piece allocates nothing: the
-// scratch buffers and `unreachable` keep their size between collections,
-// and every heap starts with room for kReservedPiece objects in each
-// (reserve_room_for_pieces, with the `spare` table lent to `unreachable`);
-// survivors go back to the table they came from, which had room for them
-// (for a piece of gen0 that room stays promised to the piece,
-// gen0_promised_to_collector, so that makes in its finalizers grow the
-// table instead of taking it).
+// Without memory for the whole working set, the collection takes it piece by
+// piece, each piece a run of one generation's table no larger than the room
+// the heap already holds. A piece moves into `unreachable`, guarded, and
+// trial deletion inside it sends back what is reachable from outside it; the
+// rest is garbage and goes through the same phases as the whole set's.
+// Survivors stay in their generation. A piece never frees a live object
+// (references from outside it are roots); it misses only cycles that cross
+// pieces, which the whole set, tried again once pieces have freed memory,
+// may find.
+//
+// A piece allocates nothing: reachability's scratch and `unreachable` keep
+// their size between collections, and every heap starts with room for
+// kReservedPiece objects in each (reserve_room_for_pieces, with the `spare`
+// table lent to `unreachable`); survivors go back to the table they came
+// from, which had room for them (for a piece of gen0 that room stays
+// promised to the piece, gen0_promised_to_collector, so that makes in its
+// finalizers grow the table instead of taking it).
 
 // While collecting in pieces: `unreachable` with the larger of its own
 // storage and the spare room (they swap back at the end).
@@ -1321,37 +504,15 @@ class Gen0RoomPromised {
 // The largest piece that the room held now allows (the legacy policy also
 // needs room in `uncollectable`: set_finalizer_policy reserves it).
 std::uint32_t piece_size(const Heap& h) {
-  std::size_t room = std::min({h.table(Table::unreachable).capacity(), h.scratch.capacity(), h.degrees.capacity(),
-                               h.mark_stack.capacity(), h.dying.capacity()});
+  std::size_t room =
+      std::min({h.table(Table::unreachable).capacity(), h.reachability.room(), h.dying.capacity()});
   if (h.policy == gc::FinalizerPolicy::legacy) room = std::min(room, h.table(Table::uncollectable).capacity());
   return static_cast<std::uint32_t>(std::min<std::size_t>(room, UINT32_MAX));
 }
 
-// Moves entries [begin, end) of table `from` into `unreachable`, guarded,
-// and closes the gap with the entries after it (from the end of the table).
-// Returns the flags of the piece, or'ed.
-std::uint16_t take_piece(Heap& h, Table from, std::uint32_t begin, std::uint32_t end) noexcept {
-  SlotTable& tab = h.table(from);
-  std::uint16_t flags = 0;
-  {
-    SlotTable::Appender piece(h.table(Table::unreachable));  // room: piece_size()
-    for (std::uint32_t i = begin; i < end; ++i) guard_as_unreachable(flags, tab[i], piece.push(tab[i]));
-  }
-  const std::uint32_t size = tab.size();
-  const std::uint32_t n = end - begin;
-  const std::uint32_t moved = std::min(n, size - end);
-  for (std::uint32_t k = 0; k < moved; ++k) {
-    Object* o = tab[size - 1 - k];
-    tab[begin + k] = o;
-    Access::slot(*o) = begin + k;
-  }
-  tab.truncate(size - n);
-  return flags;
-}
-
 // One piece: entries [begin, end) of table `from`.
 CollectionResult collect_piece(Heap& h, Table from, std::uint32_t begin, std::uint32_t end) {
-  h.garbage_flags = take_piece(h, from, begin, end);
+  const std::uint16_t garbage_flags = take_piece(h, from, begin, end);
   Gen0RoomPromised promised(h, from == Table::gen0 ? end - begin : 0);
   try {
     split_resurrected(h, from);  // trial deletion inside the piece: what outside reaches goes back
@@ -1361,7 +522,7 @@ CollectionResult collect_piece(Heap& h, Table from, std::uint32_t begin, std::ui
   }
   OURO_VERIFY_HEAP(h, "after a piece's trial deletion");
   if (h.table(Table::unreachable).empty()) return {};
-  return collect_guarded_garbage(h, from);
+  return collect_guarded_garbage(h, from, garbage_flags);
 }
 
 // Collects gens 0..g piece by piece, each in place (no promotion). A
@@ -1391,95 +552,8 @@ CollectionResult collect_in_pieces(Heap& h, int g) {
 
 void reserve_room_for_pieces(Heap& h) {
   h.spare.reserve(kReservedPiece);
-  h.scratch.ensure(kReservedPiece);
-  h.degrees.ensure(kReservedPiece);
-  h.mark_stack.ensure(kReservedPiece);
+  h.reachability.hold_room_for_pieces(kReservedPiece);
   h.dying.reserve(kReservedPiece);
-}
-
-// ---------------------------------------------------------------------------
-// The driver
-// ---------------------------------------------------------------------------
-
-CollectionResult collect_generations(Heap& h, int g) {
-  OURO_VERIFY_HEAP(h, "before a collection", Table::none, false);
-  const Table old = g < 2 ? generation_table(g + 1) : Table::gen2;
-  if (h.debug & gc::DEBUG_STATS) print_collecting(h, g);
-  auto t0 = std::chrono::steady_clock::now();
-
-  update_counts_before(h, g);
-  CollectionResult result;
-  if (!collect_whole_set(h, g, old, result)) {
-    // No memory for the whole set: pieces that fit in the room held, then
-    // the whole set again if they freed some (cycles across pieces).
-    h.gen2_touched = 0;  // gen2's storage may be shrunk below
-    result = collect_in_pieces(h, g);
-    CollectionResult again;
-    if (result.collected != 0 && collect_whole_set(h, g, old, again)) result += again;
-  }
-  if (h.debug & gc::DEBUG_STATS)
-    print_done(h, result.collected + result.uncollectable, result.uncollectable, seconds_since(t0));
-  give_back_memory(h, g);
-  OURO_VERIFY_HEAP(h, "after a collection", Table::none, false);
-
-  gc::GenerationStats& stats = h.stats[static_cast<std::size_t>(g)];
-  ++stats.collections;
-  stats.collected += result.collected;
-  stats.uncollectable += result.uncollectable;
-  return result;
-}
-
-namespace {
-
-void invoke_callbacks(Heap& h, gc::Phase phase, const gc::CollectionInfo& info) {
-  // By index, on a copy: a callback may add or remove callbacks. Copying
-  // may run out of memory: that is reported like an exception of the
-  // callback, since at Phase::stop the collection has already happened and
-  // collect() must not throw after doing its work.
-  for (std::size_t i = 0; i < h.callbacks.size(); ++i) {
-    try {
-      gc::Callback cb = h.callbacks[i].second;
-      if (cb) cb(phase, info);
-    } catch (...) {
-      report_unraisable(std::current_exception(), nullptr, "gc callback");
-    }
-  }
-}
-
-}  // namespace
-
-std::size_t collect_with_callbacks(Heap& h, int g) {
-  invoke_callbacks(h, gc::Phase::start, gc::CollectionInfo{g, 0, 0, 0.0});
-  auto t0 = std::chrono::steady_clock::now();
-  CollectionResult r;
-  try {
-    r = collect_generations(h, g);
-  } catch (...) {
-    // Every start gets its stop, as in CPython: a callback that measures or
-    // locks something at start must be able to undo it. Nothing is reported
-    // as collected, since the collection did not finish.
-    invoke_callbacks(h, gc::Phase::stop, gc::CollectionInfo{g, 0, 0, seconds_since(t0)});
-    throw;
-  }
-  invoke_callbacks(h, gc::Phase::stop, gc::CollectionInfo{g, r.collected, r.uncollectable, seconds_since(t0)});
-  return r.collected + r.uncollectable;
-}
-
-void collect_automatically(Heap& h) {
-  struct Collecting {
-    Heap& h;
-    explicit Collecting(Heap& heap) : h(heap) { h.collecting = true; }
-    ~Collecting() { h.collecting = false; }
-    Collecting(const Collecting&) = delete;
-    Collecting& operator=(const Collecting&) = delete;
-  } scope(h);
-  for (int g = kGenerations - 1; g >= 0; --g) {
-    auto i = static_cast<std::size_t>(g);
-    if (h.count[i] <= h.threshold[i]) continue;
-    if (g == kGenerations - 1 && h.long_lived_pending < h.long_lived_total / 4) continue;
-    collect_with_callbacks(h, g);
-    return;
-  }
 }
 
 }  // namespace ouro::detail

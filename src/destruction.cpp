@@ -15,13 +15,20 @@
 // object is unlinked from its generation at once, so that a collection
 // triggered meanwhile never sees a dead object; its refcount field holds the
 // queue's next pointer until it is drained.
+//
+// An object that does not die by release() (its constructor threw, or user
+// code deleted it) ends in object_destructor_rest, called by ~Object.
+#include "destruction.hpp"
+
+#include <climits>
 #include <cstdint>
 #include <exception>
 
-#include "collector.hpp"
 #include "heap.hpp"
+#include "object_core.hpp"
 #include "ouro/detail/header.hpp"
-#include "weak_lists.hpp"
+#include "unraisable.hpp"
+#include "weak_references.hpp"
 
 namespace ouro::detail {
 namespace {
@@ -124,7 +131,7 @@ OURO_NOINLINE void drain_deferred(DestructionQueue& q) noexcept {
 // report them) gets here. Destroying it would take it out of the table
 // being walked (and an object of an adopted table still names the table it
 // left); it stays, with a zero count, and the collector decides: garbage
-// now, or at the next collection if it was counted before it died.
+// now, or at the next collection if counting had passed it already.
 OURO_NOINLINE bool dies_under_the_count(const DestructionQueue& q, const Object* o) noexcept {
   if (Access::heap_id(*o) != q.counting->id || !has(*o, kTracked) || has(*o, kOrphan)) return false;
   Table t = table_of(*o);
@@ -144,6 +151,25 @@ void begin_counting(Heap& h, Table counted, Table adopted) noexcept {
 void end_counting() noexcept { tls_queue.counting = nullptr; }
 
 bool counting_now() noexcept { return tls_queue.counting != nullptr; }
+
+void object_destructor_rest(Object* o) noexcept {
+  // Only when the object did not die by release() (a constructor threw).
+  if (has(*o, kHasWeakrefs)) clear_weakrefs(o);
+  if (!has(*o, kManaged)) return;
+  if (!has(*o, kDestroying)) {
+    // A managed object's destructor runs outside the library only when its
+    // constructor threw (make<T>() unwinds it) or when user code deleted it.
+    if (table_of(*o) != Table::none)
+      fatal("a managed object was deleted directly; it dies when its last ouro::Ref goes");
+    if (Access::refcnt(*o) > 1)
+      fatal("a constructor threw after a reference to its object escaped (ouro::ref(this) stored elsewhere)");
+  }
+#if OURO_CHECKS
+  if (!has(*o, kDestroying)) Access::slot(*o) = UINT32_MAX;  // not through dispose(): type unknown
+  Access::flags(*o) = kPoisonFlags;  // see detail::check_alive
+  Access::heap_id(*o) = kPoisonHeapId;
+#endif
+}
 
 void release(Object* o) noexcept {
   if (has(*o, kGuarded)) return;  // inside a collection: the collector decides

@@ -1,13 +1,15 @@
-// gc_module.cpp — the ouro::gc façade: validates arguments, finds the
-// calling thread's heap, and delegates to the heap and the collector.
+// gc_module.cpp — the ouro::gc façade (and ouro::set_unraisable_hook):
+// validates arguments, finds the calling thread's heap, and delegates to the
+// heap and the collector.
 #include <stdexcept>
 #include <string>
 
-#include "collector.hpp"
 #include "heap.hpp"
 #include "ouro/gc.hpp"
 #include "ouro/visitor.hpp"
 #include "query_scope.hpp"
+#include "thread_heap.hpp"
+#include "triggers.hpp"
 
 namespace ouro::gc {
 namespace {
@@ -125,7 +127,7 @@ std::vector<Ref<Object>> get_objects(int generation) {
 std::vector<Ref<Object>> get_referents(const Object& o) {
   CollectReferents collect;
   Heap* h = detail::current_heap();
-  if (!h) {  // after this thread's heap was torn down: no collection can run
+  if (!h) {  // this thread's heap is torn down: no collection can run
     mutable_object(o).traverse(collect);
     return std::move(collect.found);
   }
@@ -209,3 +211,9 @@ void set_finalizer_policy(FinalizerPolicy p) {
 FinalizerPolicy get_finalizer_policy() { return detail::heap_for_api().policy; }
 
 }  // namespace ouro::gc
+
+namespace ouro {
+
+void set_unraisable_hook(UnraisableHook hook) { detail::heap_for_api().unraisable = std::move(hook); }
+
+}  // namespace ouro

@@ -1,27 +1,28 @@
 // heap.hpp — one heap per thread: its tables of tracked objects, its gc
-// settings and counters, and the operations that move objects between
-// tables. The collector (collector.cpp) and the façade (gc_module.cpp) work
-// on a Heap; nothing here runs user code.
+// settings and counters, the operations that move objects between tables,
+// and heap ids. The collector (collector.cpp) and the façade
+// (gc_module.cpp) work on a Heap; nothing here runs user code. A thread's
+// heap is made and torn down a layer above (thread_heap.cpp).
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <iosfwd>
-#include <string>
-#include <typeinfo>
 #include <vector>
 
 #include "ouro/detail/header.hpp"
 #include "ouro/detail/heap_core.hpp"
 #include "ouro/gc.hpp"
 #include "ouro/object.hpp"
-#include "scratch_buffer.hpp"
+#include "reachability_scratch.hpp"
 #include "weak_lists.hpp"
 
 namespace ouro::detail {
 
 inline constexpr int kGenerations = 3;
+// Generation g (0..2) is table g.
+inline Table generation_table(int g) noexcept { return static_cast<Table>(g); }
 
 // Objects a collection can take at a time when there is no memory for its
 // whole working set (collect_in_pieces, collector.cpp): every heap holds
@@ -33,7 +34,7 @@ inline constexpr std::uint32_t kReservedPiece = SlotTable::kChunkSize;
 // in address order, and even when they are, the hardware prefetcher stops at
 // every 4 KiB page: each pass asks for the header this many entries ahead.
 inline constexpr std::uint32_t kPrefetchDistance = 32;
-// A young set smaller than this was made recently and is in the cache:
+// A young set smaller than this is recent, and in the cache:
 // prefetching there only costs instructions.
 inline constexpr std::uint32_t kPrefetchFrom = 8192;
 inline void prefetch(const Object* o) noexcept {
@@ -48,13 +49,6 @@ inline void prefetch(const Object* o) noexcept {
 inline void prefetch_ahead(Object* const* objects, std::uint32_t i, std::uint32_t n) noexcept {
   if (i + kPrefetchDistance < n) prefetch(objects[i + kPrefetchDistance]);
 }
-
-// An object that marking must still follow: its slot, and where its
-// recorded references start.
-struct MarkTask {
-  std::uint32_t slot;
-  std::uint32_t first_edge;
-};
 
 // id, count, tables and the collection trigger are in HeapCore
 // (ouro/detail/heap_core.hpp), where make<T>() reads them inline.
@@ -87,18 +81,14 @@ struct Heap : HeapCore {
   gc::FinalizerPolicy policy = gc::FinalizerPolicy::pep442;
   UnraisableHook unraisable;
 
-  // Weak lists of this heap's objects that have weak references (weakref.cpp).
+  // Weak lists of this heap's objects that have weak references (weak_references.cpp).
   WeakLists weak_lists;
 
-  // Collector scratch, kept between collections (collector.cpp says how
-  // each is used).
-  ScratchBuffer<std::int32_t> scratch;             // per slot: outside references, then marks
-  ScratchBuffer<std::uint8_t> degrees;             // per slot: references recorded (255: see wide_degrees)
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> wide_degrees;  // (slot, references) when >= 255
-  ScratchBuffer<std::uint32_t> edges;              // references inside the set, as target slots
-  ScratchBuffer<MarkTask> mark_stack;              // room for every object of the set
+  // Kept between collections: what finding the unreachable objects uses
+  // (reachability.cpp), and the garbage waiting for its end
+  // (collector.cpp, settle_dying).
+  ReachabilityScratch reachability;
   std::vector<Object*> dying;
-  std::uint16_t garbage_flags = 0;  // the flags of the garbage of this collection, or'ed
   // Table room that only a collection in pieces uses (as `unreachable`'s
   // storage); never holds an entry otherwise.
   SlotTable spare;
@@ -108,7 +98,6 @@ struct Heap : HeapCore {
 
   // After any change of threshold[0] or enabled.
   void sync_trigger() noexcept { collect_below = enabled && threshold[0] != 0 ? threshold[0] : SIZE_MAX; }
-  std::ostream& debug_out() const noexcept;
 
   // --- moving objects between tables (no user code runs) ---
 
@@ -122,7 +111,7 @@ struct Heap : HeapCore {
     place_reserved(o, t);
   }
   // Returns an object that a collection took out of table `t` (its room
-  // was reserved, or for a piece of gen0 promised: collect_in_pieces). Like
+  // is reserved, or for a piece of gen0 promised: collect_in_pieces). Like
   // place(), for any other object.
   void put_back(Object* o, Table t) {
     if (t == Table::gen0 && gen0_promised_to_collector > 0) {
@@ -170,36 +159,24 @@ struct Heap : HeapCore {
   std::size_t tracked_in(Table t) noexcept { return table(t).size(); }
 };
 
-Heap* make_heap();
-
 // The calling thread's heap if it exists, without making one (tls_heap,
-// heap_core.hpp, is read inline on the make and release paths).
+// heap_core.hpp, is read inline on the make and release paths; the heap is
+// made and torn down by thread_heap.cpp).
 inline Heap* existing_heap() noexcept { return static_cast<Heap*>(tls_heap); }
-// The calling thread's heap, made on first use. After the thread's heap was
-// torn down (thread exit), current_heap() returns nullptr and new objects
-// are born orphaned (refcounted only).
-inline Heap* current_heap() {
-  if (Heap* h = existing_heap(); OURO_LIKELY(h != nullptr)) return h;
-  return make_heap();
-}
-// current_heap(), or throws std::logic_error after teardown (for the gc API).
-Heap& heap_for_api();
-// True when the heap with this id was torn down (its objects are orphans).
+
+// --- heap ids and the calling thread's heap (heap.cpp) ---
+
+// A fresh id for a new heap (never 0, which means "no heap").
+std::uint16_t new_heap_id() noexcept;
+// From now on objects with this id are orphans, usable from any thread.
+void retire_heap_id(std::uint16_t id) noexcept;
+// True when the heap with this id is torn down (its objects are orphans).
 bool is_dead_heap_id(std::uint16_t id) noexcept;
-
-// Reports an exception nobody can catch through the heap's unraisable hook.
-// `where` names the source when there is no object ("gc callback").
-void report_unraisable(std::exception_ptr e, const Object* o, const char* where) noexcept;
-
-#if OURO_CHECKS
-// Records the dynamic type of an object about to be destroyed in its slot
-// field, for report_use_of_dead_object (object.cpp).
-void remember_type_for_checks(Object& o) noexcept;
-#endif
-
-// The demangled name of a type, with namespaces ("std::runtime_error").
-std::string demangled_name(const std::type_info& t);
-// The same without namespaces ("Graph" for tour::Graph), as type_name() says.
-std::string short_type_name(const std::type_info& t);
+// `h` becomes the calling thread's heap (existing_heap()).
+void attach_to_this_thread(Heap* h) noexcept;
+// The calling thread's heap is gone for good (thread exit): existing_heap()
+// is nullptr again and this_thread_heap_is_gone() true.
+void detach_from_this_thread() noexcept;
+bool this_thread_heap_is_gone() noexcept;
 
 }  // namespace ouro::detail

@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "inspect_shared.hpp"
+#include "thread_heap.hpp"
 
 namespace ouro::detail {
 namespace {

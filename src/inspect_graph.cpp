@@ -84,9 +84,9 @@ void HeapGraph::take_snapshot() {
 
 // By the object's table and slot when it still sits where the snapshot saw
 // it (comparing addresses: a pinned object's address is its own), else by
-// the hash map. A tracked object of this heap found elsewhere was moved (by
-// user code: gc::freeze()) or made during the walk: from then on the map
-// holds the snapshot's objects too.
+// the hash map. A tracked object of this heap found elsewhere has moved (by
+// user code: gc::freeze()) or is new since the snapshot: from then on the
+// map holds the snapshot's objects too.
 std::uint32_t HeapGraph::lookup(const Object* o) {
   auto t = static_cast<std::size_t>(table_of(*o));
   if (t < kTables && Access::heap_id(*o) == heap_.id) {
@@ -141,7 +141,7 @@ void HeapGraph::read_references() {
 }
 
 // The collector's update_refs + subtract_refs, over every node: external_
-// starts as each node's refcount when it was pinned (count_before_pin).
+// starts as each node's refcount at its pinning (count_before_pin).
 void HeapGraph::count_external() {
   for (const Arc& a : arcs_) --external_[a.node];
 }

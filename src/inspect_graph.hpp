@@ -9,7 +9,7 @@
 // first (table by table, in slot order, so finding the node of a tracked
 // object is table base + slot, no hashing), then the other objects that
 // tracked ones refer to (untracked ones, and any a traverse() reports that
-// was not in the snapshot), pinned when first met, in a hash map.
+// the snapshot lacks), pinned when first met, in a hash map.
 //
 // The traverse() calls are user code: the graph holds a QueryScope while it
 // lives, so no collection moves or frees anything under it, and the pins
@@ -57,7 +57,7 @@ class HeapGraph {
   std::uint32_t tracked() const noexcept { return tracked_; }
   Object* object(std::uint32_t i) const noexcept { return nodes_.objects[i].get(); }
   bool is_tracked(std::uint32_t i) const noexcept { return i < tracked_; }
-  // The node of `o`, or npos when `o` was neither in the snapshot nor met.
+  // The node of `o`, or npos when `o` is neither in the snapshot nor met.
   std::uint32_t find(const Object& o);
   // The node's refcount (as ouro::refcount says), without the graph's pin.
   std::size_t refcount(std::uint32_t i) const;

@@ -23,6 +23,8 @@
 
 #include "inspect_html_assets.hpp"
 #include "inspect_shared.hpp"
+#include "object_core.hpp"
+#include "thread_heap.hpp"
 
 namespace ouro::detail {
 namespace {
@@ -82,7 +84,7 @@ class PageGraph {
     if (ids_.emplace(node, static_cast<std::uint32_t>(nodes_.size())).second) nodes_.push_back(node);
   }
   bool full() const noexcept { return nodes_.size() >= kMaxHtmlNodes; }
-  // The page's id of a heap node, -1 when it was left out.
+  // The page's id of a heap node, -1 for a node the page leaves out.
   long id(std::uint32_t node) const {
     auto it = ids_.find(node);
     return it == ids_.end() ? -1 : static_cast<long>(it->second);

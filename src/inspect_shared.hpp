@@ -1,5 +1,6 @@
-// inspect_shared.hpp — what the leak-forensics reports share (inspect.cpp):
-// turning graph nodes into the public Edge and Cycle values, the type count.
+// inspect_shared.hpp — what the leak-forensics reports share
+// (inspect_shared.cpp): graph nodes turned into the public Edge and Cycle
+// values, the type count, reprs cut for a report, neighbourhoods.
 #pragma once
 
 #include <cstdint>

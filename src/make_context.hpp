@@ -1,6 +1,7 @@
 // make_context.hpp — the general path of make<T>() (begin_make,
-// abandon_make, finish_make in heap.cpp; the frame and the inline path are
-// described in ouro/detail/make_frame.hpp).
+// abandon_make, finish_make in thread_heap.cpp; Object's side in
+// object_core.cpp; the frame and the inline path are described in
+// ouro/detail/make_frame.hpp).
 //
 // begin_make() saves the caller's frame (make<T> can nest: a base
 // constructed before Object may itself call make<>) and arms a new one with

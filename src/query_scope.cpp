@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "collector.hpp"
+#include "destruction.hpp"
 
 namespace ouro::detail {
 

@@ -59,8 +59,8 @@ class ScratchBuffer {
   // Room for n elements, keeping the contents; false when there is no
   // memory for it (nothing changes then). Populate::yes faults the new
   // pages in at once, for a buffer about to be written in full: one call
-  // into the kernel instead of a page fault every 4 KiB (a tenth of the
-  // first collection of a million objects went to those faults).
+  // into the kernel instead of a page fault every 4 KiB, which would be a
+  // visible part of a large set's first collection.
   bool try_grow(std::size_t n, Populate populate = Populate::no) noexcept {
     if (n <= capacity_) return true;
     constexpr std::size_t kPage = 4096;

@@ -1,4 +1,4 @@
-// How the collector marks (src/collector.cpp, "mark_along_edges"): it
+// How the collector marks (src/reachability.cpp, "mark_along_edges"): it
 // records the references that traverse() reports while counting, with each
 // object's number of them in one byte (255 and more kept aside), and marks
 // along that record in table order: references forward are marked ahead,

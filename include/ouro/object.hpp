@@ -109,6 +109,7 @@ std::string type_name(const Object& o);
 
 }  // namespace ouro
 
+#include "ouro/detail/destruction_entry.hpp"
 #include "ouro/detail/flags.hpp"
 #include "ouro/detail/make_frame.hpp"
 

@@ -37,7 +37,7 @@ inline constexpr std::uint64_t kImmortalBase = std::uint64_t{1} << 62;
 // Checked builds: what ~Object leaves in flags_ and heap_id_ of a managed
 // object, so that a later use of a dangling Ref can be told apart from a
 // live object (see check_alive). Table 6 is never used by a live object.
-// slot_ then holds an index into the table of type names (object.cpp), so
+// slot_ then holds an index into the table of type names (object_core.cpp), so
 // the message can name the type. The allocator may overwrite the first 16
 // bytes of a freed block (vtable pointer, refcount), not these.
 inline constexpr std::uint16_t kPoisonFlags = 0xFFFE;

@@ -14,7 +14,10 @@
 #include <cstdint>
 
 #include "ouro/detail/config.hpp"
+#include "ouro/detail/destruction_entry.hpp"
 #include "ouro/detail/flags.hpp"
+#include "ouro/detail/heap_entry.hpp"
+#include "ouro/detail/object_core_entry.hpp"
 #include "ouro/object.hpp"
 
 namespace ouro::detail {
@@ -56,17 +59,6 @@ inline std::uint16_t flags_in_table(std::uint16_t flags, Table t) noexcept {
 }
 inline void set_table(Object& o, Table t) noexcept { Access::flags(o) = flags_in_table(Access::flags(o), t); }
 inline bool is_immortal_count(std::uint64_t rc) noexcept { return rc >= kImmortalBase; }
-
-// Refcount reached zero: finalize, destroy, free (or defer when the
-// destruction stack is deep, or leave it to the collector when guarded).
-void release(Object* o) noexcept;
-
-#if OURO_CHECKS
-// Aborts when `o` belongs to another thread's heap.
-void check_owner(const Object* o) noexcept;
-// Aborts naming the type: `o` was destroyed, or its destruction has begun.
-[[noreturn]] void report_use_of_dead_object(const Object* o) noexcept;
-#endif
 
 // Checked builds: a Ref that is copied, dropped or dereferenced must point
 // at an object whose destruction has not begun (no live Ref can point at

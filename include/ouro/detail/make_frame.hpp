@@ -9,7 +9,7 @@
 //    known; the constructor at exactly that address takes fast_flags. No
 //    other Object can live at that address, so a by-value Object member of
 //    an earlier base, or a parameter, stays unmanaged.
-//  - the general one (begin_make/finish_make, src/heap.cpp and
+//  - the general one (begin_make/finish_make, src/thread_heap.cpp and
 //    src/make_context.hpp): for nested makes, virtual bases, types with
 //    their own operator new, the first make of a thread. It saves and
 //    restores the whole frame, so it may run inside either kind.
@@ -50,8 +50,6 @@ extern thread_local constinit MakeFrame tls_make OURO_TLS_MODEL;
 
 // Object's constructor when the general path is armed.
 void take_make_frame(Object* o) noexcept;
-// What ~Object does beyond the common case (object.hpp).
-void object_destructor_rest(Object* o) noexcept;
 
 }  // namespace detail
 }  // namespace ouro

@@ -108,8 +108,8 @@ class SlotTable {
 
   // Gives back the chunks beyond the current size (and `kept` more
   // entries), keeping three spare: the young tables trade storage with
-  // `unreachable` at every collection, and with one spare each a chunk went
-  // back to malloc and was faulted in again a few collections later.
+  // `unreachable` at every collection, and with one spare each a chunk
+  // would go back to malloc and be faulted in again a few collections later.
   void shrink(std::size_t kept = 0) noexcept {
     std::size_t needed = (std::size_t{size_} + kept + kChunkSize - 1) / kChunkSize + 3;
     if (chunks_.size() > needed) {

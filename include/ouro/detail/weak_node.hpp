@@ -1,6 +1,6 @@
 // ouro/detail/weak_node.hpp — what WeakRef<T> (ouro/weakref.hpp) needs
 // inline: the node a WeakRef owns, linked into its target's weak list, and
-// the library functions that link and unlink it (src/weakref.cpp).
+// the library functions that link and unlink it (src/weak_references.cpp).
 #pragma once
 
 #include <cstdint>
@@ -19,7 +19,7 @@ namespace detail {
 
 // One weak reference, as the target's weak list sees it. A WeakRef owns one
 // node; the node links into a circular list whose sentinel lives in the
-// heap's side table (see src/weakref.cpp). target == nullptr: cleared.
+// heap's side table (see src/weak_references.cpp). target == nullptr: cleared.
 struct WeakNode {
   WeakNode() = default;
   WeakNode(const WeakNode&) = delete;

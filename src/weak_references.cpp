@@ -1,4 +1,4 @@
-// weakref.cpp — where weak references live and how they are cleared.
+// weak_references.cpp — where weak references live and how they are cleared.
 //
 // WHERE THE LISTS LIVE
 // The object header has no room for a list head, and most objects never get
@@ -19,7 +19,7 @@
 // sit in a local "pending" list (same links) until their turn: a WeakRef
 // destroyed meanwhile unlinks itself and never calls back, so the callbacks
 // that run first may do anything, including destroying later ones.
-#include "weak_lists.hpp"
+#include "weak_references.hpp"
 
 #include <atomic>
 #include <cstddef>
@@ -31,6 +31,8 @@
 #include "heap.hpp"
 #include "ouro/detail/header.hpp"
 #include "ouro/visitor.hpp"
+#include "ouro/weakref.hpp"
+#include "unraisable.hpp"
 
 namespace ouro::detail {
 namespace {
@@ -44,8 +46,8 @@ struct OrphanLists {
   WeakLists lists;
 };
 
-// How many weak-reference nodes, in all threads, have a target (one was set
-// by weak_attach and has not been cleared or freed since). When there are
+// How many weak-reference nodes, in all threads, have a target (set by
+// weak_attach, and not cleared or freed since). When there are
 // none, no object can own a weak reference that needs clearing, and the
 // collector skips traversing its garbage for them (handle_weakrefs).
 // Relaxed: a thread's own attaches precede its collections in program

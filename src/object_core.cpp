@@ -1,5 +1,6 @@
-// object.cpp — Object's own members, the per-object queries of object.hpp,
-// names and reprs, and the one fatal-error path.
+// object_core.cpp — Object's own members, the per-object queries of
+// ouro/object.hpp, names and reprs, and the one fatal-error path. The bottom
+// layer: it calls nothing of the library but the allocator.
 #include <cxxabi.h>
 
 #include <algorithm>
@@ -19,13 +20,13 @@
 #include <mimalloc.h>
 #endif
 
+#include "object_core.hpp"
+
 #include "allocator.hpp"
-#include "ouro/detail/fault_injection.hpp"
-#include "heap.hpp"
 #include "make_context.hpp"
-#include "weak_lists.hpp"
+#include "ouro/detail/fault_injection.hpp"
 #include "ouro/detail/header.hpp"
-#include "ouro/object.hpp"
+#include "ouro/detail/object_core_entry.hpp"
 #include "ouro/ref.hpp"
 
 namespace ouro {
@@ -186,29 +187,6 @@ void take_make_frame(Object* o) noexcept {
 
 }  // namespace detail
 
-namespace detail {
-
-void object_destructor_rest(Object* o) noexcept {
-  // Only when the object did not die by release() (a constructor threw).
-  if (has(*o, kHasWeakrefs)) clear_weakrefs(o);
-  if (!has(*o, kManaged)) return;
-  if (!has(*o, kDestroying)) {
-    // A managed object's destructor runs outside the library only when its
-    // constructor threw (make<T>() unwinds it) or when user code deleted it.
-    if (table_of(*o) != Table::none)
-      fatal("a managed object was deleted directly; it dies when its last ouro::Ref goes");
-    if (Access::refcnt(*o) > 1)
-      fatal("a constructor threw after a reference to its object escaped (ouro::ref(this) stored elsewhere)");
-  }
-#if OURO_CHECKS
-  if (!has(*o, kDestroying)) Access::slot(*o) = UINT32_MAX;  // not through dispose(): type unknown
-  Access::flags(*o) = kPoisonFlags;  // see detail::check_alive
-  Access::heap_id(*o) = kPoisonHeapId;
-#endif
-}
-
-}  // namespace detail
-
 void Object::traverse(Visitor&) {}
 void Object::finalize() {}
 
@@ -322,8 +300,6 @@ void immortalize(const Object& o) {
 }
 
 bool is_immortal(const Object& o) { return detail::is_immortal_count(Access::refcnt(o)); }
-
-void set_unraisable_hook(UnraisableHook hook) { detail::heap_for_api().unraisable = std::move(hook); }
 
 std::string type_name(const Object& o) { return detail::short_type_name(typeid(o)); }
 
