@@ -804,7 +804,8 @@ constexpr Op kOps[] = {
 // std::bad_alloc with the model unchanged: when no user code changed the
 // graph meanwhile, no object made by it is alive, every object reachable
 // before is alive, the slots hold what they held. Then, without injection,
-// a full collection must reclaim everything unreachable.
+// a full collection must reclaim everything unreachable (unless a
+// traverse() ran user code).
 std::string op_oom(World& w, Reader& in) {
   namespace fault = ouro::detail::fault;
   std::uint8_t spec = in.next();
@@ -852,7 +853,11 @@ std::string op_oom(World& w, Reader& in) {
       if (w.slot_id(i) != slots_before[static_cast<std::size_t>(i)])
         w.fail("slot " + str(i) + " changed in an operation that threw std::bad_alloc");
   }
-  if (w.failure.empty()) {
+  // A traverse() that ran user code may have left objects alive at a zero
+  // count; the checks would pin them (get_referents, get_objects) and so
+  // destroy them under their loops. settle_zombies collects them after the
+  // operation instead.
+  if (w.failure.empty() && !w.traverse_acted) {
     w.finalized_during_op.clear();
     w.freeze_during_op = false;
     collect_and_check(w);
