@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "destruction.hpp"
 #include "heap.hpp"
 #include "ouro/gc.hpp"
 #include "ouro/visitor.hpp"
@@ -182,7 +183,22 @@ bool remove_callback(std::size_t id) {
   return false;
 }
 
+namespace {
+
+// While the collector counts references, the tables it reads must not move
+// under it: user code that a traverse() sets off (a destructor or finalizer
+// of an object it let go of) may not freeze or unfreeze then.
+void refuse_while_counting(const char* what) {
+  if (detail::counting_now())
+    throw std::logic_error(std::string(what) +
+                           ": called while the collector counts references (from a traverse(), or a finalizer or "
+                           "destructor that one set off); call it after the collection");
+}
+
+}  // namespace
+
 void freeze() {
+  refuse_while_counting("ouro::gc::freeze");
   Heap& h = detail::heap_for_api();
   detail::SlotTable& gen2 = h.table(Table::gen2);
   // Frozen objects are out of every collection's reach: none stays pending.
@@ -193,6 +209,7 @@ void freeze() {
 }
 
 void unfreeze() {
+  refuse_while_counting("ouro::gc::unfreeze");
   Heap& h = detail::heap_for_api();
   h.append_table(Table::permanent, Table::gen2);
 }

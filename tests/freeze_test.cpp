@@ -8,8 +8,11 @@
 
 #include <algorithm>
 #include <array>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
+#include <ouro/detail/verify.hpp>
 #include <ouro/ouro.hpp>
 
 #include "support/fresh_heap.hpp"
@@ -198,3 +201,66 @@ TEST(Freeze, FreezeAndUnfreezeWithAnEmptyHeap) {
 }
 
 }  // namespace
+
+namespace {
+
+// An untracked object with a finalizer that freezes (or unfreezes).
+struct FreezesWhenFinalized : ouro::Object {
+  explicit FreezesWhenFinalized(bool unfreeze, std::vector<std::string>& log) : unfreeze_(unfreeze), log_(log) {}
+  void finalize() override {
+    try {
+      if (unfreeze_)
+        ouro::gc::unfreeze();
+      else
+        ouro::gc::freeze();
+      log_.push_back("done");
+    } catch (const std::logic_error& e) {
+      log_.push_back(e.what());
+    }
+  }
+  bool unfreeze_;
+  std::vector<std::string>& log_;
+};
+
+// Its traverse() lets go of `victim` the first time the collector counts it.
+struct DropsItsVictimWhileCounted : ouro::Object {
+  void traverse(ouro::Visitor& v) override {
+    if (!v.clearing()) victim.reset();
+    v(next);
+  }
+  ouro::Ref<ouro::Object> victim;
+  ouro::Ref<ouro::Object> next;
+};
+
+}  // namespace
+
+// A finalizer set off by a traverse() runs while the collector counts: the
+// tables it reads must not move, so freeze and unfreeze refuse there, and
+// the collection and the heap stay consistent.
+TEST(Freeze, FreezeAndUnfreezeFromUserCodeThatATraverseSetsOffAreRefusedWhileTheCollectorCounts) {
+  for (bool unfreeze : {false, true}) {
+    ouro_test::in_fresh_heap([unfreeze] {
+      std::vector<std::string> log;
+      std::vector<ouro::Ref<ouro::Object>> kept;
+      for (int i = 0; i < 5; ++i) kept.push_back(ouro::make<DropsItsVictimWhileCounted>());
+      auto dropper = ouro::make<DropsItsVictimWhileCounted>();
+      dropper->victim = ouro::make<FreezesWhenFinalized>(unfreeze, log);
+      dropper->next = dropper;
+      dropper.reset();  // garbage: a cycle through itself
+      ouro::gc::freeze();
+      ouro::gc::unfreeze();  // all in gen2, so a full collection counts them
+      EXPECT_EQ(ouro::gc::collect(), 1u) << "the dropper";
+      ASSERT_EQ(log.size(), 1u);
+      EXPECT_NE(log[0].find(unfreeze ? "ouro::gc::unfreeze: called while the collector counts references"
+                                     : "ouro::gc::freeze: called while the collector counts references"),
+                std::string::npos)
+          << log[0];
+      EXPECT_EQ(ouro::gc::get_freeze_count(), 0u);
+      EXPECT_EQ(ouro::gc::get_objects().size(), 5u);
+      ouro::detail::verify_this_heap("after the collection");
+      ouro::gc::freeze();  // outside a collection, as ever
+      EXPECT_EQ(ouro::gc::get_freeze_count(), 5u);
+      ouro::gc::unfreeze();
+    });
+  }
+}

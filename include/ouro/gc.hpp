@@ -100,6 +100,10 @@ bool remove_callback(std::size_t id);
 
 // Moves every tracked object to the permanent generation, which collections
 // ignore (gc.freeze()); unfreeze() moves them back into the oldest one.
+// Both throw std::logic_error while the collector counts references (called
+// from a traverse(), or from a finalizer or destructor that a traverse()
+// set off by dropping a reference): the tables must not move under it.
+// From a finalizer or callback of the collection itself they work.
 void freeze();
 void unfreeze();
 std::size_t get_freeze_count();

@@ -121,6 +121,9 @@ void World::run(Behaviour b, std::uint8_t p, Base* self) {
   } catch (const std::bad_alloc&) {  // out of memory (injected) in what the behaviour called: user code lets it go on
     ++thrown;
     throw UserBadAlloc();
+  } catch (const std::logic_error&) {  // a call the library refuses at that moment (freeze while it counts)
+    ++thrown;
+    throw;
   }
 }
 

@@ -283,7 +283,8 @@ struct World {
   void set_field(Base& holder, int i, const ouro::Ref<Base>& target);
   // Runs behaviour `b` (user code of a finalizer or a callback). A
   // std::bad_alloc (injected) out of what it calls counts as thrown by user
-  // code and leaves as UserBadAlloc.
+  // code and leaves as UserBadAlloc; so does a std::logic_error of a call
+  // the library refuses at that moment (gc::freeze while it counts).
   void run(Behaviour b, std::uint8_t param, Base* self);
   void run_behaviour(Behaviour b, std::uint8_t param, Base* self);
   // What a weak reference callback does: `b` as for a gc callback, except
