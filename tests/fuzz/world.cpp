@@ -67,6 +67,8 @@ Base::~Base() {
     auto q = static_cast<std::uint8_t>(destructor_query);
     try {
       world.run_query(q % kQueries, world.slots[static_cast<std::size_t>((q / kQueries) % kSlots)]);
+    } catch (const UserBadAlloc&) {  // a traverse() the query called ran out of memory: it came back out
+      ++world.caught;
     } catch (const std::bad_alloc&) {
     }
   }
