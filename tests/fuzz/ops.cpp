@@ -862,7 +862,9 @@ std::string op_oom(World& w, Reader& in) {
   // count; the checks would pin them (get_referents, get_objects) and so
   // destroy them under their loops. settle_zombies collects them after the
   // operation instead.
-  if (w.failure.empty() && !w.traverse_acted) {
+  // Without an injected failure the op was its inner op, and the checks
+  // after every op judge it as such.
+  if (w.failure.empty() && !w.traverse_acted && failed > 0) {
     // The checked collection judges only what it did itself; what the inner
     // op finalized stays on record for the checks after this op (weak
     // references it cleared may belong to objects a finalizer resurrected).
