@@ -17,6 +17,7 @@
 #include <ouro/ouro.hpp>
 
 #include "support/fresh_heap.hpp"
+#include "support/throwing_traverse.hpp"
 
 namespace {
 
@@ -120,15 +121,7 @@ TEST(Callbacks, StartThenStopWithGenerationAndResults) {
   });
 }
 
-// Its traverse throws (outside clearing) while `armed` is set.
-struct ThrowingTraverse : Object {
-  void traverse(ouro::Visitor& v) override {
-    if (armed && !v.clearing()) throw std::runtime_error("traverse failed");
-    v(next);
-  }
-  static inline bool armed = false;
-  Ref<Object> next;
-};
+using ouro_test::ThrowingTraverse;
 
 TEST(Callbacks, EveryStartGetsItsStopWhenATraverseThrowsDuringTheCollection) {
   in_fresh_heap([] {

@@ -21,6 +21,7 @@
 #include <ouro/ouro.hpp>
 
 #include "support/fresh_heap.hpp"
+#include "support/throwing_traverse.hpp"
 #include "support/instrumented.hpp"
 
 namespace {
@@ -257,15 +258,7 @@ TEST(Collect, FromAConstructorTheObjectBeingBuiltIsNotTrackedYetAndItsChildrenSu
   });
 }
 
-// Its traverse throws (outside clearing) while `armed` is set.
-struct ThrowingTraverse : Object {
-  void traverse(ouro::Visitor& v) override {
-    if (armed && !v.clearing()) throw std::runtime_error("traverse failed");
-    v(next);
-  }
-  static inline bool armed = false;
-  Ref<Object> next;
-};
+using ouro_test::ThrowingTraverse;
 
 TEST(Collect, TraverseThatThrowsLosesNothingAndLaterCollectionsWork) {
   in_fresh_heap([] {
