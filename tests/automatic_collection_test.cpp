@@ -1,4 +1,4 @@
-// Automatic collection (API.md, "The collector"): triggered by allocations of
+// Automatic collection (ouro/gc.hpp): triggered by allocations of
 // tracked objects exactly as CPython 3.11's gc_alloc / gc_collect_generations
 // do, plus one improvement to the 25% rule.
 //

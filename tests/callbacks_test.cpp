@@ -1,4 +1,4 @@
-// gc callbacks and statistics (API.md, "The collector": add_callback is like
+// gc callbacks and statistics (ouro/gc.hpp: add_callback is like
 // appending to gc.callbacks; CPython 3.11 invokes each callback with
 // "start" and "stop" and the info {generation, collected, uncollectable}).
 //

@@ -1,4 +1,4 @@
-// gc::collect() and the gc module's view of the heap (API.md, "The collector";
+// gc::collect() and the gc module's view of the heap (ouro/gc.hpp;
 // docs/design/decisions.md for get_objects/get_referrers and frozen objects).
 //
 //   collect(g)     returns the unreachable objects it found; survivors age

@@ -1,5 +1,5 @@
-// A traverse() that reports a reference its object does not hold (API.md,
-// "Rules"): checked builds (OURO_CHECKS) detect the count going below zero
+// A traverse() that reports a reference its object does not hold (docs/semantics.md,
+// "The collector"): checked builds (OURO_CHECKS) detect the count going below zero
 // during a collection and abort with a message naming the type. Release
 // builds treat the over-reported object as referenced from outside: it
 // leaks, it is never freed early (src/collector.cpp, "WHAT IT FINDS").

@@ -1,4 +1,4 @@
-// The collector's debug text (API.md, "The collector"): CPython 3.11's lines,
+// The collector's debug text (ouro/gc.hpp): CPython 3.11's lines,
 // line for line, with the C++ type name (docs/design/decisions.md: no
 // namespaces, template arguments kept, addresses as %p):
 //

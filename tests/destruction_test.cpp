@@ -1,5 +1,5 @@
-// Destruction by reference counting (API.md, "Objects and references",
-// "Rules"): an object dies in the call that drops its last reference —
+// Destruction by reference counting (ouro/object.hpp, ouro/ref.hpp,
+// docs/semantics.md): an object dies in the call that drops its last reference —
 // finalize() (at most once ever), then the destructor, then the memory; a
 // finalizer may resurrect its object; arbitrarily long chains die without
 // recursion (the trashcan); exceptions escaping finalize() go to the

@@ -1,5 +1,5 @@
-// inspect::write_dot and inspect::write_html as text (API.md, "Leak
-// forensics"): what they contain, that roots and garbage are marked, that
+// inspect::write_dot and inspect::write_html as text (ouro/inspect.hpp):
+// what they contain, that roots and garbage are marked, that
 // depth and direction are honoured, and that no repr can break out of its
 // quoting (dot strings, HTML text, the page's embedded JSON), and that the
 // page stays bounded in size and in the user code it runs whatever the

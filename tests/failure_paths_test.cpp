@@ -1,4 +1,4 @@
-// Failure paths (issue 6): running out of memory inside a collection, user
+// Failure paths: running out of memory inside a collection, user
 // code that freezes, allocates or collects from callbacks and finalizers,
 // and thousands of nested resurrections.
 //

@@ -1,4 +1,4 @@
-// Finalizers and the collector (API.md, "The collector", "Fine points";
+// Finalizers and the collector (ouro/gc.hpp, docs/semantics.md;
 // docs/design/decisions.md, "Legacy policy" and "collect() count").
 //
 //   pep442 (default)  every object of the garbage with a finalizer gets

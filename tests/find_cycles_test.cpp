@@ -1,4 +1,4 @@
-// inspect::find_cycles (API.md, "Leak forensics"): every strongly connected
+// inspect::find_cycles (ouro/inspect.hpp): every strongly connected
 // group of tracked objects of more than one object or with a self
 // reference, largest first, with its internal edges (field names) and
 // `garbage` = no root reaches it; find_cycles(o) only o's group. Iterative:

@@ -1,4 +1,4 @@
-// gc::freeze / unfreeze / get_freeze_count (API.md, "The collector";
+// gc::freeze / unfreeze / get_freeze_count (ouro/gc.hpp;
 // CPython 3.11's gc.freeze: every tracked object moves to the permanent
 // generation, which collections ignore, and count0 restarts; unfreeze moves
 // them back into the oldest generation). docs/design/decisions.md: freeze

@@ -1,4 +1,4 @@
-// Immortal objects (PEP 683; API.md "Objects and references"): immortalize()
+// Immortal objects (PEP 683; ouro/object.hpp): immortalize()
 // freezes the reference count at ouro::immortal_refcount; the object is never
 // freed and never collected, and what it references stays alive with it.
 //

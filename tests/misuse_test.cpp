@@ -1,4 +1,4 @@
-// Misuse that would corrupt memory gets a clear error (issue 6): each case
+// Misuse that would corrupt memory gets a clear error: each case
 // aborts with "ouro: fatal: <the problem>" naming the type. The checks of
 // OURO_CHECKS builds (Debug) and the ones kept in release builds are listed
 // in docs/reliability.md. Two more live next to their subject:

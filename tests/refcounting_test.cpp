@@ -1,6 +1,6 @@
 // Ref<T>: the strong reference, and exact reference counts.
 //
-// API.md, "Objects and references": Ref<T> behaves like a smart pointer
+// ouro/object.hpp and ouro/ref.hpp: Ref<T> behaves like a smart pointer
 // (default/nullptr construction, copy, move, converting copy/move, get, *,
 // ->, explicit bool, reset, ==/!= with each other and nullptr, <=> address
 // order, std::hash), ref_cast / dynamic_ref_cast, ref(p) for a live managed

@@ -1,4 +1,4 @@
-// One heap per thread (API.md, "Rules" and "Fine points"; decisions.md,
+// One heap per thread (docs/semantics.md, "Threads"; decisions.md,
 // "Thread exit"): gc settings, callbacks, garbage() and the unraisable hook
 // belong to the calling thread; a new thread starts with the defaults; when a
 // thread ends its heap drops garbage(), collects, and orphans what is still

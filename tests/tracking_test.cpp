@@ -1,6 +1,6 @@
 // Which objects the collector tracks, and what traverse() can report.
 //
-// API.md, "Objects and references": a type that does not override traverse
+// ouro/object.hpp and ouro/ref.hpp: a type that does not override traverse
 // is refcounted only and never tracked (like Python's ints and strings); a
 // type that does is tracked. Visitor accepts single Refs, several at once,
 // ranges, associative containers with Ref keys and/or values, and,

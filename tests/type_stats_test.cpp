@@ -1,4 +1,4 @@
-// inspect::type_stats, snapshot and growth (API.md, "Leak forensics"): live
+// inspect::type_stats, snapshot and growth (ouro/inspect.hpp): live
 // tracked objects by type (the short type name), most common first, bytes =
 // count * sizeof the dynamic type as make<T> recorded it; growth lists the
 // types whose count grew, by how much, largest first.

@@ -1,5 +1,5 @@
-// Weak references inside a collection (API.md, "Weak references" and "Fine
-// points"; CPython 3.11's handle_weakrefs):
+// Weak references inside a collection (ouro/weakref.hpp and docs/semantics.md;
+// CPython 3.11's handle_weakrefs):
 //
 //   - every weak reference to an object of the garbage is cleared before any
 //     finalizer runs, so finalizers see them expired;

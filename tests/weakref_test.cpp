@@ -1,4 +1,4 @@
-// Weak references on the refcount path (API.md, "Weak references";
+// Weak references on the refcount path (ouro/weakref.hpp;
 // docs/design/decisions.md, "Weak references").
 //
 //   - a WeakRef does not keep its target alive; lock() gives a strong Ref

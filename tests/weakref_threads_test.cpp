@@ -1,4 +1,4 @@
-// Weak references and threads (API.md, "Rules", "Fine points";
+// Weak references and threads (docs/semantics.md, "Threads";
 // docs/design/decisions.md, "Weak references to orphans"):
 //
 //   - objects that outlive their thread's heap are orphans; weak references

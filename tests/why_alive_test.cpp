@@ -1,4 +1,4 @@
-// inspect::why_alive and inspect::is_root (API.md, "Leak forensics").
+// inspect::why_alive and inspect::is_root (ouro/inspect.hpp).
 //
 //   why_alive(o)   the shortest chain from a root to o, through named fields
 //                  and containers; empty for a root, an immortal object, and
