@@ -227,8 +227,12 @@ struct World {
   bool collect_check_armed = false;
   bool collection_running = false;  // between a Phase::start and its Phase::stop
   bool collect_legacy = false;
-  bool collect_save_all = false;  // DEBUG_SAVEALL: garbage goes to garbage(), none is freed
+  bool collect_save_all = false;  // DEBUG_SAVEALL: what the collection finds goes to garbage(), none of it is freed
   std::vector<char> unreachable_before;
+  // Per id, under DEBUG_SAVEALL: an untracked object of unreachable_before
+  // whose every reference is the strong half of an owned map's entry whose
+  // weak referent is garbage too (held_only_by_dying_entries).
+  std::vector<char> saveall_may_free;
 
   // Weak references: slots, records, the two weak maps and their models.
   std::array<WeakSlot, kWeakSlots> weak;
