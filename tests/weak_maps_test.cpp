@@ -31,6 +31,7 @@ using ouro::Ref;
 using ouro::WeakKeyMap;
 using ouro::WeakValueMap;
 using ouro_test::Events;
+using ouro_test::FinalizedMapHolder;
 using ouro_test::FinalizerOnlyNode;
 using ouro_test::in_fresh_heap;
 using ouro_test::Instrumented;
@@ -464,6 +465,46 @@ TEST(WeakMapsAsMembers, EntriesOfAMapOwnedByTheGarbageDoNotCallBack) {
       a->by_key.insert_or_assign(make<PlainNode>(ev, "key"), value);
       a->by_object.insert_or_assign(value, make<PlainNode>(ev, "payload"));
     }
+    EXPECT_EQ(gc::collect(), 2u);
+    EXPECT_EQ(ev.alive(), 0);
+  });
+}
+
+// Under the legacy policy a map whose owner has a finalizer is not part of
+// the collectable garbage even when the owner is unreachable: its entries'
+// weak references to keys the collection found call back, and the values go
+// (CPython: the callbacks of a WeakKeyDictionary reached from an object with
+// __del__). DEBUG_SAVEALL keeps what the collection found, not an
+// untracked value that only such an entry held.
+TEST(WeakMapsAsMembers, AnUncollectableOwnersMapLetsGoOfTheValueOfACollectedKey) {
+  in_fresh_heap([] {
+    Events ev;
+    gc::set_finalizer_policy(gc::FinalizerPolicy::legacy);
+    gc::set_debug(gc::DEBUG_SAVEALL);
+    Instrumented* owner_seen = nullptr;
+    Instrumented* key_seen = nullptr;
+    {
+      auto owner = make<FinalizedMapHolder>(ev, "owner");
+      owner->next = owner;
+      auto key = make<TrackedNode>(ev, "key");
+      key->next = key;  // garbage the owner does not reach: the map holds it weakly
+      owner->by_object.insert_or_assign(key, make<FinalizerOnlyNode>(ev, "value"));
+      owner_seen = owner.get();
+      key_seen = key.get();
+    }
+    EXPECT_EQ(gc::collect(), 2u) << "the key collected, the owner uncollectable";
+    EXPECT_EQ(ev.of("value"), (std::vector<std::string>{"construct", "finalize", "destroy"}));
+    EXPECT_EQ(ev.of("owner"), (std::vector<std::string>{"construct"})) << "the owner's finalizer never ran";
+    EXPECT_EQ(ev.of("key"), (std::vector<std::string>{"construct"}));
+    std::vector<Ref<ouro::Object>>& saved = gc::garbage();
+    ASSERT_EQ(saved.size(), 2u);
+    EXPECT_TRUE((saved[0].get() == key_seen && saved[1].get() == owner_seen)) << "the collectable first, as CPython";
+    auto& owner = static_cast<FinalizedMapHolder&>(*owner_seen);
+    EXPECT_EQ(owner.by_object.size(), 0u);
+    EXPECT_EQ(owner.by_object.find(*key_seen), nullptr);
+    gc::set_debug(0);
+    gc::set_finalizer_policy(gc::FinalizerPolicy::pep442);
+    saved.clear();
     EXPECT_EQ(gc::collect(), 2u);
     EXPECT_EQ(ev.alive(), 0);
   });
