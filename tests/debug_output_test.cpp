@@ -25,6 +25,7 @@
 #include <ouro/ouro.hpp>
 
 #include "support/fresh_heap.hpp"
+#include "support/nodes.hpp"
 
 namespace {
 
@@ -34,10 +35,7 @@ using ouro::Object;
 using ouro::Ref;
 using ouro_test::in_fresh_heap;
 
-struct Node : Object {
-  void traverse(ouro::Visitor& v) override { v(next); }
-  Ref<Object> next;
-};
+using ouro_test::Node;
 
 struct Resource : Object {
   void traverse(ouro::Visitor& v) override { v(next); }
