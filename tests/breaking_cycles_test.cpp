@@ -21,9 +21,7 @@ namespace gc = ouro::gc;
 using ouro::make;
 using ouro::Object;
 using ouro::Ref;
-using ouro_test::Events;
 using ouro_test::in_fresh_heap;
-using ouro_test::TrackedNode;
 
 // Records, in its destructor, whether its Ref members had been emptied.
 struct ClearedOnDeath : Object {

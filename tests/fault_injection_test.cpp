@@ -18,7 +18,6 @@ namespace {
 
 namespace gc = ouro::gc;
 using ouro::make;
-using ouro::Object;
 using ouro::Ref;
 using ouro_test::alive;
 using ouro_test::ClearFaultsAtExit;

@@ -109,7 +109,6 @@ using ouro::Object;
 using ouro::Ref;
 using ouro_test::alive;
 using ouro_test::ClearFaultsAtExit;
-using ouro_test::FinN;
 using ouro_test::Graph;
 using ouro_test::N;
 using ouro_test::Record;

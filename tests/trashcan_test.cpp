@@ -21,10 +21,7 @@ using ouro::make;
 using ouro::Ref;
 using ouro::refcount;
 using ouro_test::Events;
-using ouro_test::FinalizedNode;
-using ouro_test::FinalizerOnlyNode;
 using ouro_test::PlainNode;
-using ouro_test::TrackedNode;
 
 }  // namespace
 

@@ -18,12 +18,9 @@ namespace {
 
 using ouro::make;
 using ouro::Ref;
-using ouro::refcount;
 using ouro_test::Events;
 using ouro_test::FinalizedNode;
 using ouro_test::FinalizerOnlyNode;
-using ouro_test::PlainNode;
-using ouro_test::TrackedNode;
 using ouro_test::CaptureCerr;
 using ouro_test::is_default_repr;
 
