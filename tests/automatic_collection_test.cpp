@@ -22,6 +22,7 @@
 #include <ouro/ouro.hpp>
 
 #include "support/fresh_heap.hpp"
+#include "support/nodes.hpp"
 
 namespace {
 
@@ -31,10 +32,7 @@ using ouro::Object;
 using ouro::Ref;
 using ouro_test::in_fresh_heap;
 
-struct Node : Object {
-  void traverse(ouro::Visitor& v) override { v(next); }
-  Ref<Object> next;
-};
+using ouro_test::Node;
 
 struct Plain : Object {};
 
@@ -76,49 +74,6 @@ class Recorder {
 };
 
 using Counts = std::array<std::size_t, 3>;
-
-// ---------------------------------------------------------------------------
-// Thresholds, enable/disable
-// ---------------------------------------------------------------------------
-
-TEST(Thresholds, DefaultIs700TenTen) {
-  in_fresh_heap([] {
-    gc::Thresholds t = gc::get_threshold();
-    EXPECT_EQ(t.gen0, 700u);
-    EXPECT_EQ(t.gen1, 10u);
-    EXPECT_EQ(t.gen2, 10u);
-    EXPECT_TRUE(gc::is_enabled());
-  });
-}
-
-TEST(Thresholds, SetThresholdChangesOnlyTheGenerationsGiven) {
-  in_fresh_heap([] {
-    gc::set_threshold(100);
-    EXPECT_EQ(gc::get_threshold().gen0, 100u);
-    EXPECT_EQ(gc::get_threshold().gen1, 10u);
-    EXPECT_EQ(gc::get_threshold().gen2, 10u);
-    gc::set_threshold(50, 3);
-    EXPECT_EQ(gc::get_threshold().gen0, 50u);
-    EXPECT_EQ(gc::get_threshold().gen1, 3u);
-    EXPECT_EQ(gc::get_threshold().gen2, 10u);
-    gc::set_threshold(1, 2, 4);
-    EXPECT_EQ(gc::get_threshold().gen0, 1u);
-    EXPECT_EQ(gc::get_threshold().gen1, 2u);
-    EXPECT_EQ(gc::get_threshold().gen2, 4u);
-  });
-}
-
-TEST(Thresholds, EnableDisableAndIsEnabled) {
-  in_fresh_heap([] {
-    EXPECT_TRUE(gc::is_enabled());
-    gc::disable();
-    EXPECT_FALSE(gc::is_enabled());
-    gc::disable();
-    EXPECT_FALSE(gc::is_enabled());
-    gc::enable();
-    EXPECT_TRUE(gc::is_enabled());
-  });
-}
 
 // ---------------------------------------------------------------------------
 // get_count

@@ -17,6 +17,7 @@
 #include <ouro/ouro.hpp>
 
 #include "support/fresh_heap.hpp"
+#include "support/nodes.hpp"
 #include "support/throwing_traverse.hpp"
 
 namespace {
@@ -27,10 +28,7 @@ using ouro::Object;
 using ouro::Ref;
 using ouro_test::in_fresh_heap;
 
-struct Node : Object {
-  void traverse(ouro::Visitor& v) override { v(next); }
-  Ref<Object> next;
-};
+using ouro_test::Node;
 
 struct WithFinalizer : Object {
   void traverse(ouro::Visitor& v) override { v(next); }

@@ -25,6 +25,8 @@
 #include <ouro/ouro.hpp>
 
 #include "support/fresh_heap.hpp"
+#include "support/nodes.hpp"
+#include "support/text.hpp"
 
 namespace {
 
@@ -34,10 +36,7 @@ using ouro::Object;
 using ouro::Ref;
 using ouro_test::in_fresh_heap;
 
-struct Node : Object {
-  void traverse(ouro::Visitor& v) override { v(next); }
-  Ref<Object> next;
-};
+using ouro_test::Node;
 
 struct Resource : Object {
   void traverse(ouro::Visitor& v) override { v(next); }
@@ -67,18 +66,8 @@ struct Box : ouro::Object {
 
 namespace {
 
-std::string address(const void* p) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%p", p);
-  return buf;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
+using ouro_test::address;
+using ouro_test::lines_of;
 
 // A two-object garbage cycle of T; returns the addresses of both.
 template <class T>
@@ -93,18 +82,7 @@ std::set<std::string> make_garbage_pair() {
 const std::regex kDoneLine(R"(gc: done, (\d+) unreachable, (\d+) uncollectable, (\d+\.\d{4})s elapsed)");
 
 // Restores std::cerr's buffer when it goes.
-class CerrCapture {
- public:
-  CerrCapture() : saved_(std::cerr.rdbuf(captured_.rdbuf())) {}
-  ~CerrCapture() { std::cerr.rdbuf(saved_); }
-  CerrCapture(const CerrCapture&) = delete;
-  CerrCapture& operator=(const CerrCapture&) = delete;
-  std::string text() const { return captured_.str(); }
-
- private:
-  std::ostringstream captured_;
-  std::streambuf* saved_;
-};
+using CerrCapture = ouro_test::CaptureCerr;
 
 TEST(DebugStats, FullCollectionPrintsCPythonsFourLinesWithGenerationSizesBeforeCollecting) {
   in_fresh_heap([] {

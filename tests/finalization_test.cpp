@@ -21,6 +21,7 @@
 #include <ouro/ouro.hpp>
 
 #include "support/fresh_heap.hpp"
+#include "support/heap_queries.hpp"
 #include "support/instrumented.hpp"
 
 namespace {
@@ -37,9 +38,7 @@ using ouro_test::TrackedNode;
 
 using Saved = std::vector<Ref<Instrumented>>;
 
-bool contains(const std::vector<Ref<Object>>& objects, const Object* o) {
-  return std::any_of(objects.begin(), objects.end(), [o](const Ref<Object>& r) { return r.get() == o; });
-}
+using ouro_test::contains;
 
 // Index of the last "finalize ..." entry and of the first "destroy ..." entry.
 void expect_all_finalizers_before_any_destructor(const Events& ev) {

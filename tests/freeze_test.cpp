@@ -16,6 +16,7 @@
 #include <ouro/ouro.hpp>
 
 #include "support/fresh_heap.hpp"
+#include "support/heap_queries.hpp"
 #include "support/instrumented.hpp"
 
 namespace {
@@ -30,9 +31,7 @@ using ouro_test::TrackedNode;
 
 using Counts = std::array<std::size_t, 3>;
 
-bool contains(const std::vector<Ref<Object>>& objects, const Object* o) {
-  return std::any_of(objects.begin(), objects.end(), [o](const Ref<Object>& r) { return r.get() == o; });
-}
+using ouro_test::contains;
 
 void garbage_pair(Events& ev) {
   auto a = make<TrackedNode>(ev, "a");

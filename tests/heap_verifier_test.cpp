@@ -11,6 +11,7 @@
 #include <ouro/ouro.hpp>
 
 #include "support/fresh_heap.hpp"
+#include "support/nodes.hpp"
 
 namespace {
 
@@ -19,10 +20,7 @@ using ouro::Ref;
 using ouro::detail::Access;
 namespace gc = ouro::gc;
 
-struct Node : ouro::Object {
-  Ref<Node> next;
-  void traverse(ouro::Visitor& v) override { v(next); }
-};
+using Node = ouro_test::ChainNode;
 
 struct Finalized : Node {
   void finalize() override {}

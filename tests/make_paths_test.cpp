@@ -16,16 +16,14 @@
 #include <ouro/ouro.hpp>
 
 #include "support/fresh_heap.hpp"
+#include "support/nodes.hpp"
 
 namespace {
 
 using ouro::make;
 using ouro::Ref;
 
-struct Node : ouro::Object {
-  Ref<Node> next;
-  void traverse(ouro::Visitor& v) override { v(next); }
-};
+using Node = ouro_test::ChainNode;
 
 struct Plain : ouro::Object {
   int n = 0;

@@ -20,6 +20,7 @@
 #include <ouro/ouro.hpp>
 
 #include "support/fresh_heap.hpp"
+#include "support/reachability.hpp"
 
 namespace {
 
@@ -78,19 +79,7 @@ struct Graph {
     roots = std::move(kept);
   }
   std::vector<char> reachable() const {
-    std::vector<char> seen(edges.size(), 0);
-    std::vector<int> stack(root_ids.begin(), root_ids.end());
-    for (int r : root_ids) seen[static_cast<std::size_t>(r)] = 1;
-    while (!stack.empty()) {
-      int x = stack.back();
-      stack.pop_back();
-      for (int t : edges[static_cast<std::size_t>(x)])
-        if (!seen[static_cast<std::size_t>(t)]) {
-          seen[static_cast<std::size_t>(t)] = 1;
-          stack.push_back(t);
-        }
-    }
-    return seen;
+    return ouro_test::reach(edges, root_ids, ouro_test::Set(edges.size(), 1));
   }
   // After a full collection: exactly the unreachable vertices are gone.
   void expect_only_reachable_alive(const char* what) const {

@@ -6,7 +6,8 @@
 // random, keeps a random subset as roots in a std::vector<Ref>, drops the
 // rest, and then applies random operations: collect(0/1/2), dropping a
 // root, clearing the resurrected objects or garbage(), freeze/unfreeze.
-// After every step the library must agree with a model computed here:
+// After every step the library must agree with a model computed here, on
+// the reachability model the fuzzer shares (support/reachability.hpp):
 //
 //   refcounting  a node stays alive iff it is reachable from a root, a
 //                resurrection store, garbage(), or a cycle of live nodes;
@@ -39,6 +40,7 @@
 #include <ouro/ouro.hpp>
 
 #include "support/fresh_heap.hpp"
+#include "support/reachability.hpp"
 
 namespace {
 
@@ -103,36 +105,12 @@ void MFinNode::finalize() {
 // The model
 // ---------------------------------------------------------------------------
 
-using Set = std::vector<char>;
+using ouro_test::members;
+using ouro_test::Set;
 
 // Nodes reachable from `starts` through edges whose target is in `allowed`.
 Set reach(const World& w, const std::vector<int>& starts, const Set& allowed) {
-  Set seen(allowed.size(), 0);
-  std::vector<int> stack;
-  for (int s : starts)
-    if (allowed[static_cast<std::size_t>(s)] && !seen[static_cast<std::size_t>(s)]) {
-      seen[static_cast<std::size_t>(s)] = 1;
-      stack.push_back(s);
-    }
-  while (!stack.empty()) {
-    int x = stack.back();
-    stack.pop_back();
-    for (int t : w.edges[static_cast<std::size_t>(x)]) {
-      auto ti = static_cast<std::size_t>(t);
-      if (allowed[ti] && !seen[ti]) {
-        seen[ti] = 1;
-        stack.push_back(t);
-      }
-    }
-  }
-  return seen;
-}
-
-std::vector<int> members(const Set& s) {
-  std::vector<int> out;
-  for (std::size_t i = 0; i < s.size(); ++i)
-    if (s[i]) out.push_back(static_cast<int>(i));
-  return out;
+  return ouro_test::reach(w.edges, starts, allowed);
 }
 
 std::vector<int> external_ids(const World& w) {
@@ -194,12 +172,9 @@ std::size_t model_collect(World& w, int g) {
   std::vector<int> roots;
   for (std::size_t i = 0; i < n; ++i)
     if (in_w[i] && ext[i]) roots.push_back(static_cast<int>(i));
-  Set keep = reach(w, roots, in_w);
-  Set garbage(n, 0);
-  for (std::size_t i = 0; i < n; ++i) {
-    garbage[i] = in_w[i] && !keep[i];
-    if (keep[i]) w.gen[i] = old;
-  }
+  Set garbage = ouro_test::unreachable(w.edges, roots, in_w);
+  for (std::size_t i = 0; i < n; ++i)
+    if (in_w[i] && !garbage[i]) w.gen[i] = old;
   std::vector<int> newly;
   for (int x : members(garbage))
     if (w.fin[static_cast<std::size_t>(x)] && w.finalized[static_cast<std::size_t>(x)] == 0) newly.push_back(x);

@@ -9,8 +9,8 @@
 # valgrind's ~30x slowdown: death tests (they abort on purpose), the
 # ten-million- and million-node chains (the same code runs on 10'000-node
 # chains in other tests); fuzz_replay_test runs 100 corpus programs and 100
-# random ones per part here (OURO_FUZZ_PROGRAMS). The out-of-memory tests of
-# failure_paths_test skip themselves: valgrind's operator new replaces theirs.
+# random ones per part here (OURO_FUZZ_PROGRAMS). The tests of out_of_memory_test
+# that replace operator new skip themselves: valgrind's operator new replaces theirs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build/dev}

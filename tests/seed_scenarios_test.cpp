@@ -20,6 +20,7 @@
 #include <ouro/ouro.hpp>
 
 #include "support/fresh_heap.hpp"
+#include "support/text.hpp"
 
 namespace {
 
@@ -86,18 +87,8 @@ std::vector<Ref<Node>> make_ring(Tally& t, const std::vector<std::string>& names
   return ring;
 }
 
-std::string address(const void* p) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%p", p);
-  return buf;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
+using ouro_test::address;
+using ouro_test::lines_of;
 
 // How many "gc: collecting generation N..." lines there are for each N.
 std::array<int, 3> collecting_lines(const std::string& text) {

@@ -2,11 +2,10 @@
 #include <gtest/gtest.h>
 #include <ouro/ouro.hpp>
 
+#include "support/nodes.hpp"
+
 namespace {
-struct Node : ouro::Object {
-  ouro::Ref<Node> next;
-  void traverse(ouro::Visitor& v) override { v(next); }
-};
+using ouro_test::Node;
 }  // namespace
 
 TEST(Smoke, TwoObjectCycleIsCollected) {

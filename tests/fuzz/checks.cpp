@@ -7,6 +7,8 @@
 
 #include <ouro/detail/verify.hpp>
 
+#include "support/reachability.hpp"
+
 namespace ouro_fuzz {
 
 namespace gc = ouro::gc;
@@ -439,14 +441,16 @@ void check_finalizer_weak_view(World& w, Base& self) {
 std::vector<char> unreachable(World& w) {
   std::unordered_map<std::uint32_t, std::vector<const Base*>> map_refs = map_references(w);
   std::vector<char> frozen = check_generations(w);
-  std::vector<char> reached(w.objects.size(), 0);
-  std::vector<const Base*> stack;
+  // The live objects as the shared model's graph: an edge per field and per
+  // entry of a map the object owns, to a live object.
+  ouro_test::Edges edges(w.objects.size());
+  ouro_test::Set live(w.objects.size(), 0);
+  std::vector<int> roots;
   auto root = [&](const Base* p) {
-    if (!p) return;
-    std::int64_t id = w.id_of(p);
-    if (id < 0 || reached[static_cast<std::size_t>(id)]) return;
-    reached[static_cast<std::size_t>(id)] = 1;
-    stack.push_back(p);
+    if (std::int64_t id = p ? w.id_of(p) : -1; id >= 0) roots.push_back(static_cast<int>(id));
+  };
+  auto edge = [&](std::vector<int>& out, const Base* p) {
+    if (std::int64_t id = p ? w.id_of(p) : -1; id >= 0) out.push_back(static_cast<int>(id));
   };
   for (const Ref<Base>& r : w.slots) root(r.get());
   for (const Ref<Base>& r : w.store) root(r.get());
@@ -454,20 +458,16 @@ std::vector<char> unreachable(World& w) {
   for (const auto& entry : w.live) {
     const Base& b = *entry.first;
     const Info& info = w.objects[entry.second];
+    live[entry.second] = 1;
     if (info.immortal || frozen[entry.second]) root(&b);
     if (!is_tracked_kind(info.kind))
       for (const Ref<Base>& f : b.fields) root(f.get());  // invisible to the collector
+    std::vector<int>& out = edges[entry.second];
+    for (const Ref<Base>& f : b.fields) edge(out, f.get());
+    if (auto it = map_refs.find(b.id); it != map_refs.end())
+      for (const Base* p : it->second) edge(out, p);
   }
-  while (!stack.empty()) {
-    const Base* b = stack.back();
-    stack.pop_back();
-    for (const Ref<Base>& f : b->fields) root(f.get());
-    if (auto it = map_refs.find(b->id); it != map_refs.end())
-      for (const Base* p : it->second) root(p);
-  }
-  std::vector<char> out(w.objects.size(), 0);
-  for (const auto& entry : w.live) out[entry.second] = !reached[entry.second];
-  return out;
+  return ouro_test::unreachable(edges, roots, live);
 }
 
 void check_collected(World& w, const std::vector<char>& before, bool legacy) {

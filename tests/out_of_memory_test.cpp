@@ -1,13 +1,13 @@
-// Failure paths: running out of memory inside a collection, user
-// code that freezes, allocates or collects from callbacks and finalizers,
-// and thousands of nested resurrections.
+// Out of memory: allocations that fail inside a collection, inside make<T>,
+// and a process whose address space is full.
 //
 // Covered elsewhere, not repeated here: a constructor that throws inside
-// make<T> (destruction_test.cpp, MakeFailure.*), finalizers that throw,
-// allocate or collect (finalization_test.cpp, Pep442.*; destruction_test.cpp,
-// Unraisable.*), callbacks that throw or collect (callbacks_test.cpp), a
-// traverse that throws (collect_test.cpp), and every mix of them at random
-// (fuzz/).
+// make<T> (make_failure_test.cpp), finalizers that throw, allocate or
+// collect (finalization_test.cpp, Pep442.*; unraisable_test.cpp), callbacks
+// that throw or collect (callbacks_test.cpp), a traverse that throws
+// (collect_test.cpp), user code that freezes or allocates during a
+// collection (user_code_in_collections_test.cpp), and every mix of them at
+// random (fuzz/).
 //
 // Out of memory is simulated by replacing the global operator new of this
 // test binary: armed on one thread, it throws std::bad_alloc at the Nth
@@ -33,6 +33,8 @@
 #include <ouro/detail/fault_injection.hpp>
 #include <ouro/ouro.hpp>
 
+#include "support/counted_nodes.hpp"
+#include "support/fault_sites.hpp"
 #include "support/fresh_heap.hpp"
 
 // ---------------------------------------------------------------------------
@@ -105,6 +107,11 @@ namespace gc = ouro::gc;
 using ouro::make;
 using ouro::Object;
 using ouro::Ref;
+using ouro_test::alive;
+using ouro_test::ClearFaultsAtExit;
+using ouro_test::Graph;
+using ouro_test::N;
+using ouro_test::Record;
 
 // Arms the failure for the lifetime of the scope (this thread only).
 struct FailAllocations {
@@ -135,82 +142,6 @@ bool injection_works() {
 
 #define SKIP_UNLESS_INJECTION_WORKS() \
   if (!injection_works()) GTEST_SKIP() << "operator new is not ours (valgrind?): no failure can be injected"
-
-// Per node id: how often it was finalized and whether it was destroyed.
-// Nodes allocate nothing in finalize() or their destructor (apart from the
-// resurrection store), so running out of memory cannot make them throw
-// where C++ forbids it.
-struct Record {
-  std::vector<int> finalized = std::vector<int>(64, 0);
-  std::vector<int> destroyed = std::vector<int>(64, 0);
-  std::vector<Ref<Object>> store;
-  int next_id = 0;
-};
-
-struct N : Object {
-  explicit N(Record& r) : record(r), id(r.next_id++) {}
-  ~N() override { ++record.destroyed[static_cast<std::size_t>(id)]; }
-  void traverse(ouro::Visitor& v) override { v(next, other); }
-  Record& record;
-  int id;
-  Ref<N> next, other;
-};
-
-struct FinN : N {
-  using N::N;
-  void finalize() override {
-    ++record.finalized[static_cast<std::size_t>(id)];
-    if (resurrect) record.store.push_back(ouro::ref(this));  // may throw bad_alloc: reported, not resurrected
-  }
-  bool resurrect = false;
-};
-
-// Reachable: a root and a chain of three. Garbage: a plain 2-cycle, a cycle
-// with finalizers, a resurrecting self-cycle, and a cycle that holds the
-// chain's last node.
-struct Graph {
-  Ref<N> root;
-  std::vector<int> reachable;
-  std::vector<int> fin_ids;
-
-  explicit Graph(Record& r) {
-    root = make<N>(r);
-    root->next = make<N>(r);
-    root->next->next = make<N>(r);
-    root->next->next->next = make<N>(r);
-    for (int i = 0; i < 4; ++i) reachable.push_back(i);
-    {
-      Ref<N> a = make<N>(r), b = make<N>(r);
-      a->next = b;
-      b->next = a;
-    }
-    {
-      Ref<FinN> a = make<FinN>(r);
-      Ref<N> b = make<N>(r);
-      a->next = b;
-      b->next = a;
-      fin_ids.push_back(a->id);
-    }
-    {
-      Ref<FinN> a = make<FinN>(r);
-      a->resurrect = true;
-      a->next = a;
-      fin_ids.push_back(a->id);
-    }
-    {
-      Ref<N> a = make<N>(r), b = make<N>(r);
-      a->next = b;
-      b->next = a;
-      b->other = root->next->next->next;
-    }
-  }
-};
-
-int alive(const Record& r) {
-  int n = 0;
-  for (int i = 0; i < r.next_id; ++i) n += r.destroyed[static_cast<std::size_t>(i)] == 0;
-  return n;
-}
 
 std::string describe_alive(const Record& r) {
   std::string text = "alive:";
@@ -400,87 +331,8 @@ TEST(OutOfMemory, AWideObjectWhoseCountCannotBeKeptAsideIsMarkedByTraversing) {
   EXPECT_GE(failures_met, 1) << "the injection never reached the collection";
 }
 
-// ---------------------------------------------------------------------------
-// The library's own fault-injection sites (ouro/detail/fault_injection.hpp)
-// ---------------------------------------------------------------------------
-
+// The library's own fault-injection sites (ouro/detail/fault_injection.hpp).
 namespace fault = ouro::detail::fault;
-
-#define SKIP_UNLESS_FAULT_SITES() \
-  if (!fault::kAvailable) GTEST_SKIP() << "fault injection needs a checked build (OURO_CHECKS)"
-
-// Disarms every site at the end of the scope, also when a test fails.
-struct ClearFaultsAtExit {
-  ClearFaultsAtExit() = default;
-  ~ClearFaultsAtExit() { fault::clear(); }
-  ClearFaultsAtExit(const ClearFaultsAtExit&) = delete;
-  ClearFaultsAtExit& operator=(const ClearFaultsAtExit&) = delete;
-};
-
-TEST(FaultInjection, TheObjectSiteFailsTheAllocationAfterTheNextNAndOnlyOnThisThread) {
-  SKIP_UNLESS_FAULT_SITES();
-  ouro_test::in_fresh_heap([] {
-    ClearFaultsAtExit clear;
-    Record r;
-    fault::fail_after(fault::Site::object, 2);
-    Ref<N> a = make<N>(r);
-    Ref<N> b = make<N>(r);
-    bool other_thread_failed = false;
-    std::thread([&] {
-      try {
-        Record other;
-        make<N>(other);
-      } catch (const std::bad_alloc&) {
-        other_thread_failed = true;
-      }
-    }).join();
-    EXPECT_FALSE(other_thread_failed);
-    EXPECT_THROW(make<N>(r), std::bad_alloc);
-    EXPECT_EQ(fault::failed(), 1);
-    EXPECT_EQ(fault::failed(fault::Site::object), 1);
-    Ref<N> d = make<N>(r);  // once only
-    EXPECT_EQ(fault::failed(), 1);
-  });
-}
-
-TEST(FaultInjection, TheTableSiteFailsTheChunkAfterTheNextNAndForeverWhenAsked) {
-  SKIP_UNLESS_FAULT_SITES();
-  using ouro::detail::SlotTable;
-  ClearFaultsAtExit clear;
-  SlotTable table;
-  fault::fail_after(fault::Site::table, 1, fault::kForever);
-  table.reserve(SlotTable::kChunkSize);
-  EXPECT_EQ(table.capacity(), SlotTable::kChunkSize);
-  EXPECT_THROW(table.reserve(2 * SlotTable::kChunkSize), std::bad_alloc);
-  EXPECT_THROW(table.reserve(2 * SlotTable::kChunkSize), std::bad_alloc);
-  table.reserve(SlotTable::kChunkSize);  // room already there: not an allocation
-  EXPECT_EQ(fault::failed(fault::Site::table), 2);
-  fault::clear();
-  EXPECT_EQ(fault::failed(), 0);
-  table.reserve(2 * SlotTable::kChunkSize);
-  EXPECT_EQ(table.capacity(), 2 * SlotTable::kChunkSize);
-}
-
-TEST(FaultInjection, TheScratchSiteReachesTheCollectorsWorkingMemory) {
-  SKIP_UNLESS_FAULT_SITES();
-  ouro_test::in_fresh_heap([] {
-    ClearFaultsAtExit clear;
-    Record r;
-    { Graph g(r); }
-    fault::fail_after(fault::Site::scratch, 0, fault::kForever);
-    try {
-      gc::collect();
-    } catch (const std::bad_alloc&) {
-    }
-    EXPECT_GT(fault::failed(fault::Site::scratch), 0);
-    EXPECT_EQ(fault::failed(fault::Site::object), 0);
-    fault::clear();
-    gc::collect();  // the garbage's finalizers use `r`
-    r.store.clear();
-    gc::collect();
-    EXPECT_EQ(alive(r), 0);
-  });
-}
 
 // ---------------------------------------------------------------------------
 // make<T> when the generation table cannot grow
@@ -918,218 +770,6 @@ TEST(OutOfMemory, AProcessThatFilledItsAddressSpaceWithGarbageCyclesRecoversByCo
   ASSERT_TRUE(WIFEXITED(status)) << "the child died of signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   EXPECT_EQ(WEXITSTATUS(status), kDone) << "10: no limit set, 11: never ran out, 12: collect() threw bad_alloc, "
                                            "13: collect() freed too little, 14: could not make objects again";
-}
-
-// ---------------------------------------------------------------------------
-// Thousands of nested resurrections
-// ---------------------------------------------------------------------------
-
-constexpr int kNested = 10'000;
-constexpr std::size_t kSmallStack = 256 * 1024;
-
-struct Chain {
-  int finalized = 0;
-  int destroyed = 0;
-  std::vector<Ref<Object>> store;
-};
-
-// Resurrects itself and drops its successor from its finalizer: dropping
-// the head of a chain nests one finalizer inside the next, 10'000 deep.
-struct ResurrectsAndDropsNext : Object {
-  explicit ResurrectsAndDropsNext(Chain& c, Ref<ResurrectsAndDropsNext> n) : chain(c), next(std::move(n)) {}
-  ~ResurrectsAndDropsNext() override { ++chain.destroyed; }
-  void finalize() override {
-    ++chain.finalized;
-    chain.store.push_back(ouro::ref(this));
-    next.reset();
-  }
-  void traverse(ouro::Visitor& v) override { v(next); }
-  Chain& chain;
-  Ref<ResurrectsAndDropsNext> next;
-};
-
-TEST(NestedResurrection, TenThousandNestedResurrectionsRunOnASmallStackAndFinalizeEachOnce) {
-  ouro_test::on_thread_with_stack(kSmallStack, [] {
-    Chain c;
-    {
-      Ref<ResurrectsAndDropsNext> head;
-      for (int i = 0; i < kNested; ++i) head = make<ResurrectsAndDropsNext>(c, std::move(head));
-    }
-    EXPECT_EQ(c.finalized, kNested);
-    EXPECT_EQ(c.destroyed, 0);
-    EXPECT_EQ(static_cast<int>(c.store.size()), kNested);
-    c.store.clear();  // now they die for good, without a second finalize()
-    EXPECT_EQ(c.finalized, kNested);
-    EXPECT_EQ(c.destroyed, kNested);
-    EXPECT_TRUE(gc::get_objects().empty());
-  });
-}
-
-// Each finalizer resurrects the next object of a garbage ring.
-struct ResurrectsItsSuccessor : Object {
-  explicit ResurrectsItsSuccessor(Chain& c) : chain(c) {}
-  ~ResurrectsItsSuccessor() override { ++chain.destroyed; }
-  void finalize() override {
-    ++chain.finalized;
-    chain.store.push_back(next);
-  }
-  void traverse(ouro::Visitor& v) override { v(next); }
-  Chain& chain;
-  Ref<ResurrectsItsSuccessor> next;
-};
-
-TEST(NestedResurrection, ARingOfTenThousandThatResurrectEachOtherSurvivesThenIsCollectedWithoutFinalizingAgain) {
-  ouro_test::on_thread_with_stack(kSmallStack, [] {
-    Chain c;
-    {
-      Ref<ResurrectsItsSuccessor> first = make<ResurrectsItsSuccessor>(c);
-      Ref<ResurrectsItsSuccessor> last = first;
-      for (int i = 1; i < kNested; ++i) {
-        last->next = make<ResurrectsItsSuccessor>(c);
-        last = last->next;
-      }
-      last->next = first;
-    }
-    EXPECT_EQ(gc::collect(), 0u) << "every object was resurrected";
-    EXPECT_EQ(c.finalized, kNested);
-    c.store.clear();
-    EXPECT_EQ(gc::collect(), static_cast<std::size_t>(kNested));
-    EXPECT_EQ(c.finalized, kNested);
-    EXPECT_EQ(c.destroyed, kNested);
-  });
-}
-
-// A finalizer that makes the next object and drops it at once: each death
-// runs inside the previous finalizer.
-struct SpawnsTheNext : Object {
-  SpawnsTheNext(Chain& c, int d) : chain(c), depth(d) {}
-  ~SpawnsTheNext() override { ++chain.destroyed; }
-  void finalize() override {
-    ++chain.finalized;
-    if (depth < kNested) make<SpawnsTheNext>(chain, depth + 1);
-  }
-  Chain& chain;
-  int depth;
-};
-
-TEST(NestedResurrection, FinalizersThatMakeAndDropTheNextObjectTenThousandDeepRunOnASmallStack) {
-  ouro_test::on_thread_with_stack(kSmallStack, [] {
-    Chain c;
-    make<SpawnsTheNext>(c, 0);
-    EXPECT_EQ(c.finalized, kNested + 1);
-    EXPECT_EQ(c.destroyed, kNested + 1);
-  });
-}
-
-// ---------------------------------------------------------------------------
-// Finalizers and callbacks that freeze, unfreeze or allocate
-// ---------------------------------------------------------------------------
-
-struct Counted : N {
-  using N::N;
-};
-
-struct FreezesOrUnfreezes : N {
-  FreezesOrUnfreezes(Record& r, bool f) : N(r), freeze(f) {}
-  void finalize() override {
-    ++record.finalized[static_cast<std::size_t>(id)];
-    if (freeze)
-      gc::freeze();
-    else
-      gc::unfreeze();
-  }
-  bool freeze;
-};
-
-void make_garbage_cycle_that(Record& r, bool freeze) {
-  Ref<FreezesOrUnfreezes> a = make<FreezesOrUnfreezes>(r, freeze);
-  a->next = make<N>(r);
-  a->next->next = a;
-}
-
-TEST(UserCodeInCollections, FinalizerThatFreezesFreezesTheSurvivorsAndTheGarbageIsStillReclaimed) {
-  ouro_test::in_fresh_heap([] {
-    Record r;
-    Ref<N> kept = make<N>(r);
-    kept->next = make<N>(r);
-    make_garbage_cycle_that(r, true);
-    EXPECT_EQ(gc::collect(), 2u);
-    EXPECT_EQ(gc::get_freeze_count(), 2u) << "the survivors, already in generation 2, were frozen";
-    EXPECT_EQ(alive(r), 2);
-    gc::unfreeze();
-    EXPECT_EQ(gc::get_objects(2).size(), 2u);
-  });
-}
-
-TEST(UserCodeInCollections, FinalizerThatUnfreezesBringsTheFrozenObjectsBackAndTheGarbageIsStillReclaimed) {
-  ouro_test::in_fresh_heap([] {
-    Record r;
-    {
-      Ref<N> frozen_garbage = make<N>(r);
-      frozen_garbage->next = frozen_garbage;
-    }
-    gc::freeze();
-    make_garbage_cycle_that(r, false);
-    EXPECT_EQ(gc::collect(), 2u) << "the frozen cycle was not part of this collection";
-    EXPECT_EQ(gc::get_freeze_count(), 0u);
-    EXPECT_EQ(alive(r), 1);
-    EXPECT_EQ(gc::collect(), 1u) << "the next collection sees it";
-    EXPECT_EQ(alive(r), 0);
-  });
-}
-
-TEST(UserCodeInCollections, CallbackThatFreezesAtStartLeavesNothingToCollectAndUnfreezingAtStopBringsItBack) {
-  ouro_test::in_fresh_heap([] {
-    Record r;
-    {
-      Ref<N> a = make<N>(r);
-      a->next = a;
-    }
-    std::size_t id = gc::add_callback([](gc::Phase phase, const gc::CollectionInfo&) {
-      if (phase == gc::Phase::start)
-        gc::freeze();
-      else
-        gc::unfreeze();
-    });
-    EXPECT_EQ(gc::collect(), 0u);
-    EXPECT_EQ(alive(r), 1);
-    EXPECT_EQ(gc::get_freeze_count(), 0u);
-    EXPECT_EQ(gc::get_objects(2).size(), 1u);
-    gc::remove_callback(id);
-    EXPECT_EQ(gc::collect(), 1u);
-    EXPECT_EQ(alive(r), 0);
-  });
-}
-
-TEST(UserCodeInCollections, CallbacksThatAllocateTrackedObjectsStartNoNestedCollection) {
-  ouro_test::in_fresh_heap([] {
-    Record r;
-    r.finalized.resize(1000);
-    r.destroyed.resize(1000);
-    std::vector<Ref<N>> made;
-    int starts = 0;
-    gc::set_threshold(1);
-    gc::add_callback([&](gc::Phase phase, const gc::CollectionInfo&) {
-      starts += phase == gc::Phase::start;
-      for (int i = 0; i < 100; ++i) {
-        made.push_back(make<N>(r));
-        make<N>(r)->next = make<N>(r);  // and some that die at once
-      }
-    });
-    {
-      Ref<N> a = make<N>(r);  // with threshold 1, this make may already collect
-      a->next = a;
-    }
-    starts = 0;
-    made.clear();
-    gc::collect();
-    EXPECT_EQ(starts, 1);
-    EXPECT_EQ(made.size(), 200u) << "100 at start, 100 at stop";
-    EXPECT_EQ(alive(r), 200);
-    EXPECT_EQ(gc::get_objects().size(), 200u);
-    gc::set_threshold(0);
-    made.clear();
-  });
 }
 
 }  // namespace
