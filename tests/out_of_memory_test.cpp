@@ -293,7 +293,7 @@ TEST(OutOfMemory, AWideObjectWhoseCountCannotBeKeptAsideIsMarkedByTraversing) {
       gc::disable();
       int kept_destroyed = 0;
       int dropped_destroyed = 0;
-      auto make_hub = [kLeaves](int& destroyed) {
+      auto make_hub = [](int& destroyed) {
         Ref<Hub> hub = make<Hub>(destroyed);
         hub->out.reserve(kLeaves);
         for (int i = 0; i < kLeaves; ++i) {
