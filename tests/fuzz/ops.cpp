@@ -826,9 +826,8 @@ std::string op_oom(World& w, Reader& in) {
   const std::size_t ids_before = w.objects.size();
   w.user_changed_graph = false;
 
-  // OURO_FUZZ_NO_OOM=1: the inner op runs without injection (the CI run of
-  // libFuzzer sets it while the open findings under injection, in
-  // tests/fuzz/open_findings/, are not resolved).
+  // OURO_FUZZ_NO_OOM=1: the inner op runs without injection, to tell a
+  // finding under injection from one that does not need it.
   static const bool no_injection = std::getenv("OURO_FUZZ_NO_OOM") != nullptr;
   for (int s = 0; s < 3 && !no_injection; ++s)
     if (site == 3 || site == s) fault::fail_after(static_cast<fault::Site>(s), after % 8, times);
