@@ -21,7 +21,8 @@
 //     heap id becomes 0 (no heap: checked builds abort on any use).
 // On any failure the marks and pins go and nothing else has changed.
 //
-// ARRIVAL (receive, or the end of a graph nobody received) is the reverse:
+// ARRIVAL (receive, or the end of a graph nobody received) is the reverse
+// (a receive first runs the automatic collection its objects' makes would):
 // the heap ids, gen0 entries and count[0] of the calling thread's heap (room
 // reserved first), the weak lists into its side table; with no heap left
 // (thread exit), the objects become orphans.
@@ -87,9 +88,43 @@ Kind kind_of(const Object& o, const Heap& h) noexcept {
   return is_dead_heap_id(Access::heap_id(o)) ? Kind::leaf : Kind::foreign;
 }
 
+// The arrays of one check, kept per thread between sends: a pipeline sends
+// many small graphs, and allocating them each time would cost more than
+// the check. One check at a time per thread: a send from user code that a
+// check runs is refused (its QueryScope).
+struct Scratch {
+  std::vector<Object*> objects, targets;
+  std::vector<std::uint32_t> ends, index, in, ready;
+  std::vector<std::uint64_t> count, internal;
+  std::vector<WeakNode*> weak;
+  void clear() noexcept {
+    for (auto* v : {&objects, &targets}) v->clear();
+    for (auto* v : {&ends, &index, &in, &ready}) v->clear();
+    for (auto* v : {&count, &internal}) v->clear();
+    weak.clear();
+  }
+};
+thread_local Scratch tls_scratch;
+
+// Gives the arrays back after the check of a large graph (they would hold
+// about 50 bytes per object of the largest graph ever sent, for good).
+struct ScratchLease {
+  ScratchLease() = default;
+  ScratchLease(const ScratchLease&) = delete;
+  ScratchLease& operator=(const ScratchLease&) = delete;
+  ~ScratchLease() {
+    if (tls_scratch.objects.capacity() > kKeptScratch || tls_scratch.targets.capacity() > kKeptScratch)
+      tls_scratch = Scratch{};
+  }
+  static constexpr std::size_t kKeptScratch = 4096;
+};
+
 class Walk final : public Visitor {
  public:
-  explicit Walk(Heap& h) noexcept : heap_(h) {}
+  Walk(Heap& h, Scratch& s) noexcept
+      : objects(s.objects), targets(s.targets), ends(s.ends), weak(s.weak), heap_(h) {
+    s.clear();
+  }
   Walk(const Walk&) = delete;
   Walk& operator=(const Walk&) = delete;
   ~Walk() { release(); }
@@ -97,9 +132,10 @@ class Walk final : public Visitor {
   // Unmarks and unpins (drops, with what user code released meanwhile)
   // every object: after a failure. After a move there is none left.
   void release() noexcept {
-    std::vector<Object*> found = std::move(objects);
-    objects.clear();
-    for (Object* o : found) unset(*o, kInGraph);
+    // Unmarked first: a destructor that runs below may send.
+    for (Object* o : objects) unset(*o, kInGraph);
+    std::vector<Object*> found;
+    found.swap(objects);
     for (Object* o : found) decref(o);
   }
 
@@ -115,10 +151,10 @@ class Walk final : public Visitor {
       ends.push_back(static_cast<std::uint32_t>(targets.size()));
     }
   }
-  std::vector<Object*> objects;   // marked and pinned, the root first
-  std::vector<Object*> targets;   // references into the set, by source
-  std::vector<std::uint32_t> ends;  // objects[i]'s end in targets
-  std::vector<WeakNode*> weak;    // the weak references reported
+  std::vector<Object*>& objects;     // marked and pinned, the root first
+  std::vector<Object*>& targets;     // references into the set, by source
+  std::vector<std::uint32_t>& ends;  // objects[i]'s end in targets
+  std::vector<WeakNode*>& weak;      // the weak references reported
   Object* foreign = nullptr;      // a reference to another heap's object
 
  private:
@@ -151,8 +187,10 @@ struct Finding {
 };
 
 struct Counts {
-  std::vector<std::uint64_t> count;  // each object's count, without the pin
-  std::vector<std::uint32_t> index;  // the index of each of walk.targets
+  explicit Counts(Scratch& s) noexcept : count(s.count), index(s.index), internal(s.internal) {}
+  std::vector<std::uint64_t>& count;     // each object's count, without the pin
+  std::vector<std::uint32_t>& index;     // the index of each of walk.targets
+  std::vector<std::uint64_t>& internal;  // references from inside, per object
   Finding finding;
 };
 
@@ -160,12 +198,12 @@ std::string plural(std::uint64_t n, const char* one) {
   return std::to_string(n) + " " + one + (n == 1 ? "" : "s");
 }
 
-Counts count(Walk& w, Heap& h) {
-  Counts c;
+void count(Walk& w, Heap& h, Counts& c) {
   const std::size_t n = w.objects.size();
   c.count.resize(n);
   c.index.resize(w.targets.size());
-  std::vector<std::uint64_t> internal(n, 0);
+  std::vector<std::uint64_t>& internal = c.internal;
+  internal.assign(n, 0);
   // No user code from here to the restore: the count field holds indices.
   for (std::size_t i = 0; i < n; ++i) {
     c.count[i] = Access::refcnt(*w.objects[i]) - 1;
@@ -182,7 +220,7 @@ Counts count(Walk& w, Heap& h) {
   if (w.foreign) {
     f.object = w.foreign;
     f.what = "refers to an object of another thread's heap, or to one whose destruction has begun";
-    return c;
+    return;
   }
   for (std::size_t i = 0; i < n && !f.object; ++i) {
     Object* o = w.objects[i];
@@ -204,7 +242,7 @@ Counts count(Walk& w, Heap& h) {
       f.what = "has more than 2^32 references";
     }
   }
-  if (f.object) return c;
+  if (f.object) return;
 
   // Weak references: inside the graph both ways, or expired.
   bool weakly_referenced = false;
@@ -215,7 +253,7 @@ Counts count(Walk& w, Heap& h) {
       f.object = t;
       f.what = "is outside the graph, and weakly referenced from inside it (a weak reference stays with its "
                "target's thread)";
-      return c;
+      return;
     }
   }
   if (weakly_referenced) {
@@ -229,21 +267,22 @@ Counts count(Walk& w, Heap& h) {
           f.object = o;
           f.what = "has a weak reference from outside the graph (a WeakRef that no object of the graph reports in "
                    "traverse())";
-          return c;
+          return;
         }
       }
     }
   }
-  return c;
+  return;
 }
 
 // Kahn's algorithm over the recorded references: whether some objects are
 // left that only a cycle keeps alive once the root goes.
-bool has_cycle(const Walk& w, const Counts& c) {
+bool has_cycle(const Walk& w, const Counts& c, Scratch& s) {
   const std::size_t n = w.objects.size();
-  std::vector<std::uint32_t> in(n, 0);
+  std::vector<std::uint32_t>& in = s.in;
+  in.assign(n, 0);
   for (std::uint32_t i : c.index) ++in[i];
-  std::vector<std::uint32_t> ready;
+  std::vector<std::uint32_t>& ready = s.ready;
   for (std::uint32_t i = 0; i < n; ++i)
     if (in[i] == 0) ready.push_back(i);
   std::size_t done = 0;
@@ -347,15 +386,19 @@ void detach(Object* root, Graph& g, const char* what) {
     fatal("ouro::send or ouro::share of an object of another thread's heap", root);
   }
   QueryScope scope(h, what);
-  Walk w(h);
+  ScratchLease lease;
+  Scratch& s = tls_scratch;
+  Walk w(h, s);
   w.add(root);
   w.run();
-  Counts c = count(w, h);
+  Counts c(s);
+  count(w, h, c);
   if (c.finding.object) throw_not_isolated(what, w, c.finding);
-  const bool cyclic = has_cycle(w, c);
+  const bool cyclic = has_cycle(w, c, s);
   std::size_t weakly = 0;
   for (Object* o : w.objects) weakly += has(*o, kHasWeakrefs) ? 1 : 0;
   g.weak_lists.reserve(weakly);
+  g.objects.assign(w.objects.begin(), w.objects.end());
   // Nothing below can fail.
   for (Object* o : w.objects) {
     unset(*o, kInGraph);
@@ -368,8 +411,7 @@ void detach(Object* root, Graph& g, const char* what) {
     Access::heap_id(*o) = 0;
   }
   g.cyclic = cyclic;
-  g.objects = std::move(w.objects);
-  w.objects.clear();
+  w.objects.clear();  // moved: nothing left to unpin
 }
 
 // The calling thread's heap (nullptr: none, orphans) adopts the graph.
@@ -424,10 +466,12 @@ void end(Graph& g) noexcept {
   if (cyclic && h && existing_heap() == h) collect_its_cycles(*h);
 }
 
+#if OURO_CHECKS
 FrozenGraph* frozen_graph_of(const Object& o) noexcept {
   auto* base = reinterpret_cast<SharedGraph*>(static_cast<std::uintptr_t>(Access::refcnt(o) & ~kFrozenBit));
   return static_cast<FrozenGraph*>(base);
 }
+#endif
 
 }  // namespace
 
@@ -442,7 +486,13 @@ Graph* send_graph(Object* root) {
 }
 
 void receive_graph(Graph* g) {
-  adopt(*g, current_heap());
+  Heap* h = current_heap();
+  // Like the makes it stands for: collect first when the received objects
+  // would take count[0] over the threshold, before they are in the heap (a
+  // thread that only receives and drops graphs has no other trigger).
+  if (h && g->tracked != 0 && h->count[0] + g->tracked > h->collect_below && !h->collecting && h->queries == 0)
+    collect_automatically(*h);
+  adopt(*g, h);
   delete g;
 }
 

@@ -364,6 +364,21 @@ TEST(SendAndReceive, ATraverseThatThrowsLeavesTheGraphAsItWas) {
   });
 }
 
+TEST(SendAndReceive, AThreadThatOnlyReceivesAndDropsCyclesCollectsThemAutomatically) {
+  std::vector<Parcel<Instrumented>> parcels;
+  Events ev;
+  ouro_test::in_fresh_heap([&] {
+    for (int i = 0; i < 50; ++i) parcels.push_back(send_tree(tree(ev, true)));
+  });
+  ouro_test::in_fresh_heap([&] {
+    ouro::gc::set_threshold(10);
+    for (Parcel<Instrumented>& p : parcels) std::move(p).receive().reset();
+    EXPECT_GT(ouro::gc::get_stats()[0].collections, 0u) << "receiving counts as making";
+    EXPECT_LE(ouro::gc::get_objects().size(), 10u + 3u);
+  });
+  EXPECT_EQ(ev.destroyed, 4 * 50);
+}
+
 // --- a pipeline: one producer, two consumers ---------------------------------
 
 std::atomic<int> pipeline_alive{0};

@@ -100,16 +100,13 @@ OURO_ALWAYS_INLINE void decref(Object* o) noexcept {
 #endif
   std::uint64_t& rc = Access::refcnt(*o);
   const std::uint64_t n = rc;
-  // One compare for both exceptions: n == 1 (the last reference) and a
-  // frozen count (n >= kFrozenBit) both give n - 2 >= kFrozenBit - 2.
-  if (OURO_LIKELY(n - 2 < kFrozenBit - 2)) {
+  // One compare for both exceptions, out of line so that ~Ref stays small
+  // enough to inline: n == 1 (the last reference) and a frozen count
+  // (n >= kFrozenBit) both give n - 2 >= kFrozenBit - 2.
+  if (OURO_LIKELY(n - 2 < kFrozenBit - 2))
     rc = n - 1;
-  } else if (n == 1) {
-    rc = 0;
-    release(o);
-  } else if (!is_frozen_count(n)) {
-    rc = n - 1;  // n == 0: a count already wrong (a double drop); as before
-  }
+  else
+    release_or_keep(o);
 }
 
 }  // namespace ouro::detail
