@@ -21,9 +21,10 @@
 // Not part of the graph, and travelling with it unchecked: objects of a
 // shared graph (ouro/share.hpp: the receiving thread must hold a Shared of
 // that graph while it keeps them), and orphans (they already move with their
-// Refs, one thread at a time). An object that holds a Ref without reporting
-// it in traverse() carries that reference along; its target stays on the
-// sending thread (checked builds abort when it is used from the receiver).
+// Refs, one thread at a time). An object that holds a Ref or a WeakRef
+// without reporting it in traverse() (any untracked object's members) carries
+// that reference along unchecked; its target stays on the sending thread
+// (checked builds abort when a Ref to it is used from the receiver).
 //
 // COST: linear in the graph (one traverse() per object; the check runs no
 // other user code); no cost at all for code that never sends. Not during a
