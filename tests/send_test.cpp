@@ -310,12 +310,21 @@ TEST(SendAndReceive, WeakReferencesInsideTheGraphTravelWithItAndCallBackOnTheRec
   });
 }
 
+// Immortal objects live for ever: kept reachable here for LeakSanitizer,
+// with the Events they report into.
+std::vector<const ouro::Object*>& immortals() {
+  static auto* kept = new std::vector<const ouro::Object*>;
+  return *kept;
+}
+
 TEST(NotIsolated, AnImmortalObjectIsNeverIsolated) {
   ouro_test::in_fresh_heap([] {
     Events ev;
+    static Events* forever = new Events;
     Ref<Instrumented> root = make<TrackedNode>(ev, "root");
-    root->next = make<PlainNode>(ev, "immortal");
+    root->next = make<PlainNode>(*forever, "immortal");
     ouro::immortalize(*root->next);
+    immortals().push_back(root->next.get());
     std::string message = not_isolated_message(root);
     EXPECT_NE(message.find("PlainNode is immortal"), std::string::npos) << message;
   });

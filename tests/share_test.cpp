@@ -200,6 +200,19 @@ TEST(ShareDeathTest, AWriteDroppingAReferenceTheFrozenGraphHolds) {
       },
       "ouro: fatal: a reference that a shared \\(frozen\\) graph holds was dropped");
 }
+
+TEST(ShareDeathTest, AReadersObjectStoredIntoTheFrozenGraphMakingACycleBackIntoIt) {
+  EXPECT_DEATH(
+      {
+        Shared<TreeNode> s = ouro::share(build_tree(1));
+        Ref<TreeNode> mine = make<TreeNode>(99);
+        mine->up = s->left;
+        const_cast<TreeNode*>(s.get())->up = mine;
+        mine.reset();
+        s.reset();
+      },
+      "ouro: fatal: a Ref to an object of a shared graph outlived every ouro::Shared");
+}
 #endif
 
 }  // namespace
