@@ -132,7 +132,7 @@ class Walk final : public Visitor {
   // Unmarks and unpins (drops, with what user code released meanwhile)
   // every object: after a failure. After a move there is none left.
   void release() noexcept {
-    // Unmarked first: a destructor that runs below may send.
+    // Unmarked first: destructors that run below see no mark of the walk.
     for (Object* o : objects) unset(*o, kInGraph);
     std::vector<Object*> found;
     found.swap(objects);
