@@ -18,7 +18,9 @@
 // immortal_refcount) and are valid while the thread holds a Shared of the
 // graph. Drop them before the thread's last Shared of it. Weak references to
 // objects of a frozen graph cannot be made; WeakRefs the graph itself holds
-// (pointing into it) may be read, and locked, from any thread.
+// (pointing into it) may be read, and locked, from any thread. A weak map
+// member (ouro/weak_map.hpp) is not for concurrent readers: its reads keep
+// bookkeeping (live iterators, sweeps due), so one thread at a time reads it.
 //
 // THE LAST Shared to go destroys the graph on the thread that drops it:
 // finalizers, weak-reference callbacks and destructors run there, as for a
