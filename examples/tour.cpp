@@ -21,9 +21,11 @@
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <sstream>
 #include <ouro/ouro.hpp>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace gc = ouro::gc;
@@ -612,6 +614,75 @@ void weakref_callback_reports_collection() {
   expect(found == 2 && callbacks == 1 && watch.expired(), "the callback should run once and the pair be freed");
 }
 
+
+void threads_send_and_share() {
+  banner(20, "Threads: send a document, share a frozen configuration",
+         "Python's sub-interpreters each own their objects; so does each thread here. A\n"
+         "graph that nothing outside refers to can be sent to another thread whole (Pony's\n"
+         "iso), and one that will never change can be frozen and shared by all (Pony's val).");
+  // A parser builds a document: a root, three paragraphs, each pointing back.
+  Ref<Node> doc = make<Node>("doc");
+  for (const char* p : {"p1", "p2", "p3"}) {
+    Ref<Node> para = make<Node>(p);
+    link(doc, para);
+    link(para, doc);  // a cycle per paragraph
+  }
+  Ref<Node> kept = ouro::ref_cast<Node>(doc->links[1]);
+  std::cout << "  a paragraph is still held by the parser:\n";
+  try {
+    ouro::Parcel<Node> refused = ouro::send(std::move(doc));
+  } catch (const ouro::not_isolated& e) {
+    std::string line = "    not_isolated:";
+    std::istringstream words(e.what());
+    for (std::string word; words >> word;) {
+      if (line.size() + 1 + word.size() > 78) {
+        std::cout << line << "\n";
+        line = "     ";
+      }
+      line += " " + word;
+    }
+    std::cout << line << "\n";
+  }
+  kept.reset();
+  ouro::Parcel<Node> parcel = ouro::send(std::move(doc));
+  std::cout << row("after send") << "doc is empty: " << std::boolalpha << !doc
+            << ", tracked here: " << gc::get_objects().size() << "\n";
+  std::string seen;
+  std::thread worker([&parcel, &seen] {
+    Ref<Node> d = std::move(parcel).receive();
+    seen = row("the worker received") + d->name + " with " + std::to_string(d->links.size()) + " paragraphs\n" +
+           row("tracked on the worker") + std::to_string(gc::get_objects().size()) + "\n";
+    d.reset();
+    seen += row("del doc; gc::collect()") + std::to_string(gc::collect()) + " (the cycles, on the worker)\n";
+  });
+  worker.join();
+  std::cout << seen;
+  expect(Node::alive == 0, "the worker should have freed the whole document");
+
+  // A configuration, built once, frozen, read by four threads.
+  Ref<Node> config = make<Node>("config");
+  for (const char* r : {"/", "/api", "/static"}) link(config, make<Node>(r));
+  ouro::Shared<Node> shared = ouro::share(std::move(config));
+  std::cout << row("after share") << "tracked here: " << gc::get_objects().size()
+            << ", refcount(config): immortal " << (refcount(*shared) == ouro::immortal_refcount) << "\n";
+  std::array<std::string, 4> routes;
+  std::vector<std::thread> readers;
+  for (std::size_t i = 0; i < routes.size(); ++i) {
+    readers.emplace_back([shared, &out = routes[i]] {  // a copy of the Shared per reader
+      for (const Ref<Object>& route : shared->links) {
+        Ref<Object> copy = route;  // counts nothing: the graph is frozen
+        out += (out.empty() ? "" : " ") + copy->repr();
+      }
+    });
+  }
+  for (std::thread& t : readers) t.join();
+  for (std::size_t i = 0; i < routes.size(); ++i)
+    std::cout << row("reader " + std::to_string(i) + " saw") << routes[i] << "\n";
+  shared.reset();
+  std::cout << row("the last Shared dropped") << "nodes alive: " << Node::alive << "\n";
+  expect(Node::alive == 0, "the last Shared should have destroyed the configuration");
+}
+
 }  // namespace
 
 int main() {
@@ -635,6 +706,7 @@ int main() {
       why_alive_and_cycles,
       weak_value_cache,
       weakref_callback_reports_collection,
+      threads_send_and_share,
   };
   try {
     for (auto section : sections) {

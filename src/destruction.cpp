@@ -171,6 +171,16 @@ void object_destructor_rest(Object* o) noexcept {
 #endif
 }
 
+void release_or_keep(Object* o) noexcept {
+  std::uint64_t& rc = Access::refcnt(*o);
+  if (rc == 1) {
+    rc = 0;
+    release(o);
+  } else if (!is_frozen_count(rc)) {
+    --rc;
+  }
+}
+
 void release(Object* o) noexcept {
   if (has(*o, kGuarded)) return;  // inside a collection: the collector decides
   DestructionQueue& q = tls_queue;

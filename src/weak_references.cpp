@@ -201,6 +201,10 @@ void weak_attach(WeakNode* n, Object* o) {
                                 " was not created by ouro::make, so it cannot be weakly referenced");
   if ((Access::flags(*o) & (kDeferred | kDestroying)) != 0)
     fatal("ouro::WeakRef to an object whose destruction has begun", o);
+  if (is_frozen_count(Access::refcnt(*o)))
+    throw std::invalid_argument("ouro::WeakRef: the " + type_name(*o) +
+                                " belongs to a shared (frozen) graph, which lives as long as a Shared of it: it "
+                                "cannot be weakly referenced");
   ListsOf table = lists_for_new_weakref(o);
   auto [it, inserted] = table.lists->try_emplace(o);  // may throw: n stays unlinked
   WeakNode& head = it->second;
@@ -269,19 +273,33 @@ bool handle_weakrefs(Heap& h) {
   return any;
 }
 
-void orphan_weak_lists(Heap& h) noexcept {
+namespace {
+
+void insert_orphan_lists(std::size_t how_many, auto&& next_entry) noexcept {
   OrphanLists& orphans = orphan_lists();
   std::lock_guard<std::mutex> lock(orphans.mutex);
   try {
-    orphans.lists.reserve(orphans.lists.size() + h.weak_lists.size());
+    orphans.lists.reserve(orphans.lists.size() + how_many);
   } catch (...) {
     // inserting below may then rehash; only running out of memory can stop it
   }
-  while (!h.weak_lists.empty()) {
-    auto entry = h.weak_lists.extract(h.weak_lists.begin());
+  for (std::size_t i = 0; i < how_many; ++i) {
+    WeakLists::node_type entry = next_entry();
     set(*const_cast<Object*>(entry.key()), kOrphan);
     orphans.lists.insert(std::move(entry));
   }
+}
+
+}  // namespace
+
+void orphan_weak_lists(Heap& h) noexcept {
+  insert_orphan_lists(h.weak_lists.size(), [&h] { return h.weak_lists.extract(h.weak_lists.begin()); });
+}
+
+void orphan_weak_lists(std::vector<WeakLists::node_type>& lists) noexcept {
+  std::size_t i = 0;
+  insert_orphan_lists(lists.size(), [&] { return std::move(lists[i++]); });
+  lists.clear();
 }
 
 }  // namespace ouro::detail

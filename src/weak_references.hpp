@@ -3,6 +3,8 @@
 // their move at thread exit.
 #pragma once
 
+#include <vector>
+
 #include "heap.hpp"
 
 namespace ouro::detail {
@@ -20,5 +22,8 @@ bool handle_weakrefs(Heap& h);
 // Thread exit: the weak lists of the objects that outlive their heap move
 // to the process-wide orphan lists (and the objects are marked orphaned).
 void orphan_weak_lists(Heap& h) noexcept;
+// The same for the weak lists of a graph whose objects become orphans
+// (received, or destroyed unreceived, on a thread whose heap is gone).
+void orphan_weak_lists(std::vector<WeakLists::node_type>& lists) noexcept;
 
 }  // namespace ouro::detail

@@ -10,10 +10,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 namespace compare {
@@ -75,6 +81,9 @@ inline double percentile(std::vector<double> v, double q) {
 //   binary_trees                  D        max depth (min depth 4)
 //   refcount_ops                  N        copies
 //   young_pause                   N        objects kept alive
+//   pipeline                      N C      N graphs of kGraphSize objects with a cycle each,
+//                                          from one producer to C consumers
+//   shared_walk                   N R      R readers walk a tree of N nodes kWalks times each
 struct Args {
   std::string workload;
   long long a = 0;
@@ -121,6 +130,106 @@ long long binary_trees(int max_depth, Make make, Check check, Drop drop) {
   made += check(long_lived);
   drop(long_lived);
   return made;
+}
+
+// --- the threaded workloads ---------------------------------------------
+
+// pipeline: each graph is kGraphSize objects, a chain from its head whose
+// last object points back at the head.
+inline constexpr int kGraphSize = 10;
+// shared_walk: how many times each reader walks the whole tree.
+inline constexpr int kWalks = 4;
+
+// What the producer hands the consumers, in batches (one lock per batch);
+// bounded, so that a producer faster than its consumers waits instead of
+// piling up graphs.
+template <class T>
+class Channel {
+ public:
+  void push(std::vector<T>&& batch) {
+    std::unique_lock<std::mutex> lock(m_);
+    room_.wait(lock, [&] { return q_.size() < kMaxBatches; });
+    q_.push_back(std::move(batch));
+    cv_.notify_one();
+  }
+  void close() {
+    std::lock_guard<std::mutex> lock(m_);
+    closed_ = true;
+    cv_.notify_all();
+  }
+  // False once closed and drained.
+  bool pop(std::vector<T>& batch) {
+    std::unique_lock<std::mutex> lock(m_);
+    cv_.wait(lock, [&] { return !q_.empty() || closed_; });
+    if (q_.empty()) return false;
+    batch = std::move(q_.front());
+    q_.pop_front();
+    room_.notify_one();
+    return true;
+  }
+
+ private:
+  static constexpr std::size_t kMaxBatches = 16;
+  std::mutex m_;
+  std::condition_variable cv_, room_;
+  std::deque<std::vector<T>> q_;
+  bool closed_ = false;
+};
+
+// One producer (make() -> T) and `consumers` threads (consume(T&&), then
+// finish() once the channel is drained); returns the wall time.
+template <class T, class Make, class Consume, class Finish>
+double pipeline(long long graphs, int consumers, Make make, Consume consume, Finish finish) {
+  constexpr int kBatch = 64;
+  Channel<T> channel;
+  double t0 = now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < consumers; ++c)
+    threads.emplace_back([&] {
+      std::vector<T> batch;
+      while (channel.pop(batch))
+        for (T& item : batch) consume(std::move(item));
+      finish();
+    });
+  std::vector<T> batch;
+  for (long long i = 0; i < graphs; ++i) {
+    batch.push_back(make());
+    if (batch.size() == kBatch) channel.push(std::exchange(batch, {}));
+  }
+  if (!batch.empty()) channel.push(std::move(batch));
+  channel.close();
+  for (std::thread& t : threads) t.join();
+  return now() - t0;
+}
+
+// The nodes of a binary tree (its root's children given), walked depth
+// first with a copy of a handle (Ptr) at every step, as readers that keep
+// sub-objects do.
+template <class Ptr>
+long long walk_copying(const Ptr& left, const Ptr& right) {
+  std::vector<Ptr> stack{left, right};
+  long long n = 1;
+  while (!stack.empty()) {
+    Ptr node = std::move(stack.back());
+    stack.pop_back();
+    if (!node) continue;
+    ++n;
+    stack.push_back(node->left);
+    stack.push_back(node->right);
+  }
+  return n;
+}
+
+// `readers` threads each run walk() kWalks times; returns the wall time.
+inline double readers_walk(int readers, const std::function<void()>& walk) {
+  double t0 = now();
+  std::vector<std::thread> threads;
+  for (int r = 0; r < readers; ++r)
+    threads.emplace_back([&] {
+      for (int i = 0; i < kWalks; ++i) walk();
+    });
+  for (std::thread& t : threads) t.join();
+  return now() - t0;
 }
 
 }  // namespace compare

@@ -2,10 +2,12 @@
 // shapes). impl=ours runs with the collector enabled as shipped; for
 // binary_trees, impl=ours_nogc runs the same with gc::disable().
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <ouro/ouro.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common.hpp"
@@ -191,6 +193,94 @@ void young_pause(long long n) {
   report("young_pause", "ours", n, total, extra);
 }
 
+// --- threads: send and share ------------------------------------------------
+
+struct Link : ouro::Object {
+  ouro::Ref<Link> next;
+  long long value = 0;
+  void traverse(ouro::Visitor& v) override { v(next); }
+};
+
+ouro::Ref<Link> small_graph(long long value) {
+  auto head = ouro::make<Link>();
+  Link* tail = head.get();
+  for (int i = 1; i < compare::kGraphSize; ++i) {
+    tail->next = ouro::make<Link>();
+    tail = tail->next.get();
+    tail->value = value + i;
+  }
+  tail->next = head;
+  return head;
+}
+
+// The consumers' collections reclaim the cycles; at the end each collects
+// and counts what its heap still tracks (0: every cycle reclaimed).
+void pipeline(long long graphs, int consumers, bool copying) {
+  std::atomic<long long> left{0};
+  auto finish = [&] {
+    ouro::gc::collect();
+    left += static_cast<long long>(ouro::gc::get_objects().size());
+  };
+  double t;
+  if (!copying) {
+    long long i = 0;
+    t = compare::pipeline<ouro::Parcel<Link>>(
+        graphs, consumers, [&] { return ouro::send(small_graph(i++)); },
+        [](ouro::Parcel<Link>&& p) { ouro::Ref<Link> g = std::move(p).receive(); }, finish);
+  } else {
+    // The graph is copied out as values and rebuilt by the consumer.
+    long long i = 0;
+    t = compare::pipeline<std::vector<long long>>(
+        graphs, consumers,
+        [&] {
+          ouro::Ref<Link> g = small_graph(i++);
+          std::vector<long long> values;
+          values.reserve(compare::kGraphSize);
+          const Link* n = g.get();
+          for (int k = 0; k < compare::kGraphSize; ++k, n = n->next.get()) values.push_back(n->value);
+          return values;
+        },
+        [](std::vector<long long>&& values) {
+          ouro::Ref<Link> g = small_graph(values.front());
+          for (long long v : values) g->value += v;
+        },
+        finish);
+  }
+  report("pipeline", copying ? "ours_copy" : "ours", graphs * compare::kGraphSize, t,
+         "consumers=" + std::to_string(consumers) + " left_uncollected=" + std::to_string(left.load()));
+}
+
+// A tree of 2^(depth+1)-1 nodes goes to another thread and back, `rounds`
+// times: send and receive, per object and hop.
+void send_receive(int depth, int rounds) {
+  ouro::Ref<TreeNode> tree = tree_children_first(depth);
+  const long long nodes = compare::tree_nodes(depth);
+  double t = 0;
+  for (int r = 0; r < rounds; ++r) {
+    double t0 = now();
+    ouro::Parcel<TreeNode> there = ouro::send(std::move(tree));
+    ouro::Parcel<TreeNode> back;
+    std::thread worker([&] { back = ouro::send(std::move(there).receive()); });
+    worker.join();
+    tree = std::move(back).receive();
+    t += now() - t0;
+  }
+  report("send_receive", "ours", nodes * rounds * 2, t, "graph=" + std::to_string(nodes));
+}
+
+// Readers walk a frozen tree, copying a Ref at every step.
+void shared_walk(int depth, int readers) {
+  ouro::Shared<TreeNode> tree = ouro::share(tree_children_first(depth));
+  const long long nodes = compare::tree_nodes(depth);
+  std::atomic<long long> visited{0};
+  double t = compare::readers_walk(readers, [&] {
+    ouro::Shared<TreeNode> mine = tree;
+    visited += compare::walk_copying(mine->left, mine->right);
+  });
+  if (visited != nodes * readers * compare::kWalks) std::fprintf(stderr, "shared_walk: wrong count\n");
+  report("shared_walk", "ours", visited.load(), t, "readers=" + std::to_string(readers));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -202,6 +292,10 @@ int main(int argc, char** argv) {
   else if (w == "binary_trees_nogc") binary_trees(static_cast<int>(args.a), false);
   else if (w == "refcount_ops") refcount_ops(args.a);
   else if (w == "young_pause") young_pause(args.a);
+  else if (w == "pipeline") pipeline(args.a, static_cast<int>(args.b), false);
+  else if (w == "pipeline_copy") pipeline(args.a, static_cast<int>(args.b), true);
+  else if (w == "send_receive") send_receive(static_cast<int>(args.a), static_cast<int>(args.b));
+  else if (w == "shared_walk") shared_walk(static_cast<int>(args.a), static_cast<int>(args.b));
   else return 2;
   return 0;
 }

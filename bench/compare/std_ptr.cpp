@@ -5,8 +5,11 @@
 //
 //   std_ptr shared_ptr <workload> <size> [<size2>]
 //   std_ptr unique_ptr <workload> <size>
+#include <atomic>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common.hpp"
 
@@ -77,6 +80,49 @@ void refcount_ops(long long n) {
   report("refcount_ops", "shared_ptr", n, now() - t0);
 }
 
+// --- threads: the same graphs as ours.cpp's, with atomic counts ------------
+
+struct SharedLink {
+  std::shared_ptr<SharedLink> next;
+  long long value = 0;
+};
+
+std::shared_ptr<SharedLink> small_graph(long long value) {
+  auto head = std::make_shared<SharedLink>();
+  SharedLink* tail = head.get();
+  for (int i = 1; i < compare::kGraphSize; ++i) {
+    tail->next = std::make_shared<SharedLink>();
+    tail = tail->next.get();
+    tail->value = value + i;
+  }
+  tail->next = head;
+  return head;
+}
+
+// shared_ptr cannot reclaim the cycle: the consumer breaks it by hand.
+void pipeline(long long graphs, int consumers) {
+  long long i = 0;
+  double t = compare::pipeline<std::shared_ptr<SharedLink>>(
+      graphs, consumers, [&] { return small_graph(i++); },
+      [](std::shared_ptr<SharedLink>&& g) {
+        SharedLink* n = g.get();
+        while (n->next != g) n = n->next.get();
+        n->next.reset();
+      },
+      [] {});
+  report("pipeline", "shared_ptr", graphs * compare::kGraphSize, t, "consumers=" + std::to_string(consumers));
+}
+
+void shared_walk(int depth, int readers) {
+  std::shared_ptr<SharedNode> tree = shared_tree(depth);
+  std::atomic<long long> visited{0};
+  double t = compare::readers_walk(readers, [&] {
+    std::shared_ptr<SharedNode> mine = tree;
+    visited += compare::walk_copying(mine->left, mine->right);
+  });
+  report("shared_walk", "shared_ptr", visited.load(), t, "readers=" + std::to_string(readers));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -86,6 +132,8 @@ int main(int argc, char** argv) {
   bool unique = impl == "unique_ptr";
   if (args.workload == "binary_trees") binary_trees(static_cast<int>(args.a), unique);
   else if (args.workload == "refcount_ops" && !unique) refcount_ops(args.a);
+  else if (args.workload == "pipeline" && !unique) pipeline(args.a, static_cast<int>(args.b));
+  else if (args.workload == "shared_walk" && !unique) shared_walk(static_cast<int>(args.a), static_cast<int>(args.b));
   else return 3;  // not meaningful for this implementation
   return 0;
 }

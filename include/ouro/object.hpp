@@ -20,7 +20,9 @@
 // it moves to another thread with its last Ref (hand the Ref over with the
 // synchronisation any non-thread-safe object needs: a join, a mutex, a
 // queue). Checked builds abort, naming the rule, when a thread uses an
-// orphan that another thread still holds references to.
+// orphan that another thread still holds references to. A whole graph moves
+// to another thread with ouro::send (ouro/send.hpp), or is frozen and shared
+// by all threads with ouro::share (ouro/share.hpp).
 #pragma once
 
 #include <cstddef>

@@ -18,6 +18,8 @@
 #include "ouro/make.hpp"
 #include "ouro/object.hpp"
 #include "ouro/ref.hpp"
+#include "ouro/send.hpp"
+#include "ouro/share.hpp"
 #include "ouro/visitor.hpp"
 #include "ouro/weak_map.hpp"
 #include "ouro/weakref.hpp"

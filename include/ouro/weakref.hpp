@@ -61,7 +61,9 @@ class WeakRef {
   using element_type = T;
 
   WeakRef() noexcept = default;
-  // Throws std::invalid_argument when `target` is empty.
+  // Throws std::invalid_argument when `target` is empty, and when it is an
+  // object of a shared, frozen graph (ouro/share.hpp), which lives as long
+  // as a Shared of it does.
   WeakRef(const Ref<T>& target) { attach(target, new detail::WeakNode); }  // NOLINT(google-explicit-constructor)
   WeakRef(const Ref<T>& target, std::function<void(WeakRef<T>&)> callback) {
     if (callback)

@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdlib>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -746,6 +748,156 @@ std::string op_hmap_kill(World& w, Reader& in) {
          (mode & 16 ? ", drop the value of key " + str(s % kMapKeys) : mode & 2 ? ", collect" : ", drop s" + str(s));
 }
 
+// ---- graphs that cross threads ------------------------------------------------
+
+// Whether the model sees a reason why the graph of `root` is not isolated:
+// something outside it (a slot, the store, gc::garbage(), a field or a weak
+// map's strong half of an object outside it, a weak reference from outside
+// or to outside) refers to one of its objects, or one of them is immortal.
+// `root_holders` references to the root are the one handed over.
+bool model_sees_outside_holder(World& w, std::int64_t root, int root_holders) {
+  std::vector<char> in(w.objects.size(), 0);
+  std::vector<std::int64_t> todo{root};
+  in[static_cast<std::size_t>(root)] = 1;
+  auto reach = [&](std::int64_t t) {
+    if (t >= 0 && w.objects[static_cast<std::size_t>(t)].alive && !in[static_cast<std::size_t>(t)]) {
+      in[static_cast<std::size_t>(t)] = 1;
+      todo.push_back(t);
+    }
+  };
+  while (!todo.empty()) {
+    const Info& info = w.objects[static_cast<std::size_t>(todo.back())];
+    todo.pop_back();
+    if (!is_tracked_kind(info.kind)) continue;  // untracked kinds report nothing
+    for (std::int64_t t : info.shadow) reach(t);
+    for (const OwnedEntry& e : info.owned) reach(e.strong);
+  }
+  auto inside = [&](std::int64_t t) { return t >= 0 && in[static_cast<std::size_t>(t)]; };
+  int root_refs = 0;
+  for (int i = 0; i < kSlots; ++i) {
+    std::int64_t t = w.slot_id(i);
+    if (t == root) ++root_refs;
+    else if (inside(t)) return true;
+  }
+  if (root_refs > root_holders) return true;
+  for (const Ref<Base>& r : w.store)
+    if (r && inside(w.id_of(r.get()))) return true;
+  for (const Ref<ouro::Object>& r : gc::garbage())
+    if (inside(w.id_of(dynamic_cast<const Base*>(r.get())))) return true;
+  for (std::size_t id = 0; id < w.objects.size(); ++id) {
+    const Info& info = w.objects[id];
+    if (!info.alive) continue;
+    if (in[id]) {
+      if (info.immortal) return true;
+      for (const OwnedEntry& e : info.owned)
+        if (!e.lingering && e.weak >= 0 && w.objects[static_cast<std::size_t>(e.weak)].alive && !inside(e.weak))
+          return true;
+      continue;
+    }
+    for (std::int64_t t : info.shadow)
+      if (inside(t)) return true;
+    for (const OwnedEntry& e : info.owned)
+      if (inside(e.strong) || inside(e.weak)) return true;
+  }
+  for (const WeakInfo& rec : w.weak_records) {
+    if (!rec.alive || rec.target < 0) continue;
+    const Info& target = w.objects[static_cast<std::size_t>(rec.target)];
+    if (!target.alive || rec.created < target.cleared_before) continue;  // expired
+    // The WeakRef member of an untracked object is not reported: it goes
+    // along unseen (the rule for any reference traverse() does not report).
+    if (inside(rec.owner) && !is_tracked_kind(w.objects[static_cast<std::size_t>(rec.owner)].kind)) continue;
+    if (inside(rec.target) != inside(rec.owner)) return true;
+  }
+  for (const auto* model : {&w.value_model, &w.hash_model})
+    for (const auto& entry : *model)
+      if (inside(entry.second.target)) return true;
+  for (const auto& entry : w.key_model)
+    if (inside(entry.second.target)) return true;
+  return false;
+}
+
+// send slot mode: the graph of slot's object goes to a second thread, which
+// receives it and sends it back (the harness's traverse() code quiet there),
+// and is received again. The library and the model must agree: a graph the
+// model sees held from outside is never sent (when no user code changed the
+// graph meanwhile), and a round trip changes nothing the checks can see.
+std::string op_send(World& w, Reader& in) {
+  int s = slot_arg(in);
+  Ref<Base> root = std::move(slot(w, s));
+  if (!root) return "send (none)";
+  const std::int64_t id = root->id;
+  w.user_changed_graph = false;
+  const bool held = model_sees_outside_holder(w, id, 0);
+  std::string what = "send s" + str(s) + " id" + std::to_string(id);
+  try {
+    ouro::Parcel<Base> parcel = ouro::send(std::move(root));
+    ++w.quiet;
+    std::string away;
+    std::thread there([&parcel, &away] {
+      try {
+        parcel = ouro::send(std::move(parcel).receive());
+      } catch (const std::exception& e) {
+        away = e.what();
+      }
+    });
+    there.join();
+    --w.quiet;
+    if (!away.empty()) w.fail("a graph received on another thread could not be sent back: " + away);
+    if (parcel) root = std::move(parcel).receive();
+    if (held && !w.user_changed_graph && !w.traverse_acted)
+      w.fail("send accepted the graph of object " + std::to_string(id) + ", which the model sees held from outside");
+    what += ": there and back";
+  } catch (const ouro::not_isolated&) {
+    what += ": not isolated";
+  } catch (const std::logic_error&) {
+    what += ": refused";  // during a collection or a query: not from an op
+  }
+  slot(w, s) = std::move(root);
+  return what;
+}
+
+// share slot: the graph of slot's object, frozen, is walked by two reader
+// threads that copy the Refs of every field as they go; the harness drops
+// the last Shared, which destroys the graph (finalizers included) here.
+std::string op_share(World& w, Reader& in) {
+  int s = slot_arg(in);
+  Ref<Base> root = std::move(slot(w, s));
+  if (!root) return "share (none)";
+  const std::int64_t id = root->id;
+  std::string what = "share s" + str(s) + " id" + std::to_string(id);
+  try {
+    ouro::Shared<Base> shared = ouro::share(std::move(root));
+    ++w.quiet;
+    std::atomic<int> seen{0};
+    // Only the fields that traverse() reports belong to the graph: those of
+    // the tracked kinds (an untracked object's fields stay on this thread).
+    auto reported = [](const Base& b) { return dynamic_cast<const Node*>(&b) != nullptr; };
+    auto reader = [&seen, &reported](ouro::Shared<Base> mine) {
+      std::vector<Ref<Base>> todo;
+      if (reported(*mine)) todo.assign(mine->fields.begin(), mine->fields.end());
+      for (int steps = 0; !todo.empty() && steps < 256; ++steps) {
+        Ref<Base> n = std::move(todo.back());
+        todo.pop_back();
+        if (!n) continue;
+        seen.fetch_add(1, std::memory_order_relaxed);
+        if (reported(*n)) todo.insert(todo.end(), n->fields.begin(), n->fields.end());
+      }
+    };
+    std::thread a(reader, shared);
+    std::thread b(reader, shared);
+    a.join();
+    b.join();
+    --w.quiet;
+    what += ": read " + std::to_string(seen.load()) + " times, dropped";
+  } catch (const ouro::not_isolated&) {
+    what += ": not isolated";
+  } catch (const std::logic_error&) {
+    what += ": refused";
+  }
+  slot(w, s) = std::move(root);
+  return what;
+}
+
 // ---- out of memory ----------------------------------------------------------
 
 std::string op_oom(World& w, Reader& in);
@@ -795,6 +947,8 @@ constexpr Op kOps[] = {
     {"hmap_insert", op_hmap_insert, 2, 2},
     {"hmap_kill", op_hmap_kill, 2, 2},
     {"oom", op_oom, 3, 3},
+    {"send", op_send, 1, 2},
+    {"share", op_share, 1, 1},
 };
 
 // oom spec after op...: runs the next operation of the program with the

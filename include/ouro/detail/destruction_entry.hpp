@@ -10,6 +10,11 @@ namespace ouro::detail {
 // destruction stack is deep, or leave it to the collector when guarded).
 void release(Object* o) noexcept;
 
+// decref's rare cases: a count of 1 (the last reference goes: release), a
+// frozen count (nothing), 0 (a count already wrong: it wraps, as a plain
+// decrement would).
+void release_or_keep(Object* o) noexcept;
+
 // What ~Object does beyond the common case (object.hpp): weak references
 // of an object that did not die by release(), misuse checks, checked
 // builds' poisoning.

@@ -30,9 +30,17 @@ enum Flag : std::uint16_t {
   kHasWeakrefs = 1u << 10,  // some weak reference points here
   kDeferred = 1u << 11,     // waiting in the destruction queue
   kDestroying = 1u << 12,   // its destructor runs
+  kInGraph = 1u << 13,      // reached by the walk of ouro::send or ouro::share now running
 };
 
 inline constexpr std::uint64_t kImmortalBase = std::uint64_t{1} << 62;
+// The count of an object of a shared, frozen graph (ouro/share.hpp): this
+// bit, and below it the address of the graph's control block. Copies and
+// drops of Refs to it count nothing (the graph lives while a Shared of it
+// does); the object's own count waits in its slot field until the graph is
+// destroyed. Counts >= kImmortalBase include it: a frozen object reports
+// itself immortal.
+inline constexpr std::uint64_t kFrozenBit = std::uint64_t{1} << 63;
 
 // Checked builds: what ~Object leaves in flags_ and heap_id_ of a managed
 // object, so that a later use of a dangling Ref can be told apart from a

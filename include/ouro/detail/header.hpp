@@ -4,8 +4,10 @@
 // bytes after the vtable pointer):
 //
 //   refcnt_  64 bits  strong references; >= kImmortalBase means immortal;
-//                     while the object waits in the destruction queue it
-//                     holds the queue's next pointer instead
+//                     kFrozenBit set: an object of a shared graph (the
+//                     bit and its control block's address; the count
+//                     waits in slot_); while the object waits in the
+//                     destruction queue it holds the queue's next pointer
 //   slot_    32 bits  index of the object in its table (see Table)
 //   flags_   16 bits  Table (3 bits) + the Flag bits (flags.hpp)
 //   heap_id_ 16 bits  which thread's heap owns it (for misuse checks)
@@ -18,6 +20,7 @@
 #include "ouro/detail/flags.hpp"
 #include "ouro/detail/heap_entry.hpp"
 #include "ouro/detail/object_core_entry.hpp"
+#include "ouro/detail/transfer_entry.hpp"
 #include "ouro/object.hpp"
 
 namespace ouro::detail {
@@ -59,6 +62,7 @@ inline std::uint16_t flags_in_table(std::uint16_t flags, Table t) noexcept {
 }
 inline void set_table(Object& o, Table t) noexcept { Access::flags(o) = flags_in_table(Access::flags(o), t); }
 inline bool is_immortal_count(std::uint64_t rc) noexcept { return rc >= kImmortalBase; }
+inline bool is_frozen_count(std::uint64_t rc) noexcept { return (rc & kFrozenBit) != 0; }
 
 // Checked builds: a Ref that is copied, dropped or dereferenced must point
 // at an object whose destruction has not begun (no live Ref can point at
@@ -69,20 +73,40 @@ OURO_ALWAYS_INLINE void check_alive([[maybe_unused]] const Object* o) noexcept {
 #endif
 }
 
+// The one branch a frozen object costs: its count is not touched (other
+// threads read it meanwhile). Immortal counts still move (they never reach
+// zero); a count of 1 going to 0 releases the object.
 OURO_ALWAYS_INLINE void incref(Object* o) noexcept {
 #if OURO_CHECKS
   check_alive(o);
+  if (OURO_UNLIKELY(is_frozen_count(Access::refcnt(*o)))) {
+    copy_of_frozen(o);
+    return;
+  }
   check_owner(o);
 #endif
-  ++Access::refcnt(*o);
+  std::uint64_t& rc = Access::refcnt(*o);
+  if (OURO_LIKELY(!is_frozen_count(rc))) ++rc;
 }
 
 OURO_ALWAYS_INLINE void decref(Object* o) noexcept {
 #if OURO_CHECKS
   check_alive(o);
+  if (OURO_UNLIKELY(is_frozen_count(Access::refcnt(*o)))) {
+    drop_of_frozen(o);
+    return;
+  }
   check_owner(o);
 #endif
-  if (--Access::refcnt(*o) == 0) release(o);
+  std::uint64_t& rc = Access::refcnt(*o);
+  const std::uint64_t n = rc;
+  // One compare for both exceptions, out of line so that ~Ref stays small
+  // enough to inline: n == 1 (the last reference) and a frozen count
+  // (n >= kFrozenBit) both give n - 2 >= kFrozenBit - 2.
+  if (OURO_LIKELY(n - 2 < kFrozenBit - 2))
+    rc = n - 1;
+  else
+    release_or_keep(o);
 }
 
 }  // namespace ouro::detail
