@@ -6,7 +6,8 @@
 // subscribed to the bus and nobody unsubscribes them: the bus (a global,
 // so a root) keeps every closed document alive through the observer list.
 // The hunt: what grew (snapshot + growth), why is this still alive
-// (why_alive), which cycles exist (find_cycles), and pictures:
+// (why_alive), which cycles exist (find_cycles) and the one through the
+// leaked document (shortest_cycle), and pictures:
 //
 //   leak.dot   Graphviz source of what keeps a leaked page alive
 //   leak.svg   the same, drawn (only when `dot` is on the PATH)
@@ -17,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <ouro/ouro.hpp>
 #include <string>
@@ -111,12 +113,18 @@ int main(int argc, char** argv) {
   std::size_t live = 0, garbage = 0;
   for (const inspect::Cycle& c : inspect::find_cycles()) {
     (c.garbage ? garbage : live) += 1;
-    std::cout << "  " << c.objects.size() << " objects, "
+    std::cout << "  " << c.objects.size() << " objects (" << c.edges.size() << " references), "
               << (c.garbage ? "garbage (nothing outside keeps it alive)" : "alive (reachable from a root)") << "\n";
-    for (const inspect::Edge& e : c.edges)
-      std::cout << "    " << e.from->repr() << " ." << e.field << " -> " << e.to->repr() << "\n";
   }
   std::cout << "  " << live << " alive, " << garbage << " garbage\n";
+
+  // A group can be the whole program; the shortest cycle through the leaked
+  // object is the loop to cut.
+  std::cout << "\n== The shortest cycle through the closed document ==\n";
+  if (std::optional<inspect::Cycle> loop = inspect::shortest_cycle(*closed)) {
+    std::cout << "  " << loop->objects.front()->repr() << "\n";
+    for (const inspect::Edge& e : loop->edges) std::cout << "    ." << e.field << " -> " << e.to->repr() << "\n";
+  }
 
   std::ofstream(out / "leak.dot") << [&] {
     std::ostringstream dot;

@@ -1,7 +1,8 @@
-// inspect.cpp — ouro::inspect: why_alive, is_root, find_cycles, type_stats,
-// snapshots and growth; the field names of OURO_TRAVERSE. The graph work is
-// in inspect_graph.cpp, what the reports share in inspect_shared.cpp, the
-// pictures in inspect_dot.cpp and inspect_html.cpp.
+// inspect.cpp — ouro::inspect: why_alive, is_root, find_cycles,
+// shortest_cycle, type_stats, snapshots and growth; the field names of
+// OURO_TRAVERSE. The graph work is in inspect_graph.cpp, what the reports
+// share in inspect_shared.cpp, the pictures in inspect_dot.cpp and
+// inspect_html.cpp.
 #include "ouro/inspect.hpp"
 
 #include <algorithm>
@@ -83,6 +84,19 @@ std::vector<Cycle> find_cycles(const Object& o) {
   if (!gc::is_tracked(o) || detail::is_collection_garbage(o)) return {};
   detail::HeapGraph g(detail::heap_for_api(), "ouro::inspect::find_cycles", &o);
   return detail::cycles_of(g, &o);
+}
+
+std::optional<Cycle> shortest_cycle(const Object& o) {
+  if (!gc::is_tracked(o) || detail::is_collection_garbage(o)) return std::nullopt;
+  detail::HeapGraph g(detail::heap_for_api(), "ouro::inspect::shortest_cycle", &o);
+  std::uint32_t start = g.find(o);
+  if (start == detail::HeapGraph::npos) return std::nullopt;
+  std::vector<detail::HeapGraph::Step> steps = g.shortest_cycle(start);
+  if (steps.empty()) return std::nullopt;
+  Cycle c{{}, detail::edges_of(g, steps), !g.is_alive(start)};
+  c.objects.reserve(steps.size());
+  for (const detail::HeapGraph::Step& s : steps) c.objects.push_back(ouro::ref(g.object(s.from)));
+  return c;
 }
 
 std::vector<TypeStat> type_stats() { return detail::count_types(detail::heap_for_api()); }

@@ -1,8 +1,8 @@
 // inspect_html.cpp — ouro::inspect::write_html: one self-contained page (no
 // network, no external script or style) about the calling thread's heap.
 //
-// The tables (types, cycles, why-alive chains) are plain HTML, readable
-// without JavaScript. The explorer is drawn by the inline script from a JSON
+// The tables (types, cycles with the shortest cycle through one member of
+// each, why-alive chains) are plain HTML, readable without JavaScript. The explorer is drawn by the inline script from a JSON
 // copy of the graph embedded in <script type="application/json">: every
 // string in it is escaped so that "<", ">" and "&" never appear raw (a repr
 // containing "</script>" cannot end the block).
@@ -160,14 +160,47 @@ void write_types(std::ostream& os, const std::vector<inspect::TypeStat>& types) 
   os << "</tbody></table></section>\n";
 }
 
+// The groups the page shows (the first kMaxCyclesShown, largest first),
+// each with the shortest cycle through its first member: in a group of
+// thousands of objects, the few references that close the loop. Each
+// search stays inside its group, so all of them together read each shown
+// group once.
+struct ShownGroups {
+  std::vector<std::uint32_t> group_of;  // node -> index of its shown group, or npos
+  std::vector<std::vector<HeapGraph::Step>> shortest;
+};
+
+ShownGroups shown_groups(HeapGraph& g, const std::vector<std::vector<std::uint32_t>>& groups) {
+  ShownGroups shown{std::vector<std::uint32_t>(g.tracked(), HeapGraph::npos), {}};
+  const std::size_t n = std::min(groups.size(), kMaxCyclesShown);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::uint32_t v : groups[i]) shown.group_of[v] = static_cast<std::uint32_t>(i);
+  for (std::size_t i = 0; i < n; ++i)
+    shown.shortest.push_back(g.shortest_cycle(groups[i].front(), shown.group_of, static_cast<std::uint32_t>(i)));
+  return shown;
+}
+
+// The shortest cycle of a group as one line: "a .f &rarr; b .g &rarr; a",
+// its first kMaxEdgesShown references at most.
+void write_shortest_cycle(std::ostream& os, HeapGraph& g, const PageGraph& page,
+                          const std::vector<HeapGraph::Step>& steps) {
+  os << "<p class=\"shortest\">Shortest cycle through " << object_link(g, page, steps.front().from) << " ("
+     << steps.size() << (steps.size() == 1 ? " reference" : " references") << "):<br>"
+     << object_link(g, page, steps.front().from);
+  for (std::size_t k = 0; k < steps.size() && k < kMaxEdgesShown; ++k)
+    os << " " << field_text(steps[k].field) << " &rarr; " << object_link(g, page, steps[k].to);
+  if (steps.size() > kMaxEdgesShown) os << " &hellip; " << steps.size() - kMaxEdgesShown << " more references";
+  os << "</p>\n";
+}
+
 // `groups` largest first; only the first kMaxCyclesShown are written, each
 // read once (its members' references), so the section is linear however
 // large a group is.
 void write_cycles(std::ostream& os, HeapGraph& g, const PageGraph& page,
-                  const std::vector<std::vector<std::uint32_t>>& groups) {
+                  const std::vector<std::vector<std::uint32_t>>& groups, const ShownGroups& shown) {
   os << "<section id=\"cycles\"><h2>Cycles</h2>\n";
   if (groups.empty()) os << "<p>No reference cycles among tracked objects.</p>\n";
-  std::vector<std::uint32_t> group_of(g.tracked(), HeapGraph::npos);
+  const std::vector<std::uint32_t>& group_of = shown.group_of;
   for (std::size_t i = 0; i < groups.size() && i < kMaxCyclesShown; ++i) {
     const std::vector<std::uint32_t>& members = groups[i];
     const auto id = static_cast<std::uint32_t>(i);
@@ -176,18 +209,20 @@ void write_cycles(std::ostream& os, HeapGraph& g, const PageGraph& page,
        << members.size() << (members.size() == 1 ? " object" : " objects") << " &mdash; "
        << (garbage ? "<span class=\"badge garbage\">garbage</span> nothing outside keeps it alive"
                    : "<span class=\"badge alive\">alive</span> reachable from a root")
-       << "</h3><ul class=\"edges\">\n";
-    for (std::uint32_t v : members) group_of[v] = id;
-    std::size_t shown = 0, total = 0;
+       << "</h3>\n";
+    if (!shown.shortest[i].empty()) write_shortest_cycle(os, g, page, shown.shortest[i]);
+    os << "<ul class=\"edges\">\n";
+    std::size_t shown_edges = 0, total = 0;
     for (std::uint32_t v : members)
       for (const HeapGraph::Arc& a : g.out(v)) {
         if (a.node >= group_of.size() || group_of[a.node] != id) continue;
         if (++total > kMaxEdgesShown) continue;
-        ++shown;
+        ++shown_edges;
         os << "<li>" << object_link(g, page, v) << " " << field_text(a.field) << " &rarr; "
            << object_link(g, page, a.node) << "</li>\n";
       }
-    if (total > shown) os << "<li class=\"more\">&hellip; and " << total - shown << " more references</li>\n";
+    if (total > shown_edges)
+      os << "<li class=\"more\">&hellip; and " << total - shown_edges << " more references</li>\n";
     os << "</ul></div>\n";
   }
   if (groups.size() > kMaxCyclesShown)
@@ -284,11 +319,14 @@ void write_html(std::ostream& os) {
     for (detail::ChainSubject& s : subjects) detail::read_chain(g, tree, s);
   }
 
+  detail::ShownGroups shown = detail::shown_groups(g, groups);
   detail::PageGraph page(g);
   for (const detail::ChainSubject& s : subjects) {
     for (const HeapGraph::Step& step : s.shown) page.include(step.from);
     page.include(s.node);
   }
+  for (const std::vector<HeapGraph::Step>& steps : shown.shortest)
+    for (std::size_t k = 0; k < steps.size() && k < detail::kMaxEdgesShown; ++k) page.include(steps[k].from);
   for (std::size_t i = 0; i < groups.size() && i < detail::kMaxCyclesShown && !page.full(); ++i)
     for (std::size_t k = 0; k < groups[i].size() && !page.full(); ++k) page.include(groups[i][k]);
   if (g.size() <= detail::kMaxHtmlNodes)
@@ -305,7 +343,7 @@ void write_html(std::ostream& os) {
         "heap <span class=\"badge garbage\">garbage</span> no root reaches it <span class=\"badge untracked\">"
         "untracked</span> no traverse()</span></p></header>\n<main>\n<div class=\"reports\">\n";
   detail::write_types(os, types);
-  detail::write_cycles(os, g, page, groups);
+  detail::write_cycles(os, g, page, groups, shown);
   detail::write_chains(os, g, page, subjects);
   os << "</div>\n" << detail::kHtmlExplorer << "</main>\n<script type=\"application/json\" id=\"heap-data\">";
   page.write_json(os, subjects.empty() ? (g.size() ? 0 : -1) : page.id(subjects.front().node));

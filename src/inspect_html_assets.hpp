@@ -32,6 +32,7 @@ th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid #eef2f6; }
 th { background: #f0f4f8; }
 .num { text-align: right; font-variant-numeric: tabular-nums; }
 ul.edges, .chain ol { margin: 4px 0 8px; padding-left: 22px; }
+p.shortest { margin: 4px 0; line-height: 1.6; }
 .cycle { border-left: 4px solid var(--line); padding-left: 10px; margin-bottom: 10px; }
 .cycle.garbage { border-left-color: var(--garbage-line); }
 a.obj { color: #0b5cad; text-decoration: none; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 13px; }

@@ -20,7 +20,7 @@
 // Python's gc.get_referrers lists).
 //
 // USER CODE THAT CHANGES THE HEAP DURING A QUERY. why_alive, is_root,
-// find_cycles, write_dot and write_html call traverse() on every tracked
+// find_cycles, shortest_cycle, write_dot and write_html call traverse() on every tracked
 // object, and write_dot and write_html call repr(): user code, which may make
 // objects, drop references or call gc::collect() in the middle of the walk.
 // Whatever it does, the query reads no freed memory and:
@@ -48,7 +48,7 @@
 // collection has decided their fate; nor is an object whose destruction has
 // begun (`*this` in a destructor). For such an object why_alive throws
 // std::invalid_argument (it is garbage), is_root is false, find_cycles(o) is
-// empty and write_dot draws it alone, marked "being reclaimed"; the queries
+// empty, shortest_cycle(o) is none and write_dot draws it alone, marked "being reclaimed"; the queries
 // that list objects (find_cycles(), type_stats, write_html, gc::get_objects,
 // gc::get_referrers) leave it out. A gc callback sees the heap before the
 // collection at Phase::start, after it at Phase::stop. From a traverse()
@@ -67,6 +67,7 @@
 
 #include <cstddef>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -166,6 +167,20 @@ std::vector<Cycle> find_cycles();
 // Only the group that contains `o` (none, or one; none when `o` is garbage
 // that a running collection works on, or being destroyed).
 std::vector<Cycle> find_cycles(const Object& o);
+
+// The shortest cycle through `o`: the few references that close the loop
+// that keeps `o`, where find_cycles(o) gives the whole strongly connected
+// group around it (which can hold every object of a program). `objects`
+// starts at `o` and follows the references in order; edges[i] goes from
+// objects[i] to the next object, the last edge back to `o`; a self
+// reference is one object and one edge. `garbage` as for find_cycles.
+// Among cycles of the same length, the one whose references traverse()
+// reports first. None when no cycle passes through `o`, when `o` is
+// untracked, and when it is garbage that a running collection works on, or
+// being destroyed. Breadth-first from `o` back to itself: linear in the
+// tracked objects and references, like the other queries. Calls traverse()
+// on every tracked object: what user code may do meanwhile, see above.
+std::optional<Cycle> shortest_cycle(const Object& o);
 
 // Live tracked objects by dynamic type (the short name type_name() gives),
 // most common first, like objgraph's typestats over gc.get_objects().
