@@ -11,6 +11,7 @@
 #include <typeindex>
 #include <unordered_map>
 
+#include "allocation_sites.hpp"
 #include "inspect_graph.hpp"
 #include "inspect_shared.hpp"
 #include "ouro/detail/make.hpp"  // register_made_type
@@ -99,6 +100,25 @@ std::optional<Cycle> shortest_cycle(const Object& o) {
   return c;
 }
 
+// The sampling interval's draw doubles it: a cap keeps 2n - 1 in range.
+constexpr std::size_t kMaxSitesEvery = std::size_t{1} << 40;
+
+void set_allocation_sites(std::size_t every) {
+  detail::Heap& h = detail::heap_for_api();
+  h.sites_every = std::min(every, kMaxSitesEvery);
+  h.sample_countdown = every ? h.next_sample_interval() : 0;
+  std::uint8_t& mode = detail::tls_make.mode;
+  mode = static_cast<std::uint8_t>(every ? mode | detail::kSampling : mode & ~detail::kSampling);
+}
+
+std::size_t get_allocation_sites() { return detail::heap_for_api().sites_every; }
+
+std::optional<Site> allocation_site(const Object& o) {
+  std::optional<detail::CallSite> site = detail::site_of(o);
+  if (!site) return std::nullopt;
+  return detail::public_site(*site);
+}
+
 std::vector<TypeStat> type_stats() { return detail::count_types(detail::heap_for_api()); }
 
 std::size_t Snapshot::objects() const noexcept {
@@ -121,7 +141,17 @@ std::vector<TypeStat> growth(const Snapshot& before, const Snapshot& after) {
     auto it = old.find(t.type);
     std::size_t count = it == old.end() ? 0 : it->second->count;
     std::size_t bytes = it == old.end() ? 0 : it->second->bytes;
-    if (t.count > count) grew.push_back(TypeStat{t.type, t.count - count, t.bytes > bytes ? t.bytes - bytes : 0});
+    if (t.count <= count) continue;
+    TypeStat g{t.type, t.count - count, t.bytes > bytes ? t.bytes - bytes : 0};
+    for (const SiteCount& s : t.sites) {
+      std::size_t was = 0;
+      if (it != old.end())
+        for (const SiteCount& b : it->second->sites)
+          if (detail::same_site(b.site, s.site)) was = b.count;
+      if (s.count > was) g.sites.push_back({s.site, s.count - was});
+    }
+    detail::sort_sites(g.sites);
+    grew.push_back(std::move(g));
   }
   std::ranges::sort(grew, [](const TypeStat& a, const TypeStat& b) {
     return a.count != b.count ? a.count > b.count : a.type < b.type;

@@ -1,8 +1,9 @@
 // inspect_html.cpp — ouro::inspect::write_html: one self-contained page (no
 // network, no external script or style) about the calling thread's heap.
 //
-// The tables (types, cycles with the shortest cycle through one member of
-// each, why-alive chains) are plain HTML, readable without JavaScript. The explorer is drawn by the inline script from a JSON
+// The tables (types with their allocation sites when recorded, cycles with
+// the shortest cycle through one member of each, why-alive chains with the
+// sites of their objects) are plain HTML, readable without JavaScript. The explorer is drawn by the inline script from a JSON
 // copy of the graph embedded in <script type="application/json">: every
 // string in it is escaped so that "<", ">" and "&" never appear raw (a repr
 // containing "</script>" cannot end the block).
@@ -16,11 +17,13 @@
 // breadth-first search for all chains, one pass per table.
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <typeinfo>
 #include <unordered_map>
 
+#include "allocation_sites.hpp"
 #include "inspect_html_assets.hpp"
 #include "inspect_shared.hpp"
 #include "object_core.hpp"
@@ -31,7 +34,7 @@ namespace {
 
 constexpr std::uint32_t kMaxHtmlNodes = 4000;
 constexpr std::size_t kMaxCyclesShown = 30, kMaxEdgesShown = 12, kMaxTypesShown = 100, kChains = 5;
-constexpr std::size_t kChainEndsShown = 6, kMaxArcsShown = 16;
+constexpr std::size_t kChainEndsShown = 6, kMaxArcsShown = 16, kSitesShown = 3;
 // Type and field names in the explorer's data are cut to these lengths (a
 // repr to 120 characters): one object's entry stays small.
 constexpr std::size_t kMaxTypeChars = 120, kMaxFieldChars = 60;
@@ -72,6 +75,23 @@ std::string json_string(const std::string& text) {
     }
   }
   return out + "\"";
+}
+
+// "dir/file.cpp:12": the last two parts of the path are enough to find it.
+std::string site_text(const inspect::Site& s) {
+  std::string file = s.file;
+  std::size_t cut = file.rfind('/');
+  if (cut != std::string::npos && cut > 0) cut = file.rfind('/', cut - 1);
+  if (cut != std::string::npos) file = file.substr(cut + 1);
+  return file + ":" + std::to_string(s.line);
+}
+
+// Where the object was made, when its site was recorded, else "".
+std::string site_of_object(const Object& o) {
+  std::optional<CallSite> site = site_of(o);
+  if (!site) return "";
+  std::string text = site_text(public_site(*site));
+  return *site->function ? text + " (" + site->function + ")" : text;
 }
 
 // The graph as the page sees it: a subset of the heap's nodes, renumbered.
@@ -130,6 +150,8 @@ void PageGraph::write_json(std::ostream& os, long start) const {
        << ",\"repr\":" << json_string(repr_for_report(o, 120)) << ",\"root\":" << (g_.is_root(v) ? "true" : "false")
        << ",\"garbage\":" << (g_.is_alive(v) ? "false" : "true")
        << ",\"tracked\":" << (g_.is_tracked(v) ? "true" : "false") << ",\"refcount\":" << g_.refcount(v);
+    if (std::string site = site_of_object(o); !site.empty())
+      os << ",\"site\":" << json_string(clipped(site, kMaxTypeChars));
     write_arcs(os, g_.out(v), "out", "outMore");
     write_arcs(os, g_.in(v), "in", "inMore");
     os << "}";
@@ -146,17 +168,37 @@ std::string object_link(HeapGraph& g, const PageGraph& page, std::uint32_t node)
          "\" data-node=\"" + std::to_string(id) + "\">" + text + "</a>";
 }
 
+// " made at dir/file.cpp:12" after an object, when its site was recorded.
+std::string site_note(HeapGraph& g, std::uint32_t node) {
+  std::string site = site_of_object(*g.object(node));
+  return site.empty() ? "" : " <span class=\"site\">made at " + html_escaped(site) + "</span>";
+}
+
 std::string field_text(const char* field) {
   return *field ? "<span class=\"field\">." + html_escaped(field) + "</span>" : "<span class=\"field\">(unnamed)</span>";
 }
 
+// With a column of allocation sites (the first kSitesShown of each type)
+// when some were recorded.
 void write_types(std::ostream& os, const std::vector<inspect::TypeStat>& types) {
+  const bool sites = std::ranges::any_of(types, [](const inspect::TypeStat& t) { return !t.sites.empty(); });
   os << "<section id=\"types\"><h2>Objects by type</h2>\n"
         "<table id=\"type-table\"><thead><tr><th>Type</th><th class=\"num\">Count</th>"
-        "<th class=\"num\">Bytes</th></tr></thead><tbody>\n";
-  for (std::size_t i = 0; i < types.size() && i < kMaxTypesShown; ++i)
+        "<th class=\"num\">Bytes</th>"
+     << (sites ? "<th>Made at (recorded objects)</th>" : "") << "</tr></thead><tbody>\n";
+  for (std::size_t i = 0; i < types.size() && i < kMaxTypesShown; ++i) {
     os << "<tr><td>" << html_escaped(types[i].type) << "</td><td class=\"num\">" << types[i].count
-       << "</td><td class=\"num\">" << types[i].bytes << "</td></tr>\n";
+       << "</td><td class=\"num\">" << types[i].bytes << "</td>";
+    if (sites) {
+      os << "<td class=\"site\">";
+      const std::vector<inspect::SiteCount>& at = types[i].sites;
+      for (std::size_t k = 0; k < at.size() && k < kSitesShown; ++k)
+        os << (k ? "<br>" : "") << html_escaped(site_text(at[k].site)) << " &times;" << at[k].count;
+      if (at.size() > kSitesShown) os << "<br>&hellip; " << at.size() - kSitesShown << " more sites";
+      os << "</td>";
+    }
+    os << "</tr>\n";
+  }
   os << "</tbody></table></section>\n";
 }
 
@@ -251,17 +293,20 @@ void write_chains(std::ostream& os, HeapGraph& g, const PageGraph& page, const s
         "<p>The shortest chain of references from a root (held from outside the tracked heap) to one object of "
         "each of the largest groups.</p>\n";
   for (const ChainSubject& s : subjects) {
-    os << "<div class=\"chain\"><h3>" << html_escaped(s.title) << ": " << object_link(g, page, s.node) << "</h3>";
+    os << "<div class=\"chain\"><h3>" << html_escaped(s.title) << ": " << object_link(g, page, s.node)
+       << site_note(g, s.node) << "</h3>";
     if (!s.reached)
       os << "<p><span class=\"badge garbage\">garbage</span> no root reaches it: the next collection reclaims it.</p>";
     else if (s.shown.empty())
       os << "<p><span class=\"badge root\">root</span> it is held from outside the tracked heap itself.</p>";
     else {
-      os << "<ol><li><span class=\"badge root\">root</span> " << object_link(g, page, s.shown.front().from) << "</li>";
+      os << "<ol><li><span class=\"badge root\">root</span> " << object_link(g, page, s.shown.front().from)
+         << site_note(g, s.shown.front().from) << "</li>";
       for (std::size_t k = 0; k < s.shown.size(); ++k) {
         if (k == kChainEndsShown && s.length > s.shown.size())
           os << "<li class=\"more\">&hellip; " << s.length - s.shown.size() << " more references &hellip;</li>";
-        os << "<li>" << field_text(s.shown[k].field) << " &rarr; " << object_link(g, page, s.shown[k].to) << "</li>";
+        os << "<li>" << field_text(s.shown[k].field) << " &rarr; " << object_link(g, page, s.shown[k].to)
+           << site_note(g, s.shown[k].to) << "</li>";
       }
       os << "</ol>";
     }

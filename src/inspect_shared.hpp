@@ -1,6 +1,7 @@
 // inspect_shared.hpp — what the leak-forensics reports share
 // (inspect_shared.cpp): graph nodes turned into the public Edge and Cycle
-// values, the type count, reprs cut for a report, neighbourhoods.
+// values, the type count and allocation sites, reprs cut for a report,
+// neighbourhoods.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 
 #include "heap.hpp"
 #include "inspect_graph.hpp"
+#include "ouro/detail/make.hpp"
 #include "ouro/inspect.hpp"
 
 namespace ouro::detail {
@@ -21,8 +23,16 @@ std::vector<inspect::Edge> edges_of(const HeapGraph& g, const std::vector<HeapGr
 // The cycles of `g`, largest first; only those containing `only` unless null.
 std::vector<inspect::Cycle> cycles_of(HeapGraph& g, const Object* only);
 
-// type_stats() of the heap: tracked objects of all generations by short name.
+// type_stats() of the heap: tracked objects of all generations by short
+// name, with the allocation sites recorded for them.
 std::vector<inspect::TypeStat> count_types(Heap& h);
+
+// Allocation sites as the reports show them: equal by value (file,
+// line, function), a make's CallSite as the public Site, most objects
+// first.
+bool same_site(const inspect::Site& a, const inspect::Site& b) noexcept;
+inspect::Site public_site(const CallSite& s) noexcept;
+void sort_sites(std::vector<inspect::SiteCount>& sites);
 
 }  // namespace ouro::detail
 

@@ -66,6 +66,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -140,6 +141,8 @@ struct Edge {
 //  - Calls traverse() on every tracked object: if user code changes the heap
 //    meanwhile, the chain is the one in the heap as the query found it, and
 //    `o` stays alive until the query returns (see above).
+//  - allocation_site(*edge.to) says where each object of the chain was
+//    made, when sites are recorded (ALLOCATION SITES below).
 std::vector<Edge> why_alive(const Object& o);
 
 // True when `o` is a tracked object of this heap that something outside the
@@ -182,18 +185,51 @@ std::vector<Cycle> find_cycles(const Object& o);
 // on every tracked object: what user code may do meanwhile, see above.
 std::optional<Cycle> shortest_cycle(const Object& o);
 
+// ALLOCATION SITES. make<T>() can record where it was called (file, line,
+// function), like Python's tracemalloc records a traceback: off by
+// default; set_allocation_sites(n) turns it on for the calling thread.
+// With n = 1 every make records its site (exact counts; each make then
+// takes make's general path and enters a table: several times the cost of
+// a make + drop); with n > 1 about one make in n does, chosen at random
+// (the intervals are uniform in [1, 2n - 1]), which is cheap enough to
+// leave on (docs/benchmarks.md has the measured cost). The site is kept
+// while the object lives, whatever the setting does meanwhile, and shows in
+// type_stats(), growth(), allocation_site() (for the objects of a
+// why_alive chain or a cycle) and write_html(). Makes with more than eight
+// constructor arguments record no site. Off, make<T>() pays nothing.
+struct Site {
+  const char* file;          // the source file of the make<T>() call, as the compiler named it
+  std::uint_least32_t line;  // its line
+  const char* function;      // the function that called make<T>() ("" when the compiler does not say)
+};
+// 0: off (the default); 1: every make; n: about one make in n. Per thread,
+// like the gc settings; a new thread starts with 0.
+void set_allocation_sites(std::size_t every);
+std::size_t get_allocation_sites();
+// Where `o` was made, when its make recorded the site; none otherwise.
+std::optional<Site> allocation_site(const Object& o);
+
 // Live tracked objects by dynamic type (the short name type_name() gives),
 // most common first, like objgraph's typestats over gc.get_objects().
 // bytes = count * sizeof(the dynamic type), as make<T> recorded it (no memory
-// owned by members, such as a vector's buffer, is included). Runs no user
-// code; inside a collection, that collection's garbage is not counted.
+// owned by members, such as a vector's buffer, is included). `sites`: where
+// the objects of the type whose site was recorded were made, with how many
+// of them each (all of them when every make records its site; about one
+// in n when one in n does), most first; empty when none was recorded.
+// Runs no user code; inside a collection, that collection's garbage is not
+// counted.
+struct SiteCount {
+  Site site;
+  std::size_t count;
+};
 struct TypeStat {
   std::string type;
   std::size_t count, bytes;
+  std::vector<SiteCount> sites = {};
 };
 std::vector<TypeStat> type_stats();
 
-// type_stats() at one moment, to compare with a later one.
+// type_stats() at one moment (with the sites), to compare with a later one.
 class Snapshot {
  public:
   Snapshot() = default;
@@ -207,7 +243,8 @@ class Snapshot {
 Snapshot snapshot();
 
 // Types whose count grew from `before` to `after`, by how much (count and
-// bytes are the increases), largest increase first.
+// bytes are the increases), largest increase first; `sites` are the sites
+// whose recorded count grew, by how much, most first.
 std::vector<TypeStat> growth(const Snapshot& before, const Snapshot& after);
 
 // Graphviz (dot) picture of what `center` reaches (referrers = false) or of
