@@ -191,12 +191,15 @@ std::optional<Cycle> shortest_cycle(const Object& o);
 // With n = 1 every make records its site (exact counts; each make then
 // takes make's general path and enters a table: several times the cost of
 // a make + drop); with n > 1 about one make in n does, chosen at random
-// (the intervals are uniform in [1, 2n - 1]), which is cheap enough to
-// leave on (docs/benchmarks.md has the measured cost). The site is kept
-// while the object lives, whatever the setting does meanwhile, and shows in
-// type_stats(), growth(), allocation_site() (for the objects of a
-// why_alive chain or a cycle) and write_html(). Makes with more than eight
-// constructor arguments record no site. Off, make<T>() pays nothing.
+// (the intervals are uniform in [1, 2n - 1]), cheap enough to leave on:
+// with n = 256 or more, make + drop costs 2% more at most
+// (docs/benchmarks.md). The site is kept while the object lives, whatever
+// the setting does meanwhile, and shows in type_stats(), growth(),
+// allocation_site() (for the objects of a why_alive chain or a cycle) and
+// write_html(). Makes with more than eight constructor arguments record
+// no site. Whether a make records its site is decided when it returns: a
+// constructor that turns sites on makes its own object count. Off,
+// make<T>() pays nothing. No user code runs in these functions.
 struct Site {
   const char* file;          // the source file of the make<T>() call, as the compiler named it
   std::uint_least32_t line;  // its line
