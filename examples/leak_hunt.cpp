@@ -6,7 +6,7 @@
 // subscribed to the bus and nobody unsubscribes them: the bus (a global,
 // so a root) keeps every closed document alive through the observer list.
 // The hunt, with allocation sites on: what grew and where it was made
-// (snapshot + growth), why is this still alive (why_alive), which cycles
+// (snapshot, growth and site_growth), why is this still alive (why_alive), which cycles
 // exist (find_cycles) and the one through the leaked document
 // (shortest_cycle), and pictures:
 //
@@ -114,10 +114,11 @@ int main(int argc, char** argv) {
   inspect::Snapshot after = inspect::snapshot();
 
   std::cout << "== What grew while four documents were opened and dropped ==\n";
-  for (const inspect::TypeStat& t : inspect::growth(before, after)) {
+  for (const inspect::TypeStat& t : inspect::growth(before, after))
     std::cout << "  " << t.type << " +" << t.count << " (" << t.bytes << " bytes)\n";
-    for (const inspect::SiteCount& s : t.sites) std::cout << "      +" << s.count << made_at(s.site) << "\n";
-  }
+  std::cout << "  where they were made:\n";
+  for (const inspect::SiteStat& s : inspect::site_growth(before, after))
+    std::cout << "  " << s.type << " +" << s.count << made_at(s.site) << "\n";
 
   std::cout << "\n== Why is a closed document still alive? ==\n";
   Ref<Page> leaked = bus->observers.back()->page;

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <typeindex>
 #include <unordered_map>
+#include <utility>
 
 #include "allocation_sites.hpp"
 #include "inspect_graph.hpp"
@@ -119,7 +120,9 @@ std::optional<Site> allocation_site(const Object& o) {
   return detail::public_site(*site);
 }
 
-std::vector<TypeStat> type_stats() { return detail::count_types(detail::heap_for_api()); }
+std::vector<TypeStat> type_stats() { return detail::take_census(detail::heap_for_api()).types; }
+
+std::vector<SiteStat> site_stats() { return detail::take_census(detail::heap_for_api()).sites; }
 
 std::size_t Snapshot::objects() const noexcept {
   std::size_t n = 0;
@@ -128,8 +131,10 @@ std::size_t Snapshot::objects() const noexcept {
 }
 
 Snapshot snapshot() {
+  detail::Census census = detail::take_census(detail::heap_for_api());
   Snapshot s;
-  s.types_ = type_stats();
+  s.types_ = std::move(census.types);
+  s.sites_ = std::move(census.sites);
   return s;
 }
 
@@ -141,21 +146,27 @@ std::vector<TypeStat> growth(const Snapshot& before, const Snapshot& after) {
     auto it = old.find(t.type);
     std::size_t count = it == old.end() ? 0 : it->second->count;
     std::size_t bytes = it == old.end() ? 0 : it->second->bytes;
-    if (t.count <= count) continue;
-    TypeStat g{t.type, t.count - count, t.bytes > bytes ? t.bytes - bytes : 0};
-    for (const SiteCount& s : t.sites) {
-      std::size_t was = 0;
-      if (it != old.end())
-        for (const SiteCount& b : it->second->sites)
-          if (detail::same_site(b.site, s.site)) was = b.count;
-      if (s.count > was) g.sites.push_back({s.site, s.count - was});
-    }
-    detail::sort_sites(g.sites);
-    grew.push_back(std::move(g));
+    if (t.count > count) grew.push_back({t.type, t.count - count, t.bytes > bytes ? t.bytes - bytes : 0});
   }
   std::ranges::sort(grew, [](const TypeStat& a, const TypeStat& b) {
     return a.count != b.count ? a.count > b.count : a.type < b.type;
   });
+  return grew;
+}
+
+std::vector<SiteStat> site_growth(const Snapshot& before, const Snapshot& after) {
+  // A type's sites are few: matched by value within the type.
+  std::unordered_map<std::string, std::vector<const SiteStat*>> old;
+  for (const SiteStat& s : before.sites()) old[s.type].push_back(&s);
+  std::vector<SiteStat> grew;
+  for (const SiteStat& s : after.sites()) {
+    std::size_t was = 0;
+    if (auto it = old.find(s.type); it != old.end())
+      for (const SiteStat* b : it->second)
+        if (detail::same_site(b->site, s.site)) was = b->count;
+    if (s.count > was) grew.push_back({s.type, s.site, s.count - was});
+  }
+  detail::sort_sites(grew);
   return grew;
 }
 

@@ -180,8 +180,12 @@ std::string field_text(const char* field) {
 
 // With a column of allocation sites (the first kSitesShown of each type)
 // when some were recorded.
-void write_types(std::ostream& os, const std::vector<inspect::TypeStat>& types) {
-  const bool sites = std::ranges::any_of(types, [](const inspect::TypeStat& t) { return !t.sites.empty(); });
+void write_types(std::ostream& os, const Census& census) {
+  const std::vector<inspect::TypeStat>& types = census.types;
+  const bool sites = !census.sites.empty();
+  // Each type's sites, most first (census.sites is in that order).
+  std::unordered_map<std::string, std::vector<const inspect::SiteStat*>> sites_of;
+  for (const inspect::SiteStat& s : census.sites) sites_of[s.type].push_back(&s);
   os << "<section id=\"types\"><h2>Objects by type</h2>\n"
         "<table id=\"type-table\"><thead><tr><th>Type</th><th class=\"num\">Count</th>"
         "<th class=\"num\">Bytes</th>"
@@ -191,10 +195,13 @@ void write_types(std::ostream& os, const std::vector<inspect::TypeStat>& types) 
        << "</td><td class=\"num\">" << types[i].bytes << "</td>";
     if (sites) {
       os << "<td class=\"site\">";
-      const std::vector<inspect::SiteCount>& at = types[i].sites;
-      for (std::size_t k = 0; k < at.size() && k < kSitesShown; ++k)
-        os << (k ? "<br>" : "") << html_escaped(site_text(at[k].site)) << " &times;" << at[k].count;
-      if (at.size() > kSitesShown) os << "<br>&hellip; " << at.size() - kSitesShown << " more sites";
+      auto found = sites_of.find(types[i].type);
+      if (found != sites_of.end()) {
+        const std::vector<const inspect::SiteStat*>& at = found->second;
+        for (std::size_t k = 0; k < at.size() && k < kSitesShown; ++k)
+          os << (k ? "<br>" : "") << html_escaped(site_text(at[k]->site)) << " &times;" << at[k]->count;
+        if (at.size() > kSitesShown) os << "<br>&hellip; " << at.size() - kSitesShown << " more sites";
+      }
       os << "</td>";
     }
     os << "</tr>\n";
@@ -351,7 +358,8 @@ namespace ouro::inspect {
 void write_html(std::ostream& os) {
   using detail::HeapGraph;
   detail::Heap& h = detail::heap_for_api();
-  std::vector<TypeStat> types = detail::count_types(h);
+  const detail::Census census = detail::take_census(h);
+  const std::vector<TypeStat>& types = census.types;
   HeapGraph g(h, "ouro::inspect::write_html");
   std::vector<std::vector<std::uint32_t>> groups = g.cycle_groups();  // largest first
 
@@ -387,7 +395,7 @@ void write_html(std::ostream& os) {
      << " garbage). <span class=\"legend\"><span class=\"badge root\">root</span> held from outside the tracked "
         "heap <span class=\"badge garbage\">garbage</span> no root reaches it <span class=\"badge untracked\">"
         "untracked</span> no traverse()</span></p></header>\n<main>\n<div class=\"reports\">\n";
-  detail::write_types(os, types);
+  detail::write_types(os, census);
   detail::write_cycles(os, g, page, groups, shown);
   detail::write_chains(os, g, page, subjects);
   os << "</div>\n" << detail::kHtmlExplorer << "</main>\n<script type=\"application/json\" id=\"heap-data\">";

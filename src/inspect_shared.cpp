@@ -1,11 +1,12 @@
 // inspect_shared.cpp — what the leak-forensics reports share
 // (inspect_shared.hpp): the registry of type sizes that make<T> fills, graph
-// nodes turned into the public Edge and Cycle values, the type count with
-// allocation sites, reprs cut for a report, an object's neighbourhood.
+// nodes turned into the public Edge and Cycle values, the count by type and
+// by allocation site, reprs cut for a report, an object's neighbourhood.
 #include "inspect_shared.hpp"
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <mutex>
 #include <string>
 #include <typeindex>
@@ -107,14 +108,16 @@ struct SiteKeyHash {
   }
 };
 
-// Adds `count` objects made at `site` to `sites` (merged by value).
-void add_site(std::vector<inspect::SiteCount>& sites, const inspect::Site& site, std::size_t count) {
-  for (inspect::SiteCount& s : sites)
+// Adds `count` objects made at `site` to the sites of one type (merged by
+// value).
+void add_site(std::vector<inspect::SiteStat>& sites, const std::string& type, const inspect::Site& site,
+              std::size_t count) {
+  for (inspect::SiteStat& s : sites)
     if (same_site(s.site, site)) {
       s.count += count;
       return;
     }
-  sites.push_back({site, count});
+  sites.push_back({type, site, count});
 }
 
 }  // namespace
@@ -125,15 +128,17 @@ bool same_site(const inspect::Site& a, const inspect::Site& b) noexcept {
 
 inspect::Site public_site(const CallSite& s) noexcept { return inspect::Site{s.file, s.line, s.function}; }
 
-void sort_sites(std::vector<inspect::SiteCount>& sites) {
-  std::ranges::sort(sites, [](const inspect::SiteCount& a, const inspect::SiteCount& b) {
+void sort_sites(std::vector<inspect::SiteStat>& sites) {
+  std::ranges::sort(sites, [](const inspect::SiteStat& a, const inspect::SiteStat& b) {
     if (a.count != b.count) return a.count > b.count;
+    if (a.type != b.type) return a.type < b.type;
     if (int c = std::strcmp(a.site.file, b.site.file)) return c < 0;
-    return a.site.line < b.site.line;
+    if (a.site.line != b.site.line) return a.site.line < b.site.line;
+    return std::strcmp(a.site.function, b.site.function) < 0;
   });
 }
 
-std::vector<inspect::TypeStat> count_types(Heap& h) {
+Census take_census(Heap& h) {
   struct Count {
     const std::type_info* type = nullptr;
     std::size_t count = 0;
@@ -157,26 +162,30 @@ std::vector<inspect::TypeStat> count_types(Heap& h) {
       });
     }
   }
-  std::unordered_map<std::string, inspect::TypeStat> by_name;  // short names of different types merge
-  std::unordered_map<const std::type_info*, inspect::TypeStat*> stat_of;
+  // Short names of different types merge, in both lists.
+  std::unordered_map<std::string, inspect::TypeStat> by_name;
+  std::unordered_map<const std::type_info*, const std::string*> name_of;
   for (auto& [index, count] : by_type) {
     std::string name = short_type_name(*count.type);
-    inspect::TypeStat& s = by_name.try_emplace(name, inspect::TypeStat{name, 0, 0}).first->second;
-    s.count += count.count;
-    s.bytes += count.count * made_type_size(*count.type);
-    stat_of[count.type] = &s;
+    auto [it, _] = by_name.try_emplace(name, inspect::TypeStat{name, 0, 0});
+    it->second.count += count.count;
+    it->second.bytes += count.count * made_type_size(*count.type);
+    name_of[count.type] = &it->first;
   }
-  for (const auto& [key, count] : by_site)
-    add_site(stat_of.at(key.type)->sites, inspect::Site{key.file, key.line, key.function}, count);
-  std::vector<inspect::TypeStat> out;
-  out.reserve(by_name.size());
-  for (auto& [name, s] : by_name) {
-    sort_sites(s.sites);
-    out.push_back(std::move(s));
+  std::unordered_map<std::string, std::vector<inspect::SiteStat>> sites_by_name;
+  for (const auto& [key, count] : by_site) {
+    const std::string& name = *name_of.at(key.type);
+    add_site(sites_by_name[name], name, inspect::Site{key.file, key.line, key.function}, count);
   }
-  std::ranges::sort(out, [](const inspect::TypeStat& a, const inspect::TypeStat& b) {
+  Census out;
+  out.types.reserve(by_name.size());
+  for (auto& [name, s] : by_name) out.types.push_back(std::move(s));
+  std::ranges::sort(out.types, [](const inspect::TypeStat& a, const inspect::TypeStat& b) {
     return a.count != b.count ? a.count > b.count : a.type < b.type;
   });
+  for (auto& [name, sites] : sites_by_name)
+    out.sites.insert(out.sites.end(), std::make_move_iterator(sites.begin()), std::make_move_iterator(sites.end()));
+  sort_sites(out.sites);
   return out;
 }
 

@@ -2,7 +2,7 @@
 // the file, line and function of its call when the thread asks for it
 // (inspect::set_allocation_sites): every make, or about one in n at random.
 // The site lives as long as the object, and shows in allocation_site(),
-// type_stats(), growth() and write_html(). Off by default; per thread.
+// site_stats(), site_growth() and write_html(). Off by default; per thread.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -39,10 +39,12 @@ std::string line_of(const Object& o) {
 
 std::string line_after(int line) { return "line " + std::to_string(line + 1); }
 
-const inspect::TypeStat* stat_of(const std::vector<inspect::TypeStat>& types, const std::string& type) {
-  for (const inspect::TypeStat& t : types)
-    if (t.type == type) return &t;
-  return nullptr;
+// The entries of `type` in a site_stats() or site_growth() list, in order.
+std::vector<inspect::SiteStat> sites_of(const std::vector<inspect::SiteStat>& sites, const std::string& type) {
+  std::vector<inspect::SiteStat> out;
+  for (const inspect::SiteStat& s : sites)
+    if (s.type == type) out.push_back(s);
+  return out;
 }
 
 // Untracked, with constructors of 0 to 9 arguments.
@@ -57,8 +59,7 @@ TEST(AllocationSites, AreOffByDefaultAndThenRecordNothing) {
     const std::size_t before = ouro::detail::recorded_sites();
     Ref<Box> a = make<Box>("a");
     EXPECT_EQ(line_of(*a), "none");
-    const std::vector<inspect::TypeStat> types = inspect::type_stats();
-    EXPECT_TRUE(stat_of(types, "Box")->sites.empty());
+    EXPECT_TRUE(inspect::site_stats().empty());
     EXPECT_EQ(ouro::detail::recorded_sites(), before);
   });
 }
@@ -228,12 +229,10 @@ TEST(AllocationSites, SampledOneInNAtRandomWithoutMissingAPeriodicSite) {
       even.push_back(make<Box>("even"));
       odd.push_back(make<Box>("odd"));
     }
-    const std::vector<inspect::TypeStat> types = inspect::type_stats();
-    const inspect::TypeStat* box = stat_of(types, "Box");
-    ASSERT_NE(box, nullptr);
-    ASSERT_EQ(box->sites.size(), 2u);
+    const std::vector<inspect::SiteStat> box = sites_of(inspect::site_stats(), "Box");
+    ASSERT_EQ(box.size(), 2u);
     std::size_t recorded = 0;
-    for (const inspect::SiteCount& s : box->sites) {
+    for (const inspect::SiteStat& s : box) {
       EXPECT_TRUE(in_this_file(s.site));
       EXPECT_TRUE(s.site.line == static_cast<unsigned>(line + 2) || s.site.line == static_cast<unsigned>(line + 3));
       // A loop of period 2 with a fixed interval of 16 would catch one
@@ -246,7 +245,7 @@ TEST(AllocationSites, SampledOneInNAtRandomWithoutMissingAPeriodicSite) {
   });
 }
 
-TEST(AllocationSites, TypeStatsAndGrowthCountTheObjectsOfEachSiteMostFirst) {
+TEST(AllocationSites, SiteStatsAndSiteGrowthCountTheObjectsOfEachSiteMostFirst) {
   in_fresh_heap([] {
     inspect::set_allocation_sites(1);
     std::vector<Ref<Box>> keep;
@@ -257,23 +256,40 @@ TEST(AllocationSites, TypeStatsAndGrowthCountTheObjectsOfEachSiteMostFirst) {
     for (int i = 0; i < 2; ++i) keep.push_back(make<Box>("y"));  // line + 4
     inspect::Snapshot after = inspect::snapshot();
 
-    const std::vector<inspect::TypeStat> types = inspect::type_stats();
-    const inspect::TypeStat* box = stat_of(types, "Box");
-    ASSERT_NE(box, nullptr);
-    ASSERT_EQ(box->sites.size(), 3u);
-    EXPECT_EQ(box->sites[0].site.line, static_cast<unsigned>(line + 1));
-    EXPECT_EQ(box->sites[0].count, 3u);
-    EXPECT_EQ(box->sites[1].site.line, static_cast<unsigned>(line + 4));
-    EXPECT_EQ(box->sites[1].count, 2u);
-    EXPECT_EQ(box->sites[2].site.line, static_cast<unsigned>(line + 2));
-    EXPECT_EQ(box->sites[2].count, 1u);
+    const std::vector<inspect::SiteStat> box = sites_of(inspect::site_stats(), "Box");
+    ASSERT_EQ(box.size(), 3u);
+    EXPECT_EQ(box[0].site.line, static_cast<unsigned>(line + 1));
+    EXPECT_EQ(box[0].count, 3u);
+    EXPECT_EQ(box[1].site.line, static_cast<unsigned>(line + 4));
+    EXPECT_EQ(box[1].count, 2u);
+    EXPECT_EQ(box[2].site.line, static_cast<unsigned>(line + 2));
+    EXPECT_EQ(box[2].count, 1u);
+    EXPECT_EQ(after.sites().size(), 3u) << "the snapshot keeps them";
 
     std::vector<inspect::TypeStat> grew = inspect::growth(before, after);
     ASSERT_EQ(grew.size(), 1u);
     EXPECT_EQ(grew[0].count, 2u);
-    ASSERT_EQ(grew[0].sites.size(), 1u);
-    EXPECT_EQ(grew[0].sites[0].site.line, static_cast<unsigned>(line + 4));
-    EXPECT_EQ(grew[0].sites[0].count, 2u);
+    std::vector<inspect::SiteStat> grew_at = inspect::site_growth(before, after);
+    ASSERT_EQ(grew_at.size(), 1u);
+    EXPECT_EQ(grew_at[0].type, "Box");
+    EXPECT_EQ(grew_at[0].site.line, static_cast<unsigned>(line + 4));
+    EXPECT_EQ(grew_at[0].count, 2u);
+  });
+}
+
+TEST(AllocationSites, LeaveTypeStatsTheThreeMembersThatCodeUnpacks) {
+  in_fresh_heap([] {
+    inspect::set_allocation_sites(1);
+    Ref<Box> a = make<Box>("a"), b = make<Box>("b");
+    std::size_t boxes = 0;
+    for (const auto& [type, count, bytes] : inspect::type_stats())  // compiles with exactly three members
+      if (type == "Box") {
+        EXPECT_EQ(count, 2u);
+        EXPECT_EQ(bytes, 2 * sizeof(Box));
+        ++boxes;
+      }
+    EXPECT_EQ(boxes, 1u);
+    EXPECT_EQ(sites_of(inspect::site_stats(), "Box").size(), 1u) << "the sites are their own query";
   });
 }
 

@@ -194,7 +194,7 @@ std::optional<Cycle> shortest_cycle(const Object& o);
 // (the intervals are uniform in [1, 2n - 1]), cheap enough to leave on:
 // with n = 256 or more, make + drop costs 2% more at most
 // (docs/benchmarks.md). The site is kept while the object lives, whatever
-// the setting does meanwhile, and shows in type_stats(), growth(),
+// the setting does meanwhile, and shows in site_stats(), site_growth(),
 // allocation_site() (for the objects of a why_alive chain or a cycle) and
 // write_html(). Makes with more than eight constructor arguments record
 // no site. Whether a make records its site is decided when it returns: a
@@ -215,40 +215,54 @@ std::optional<Site> allocation_site(const Object& o);
 // Live tracked objects by dynamic type (the short name type_name() gives),
 // most common first, like objgraph's typestats over gc.get_objects().
 // bytes = count * sizeof(the dynamic type), as make<T> recorded it (no memory
-// owned by members, such as a vector's buffer, is included). `sites`: where
-// the objects of the type whose site was recorded were made, with how many
-// of them each (all of them when every make records its site; about one
-// in n when one in n does), most first; empty when none was recorded.
-// Runs no user code; inside a collection, that collection's garbage is not
-// counted.
-struct SiteCount {
-  Site site;
-  std::size_t count;
-};
+// owned by members, such as a vector's buffer, is included). Runs no user
+// code; inside a collection, that collection's garbage is not counted.
 struct TypeStat {
   std::string type;
   std::size_t count, bytes;
-  std::vector<SiteCount> sites = {};
 };
 std::vector<TypeStat> type_stats();
 
-// type_stats() at one moment (with the sites), to compare with a later one.
+// Where the live tracked objects were made, by type: `count` objects of
+// `type` (the short name, as in TypeStat) whose make recorded `site`.
+// Only objects whose site was recorded are counted: all of them when every
+// make records its site, about one in n when one make in n does (then the
+// counts are samples: compare them with each other, not with TypeStat's).
+// One entry per (type, site) with at least one such object; most common
+// first, then by type, file and line. Empty while no site was recorded.
+// Runs no user code; inside a collection, that collection's garbage is not
+// counted.
+struct SiteStat {
+  std::string type;
+  Site site;
+  std::size_t count;
+};
+std::vector<SiteStat> site_stats();
+
+// type_stats() and site_stats() at one moment, to compare with a later one.
 class Snapshot {
  public:
   Snapshot() = default;
   const std::vector<TypeStat>& types() const noexcept { return types_; }
+  const std::vector<SiteStat>& sites() const noexcept { return sites_; }
   std::size_t objects() const noexcept;  // tracked objects in all
 
  private:
   friend Snapshot snapshot();
   std::vector<TypeStat> types_;
+  std::vector<SiteStat> sites_;
 };
 Snapshot snapshot();
 
 // Types whose count grew from `before` to `after`, by how much (count and
-// bytes are the increases), largest increase first; `sites` are the sites
-// whose recorded count grew, by how much, most first.
+// bytes are the increases), largest increase first.
 std::vector<TypeStat> growth(const Snapshot& before, const Snapshot& after);
+// The (type, site) pairs whose count of recorded objects grew from
+// `before` to `after`, by how much (`count` is the increase), largest
+// increase first, then by type, file and line. Sampled objects only, as in
+// site_stats(): with one make in n recorded, an increase of k stands for
+// about k * n objects.
+std::vector<SiteStat> site_growth(const Snapshot& before, const Snapshot& after);
 
 // Graphviz (dot) picture of what `center` reaches (referrers = false) or of
 // what reaches it (true), `depth` references out. Nodes are labelled with
