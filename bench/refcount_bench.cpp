@@ -1,5 +1,6 @@
 // refcount_bench.cpp — the cost of the hot paths: a Ref copy + drop, and
-// make + drop of tracked and untracked types (std::make_shared beside them).
+// make + drop of tracked and untracked types (std::make_shared beside them),
+// also with allocation sites recorded (inspect::set_allocation_sites).
 #include <benchmark/benchmark.h>
 
 #include <memory>
@@ -45,6 +46,22 @@ void BM_Make_Tracked(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(ouro::make<Tracked>());
 }
 BENCHMARK(BM_Make_Tracked);
+
+// The same with allocation sites recorded for every make (Arg 1), about one
+// make in n (Arg n), or none (Arg 0: the setting's default).
+void BM_Make_Tracked_Sites(benchmark::State& state) {
+  ouro::inspect::set_allocation_sites(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) benchmark::DoNotOptimize(ouro::make<Tracked>());
+  ouro::inspect::set_allocation_sites(0);
+}
+BENCHMARK(BM_Make_Tracked_Sites)->Arg(0)->Arg(1)->Arg(64)->Arg(256)->Arg(1024);
+
+void BM_Make_Untracked_Sites(benchmark::State& state) {
+  ouro::inspect::set_allocation_sites(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) benchmark::DoNotOptimize(ouro::make<Untracked>());
+  ouro::inspect::set_allocation_sites(0);
+}
+BENCHMARK(BM_Make_Untracked_Sites)->Arg(0)->Arg(1)->Arg(64)->Arg(256)->Arg(1024);
 
 void BM_MakeShared(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(std::make_shared<Plain>());

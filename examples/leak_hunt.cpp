@@ -5,8 +5,10 @@
 // observers. Closing a document is supposed to free it, but its pages
 // subscribed to the bus and nobody unsubscribes them: the bus (a global,
 // so a root) keeps every closed document alive through the observer list.
-// The hunt: what grew (snapshot + growth), why is this still alive
-// (why_alive), which cycles exist (find_cycles), and pictures:
+// The hunt, with allocation sites on: what grew and where it was made
+// (snapshot, growth and site_growth), why is this still alive (why_alive), which cycles
+// exist (find_cycles) and the one through the leaked document
+// (shortest_cycle), and pictures:
 //
 //   leak.dot   Graphviz source of what keeps a leaked page alive
 //   leak.svg   the same, drawn (only when `dot` is on the PATH)
@@ -17,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <ouro/ouro.hpp>
 #include <string>
@@ -71,14 +74,26 @@ Ref<Document> open_document(const std::string& title, int page_count, bool subsc
   return doc;
 }
 
+// "  (made at leak_hunt.cpp:71 in open_document)", when the site is known.
+std::string made_at(const inspect::Site& s) {
+  std::string file = s.file;
+  file = file.substr(file.find_last_of('/') + 1);
+  return "  (made at " + file + ":" + std::to_string(s.line) + (*s.function ? std::string(" in ") + s.function : "") +
+         ")";
+}
+std::string made_at(const Object& o) {
+  std::optional<inspect::Site> s = inspect::allocation_site(o);
+  return s ? made_at(*s) : "";
+}
+
 void print_chain(const std::vector<inspect::Edge>& chain) {
   if (chain.empty()) {
     std::cout << "  (it is a root: held from outside the tracked heap)\n";
     return;
   }
-  std::cout << "  " << chain.front().from->repr() << "   <- root\n";
+  std::cout << "  " << chain.front().from->repr() << "   <- root" << made_at(*chain.front().from) << "\n";
   for (const inspect::Edge& e : chain)
-    std::cout << "    ." << (e.field.empty() ? "?" : e.field) << " -> " << e.to->repr() << "\n";
+    std::cout << "    ." << (e.field.empty() ? "?" : e.field) << " -> " << e.to->repr() << made_at(*e.to) << "\n";
 }
 
 }  // namespace
@@ -87,6 +102,9 @@ int main(int argc, char** argv) {
   namespace fs = std::filesystem;
   fs::path out = argc > 1 ? fs::path(argv[1]) : fs::current_path();
   fs::create_directories(out);
+  // Record where every object is made (a long-running program would
+  // sample instead: set_allocation_sites(256) records about one in 256).
+  inspect::set_allocation_sites(1);
   bus = make<EventBus>();
 
   Ref<Document> kept = open_document("notes.txt", 2);  // still open
@@ -98,6 +116,9 @@ int main(int argc, char** argv) {
   std::cout << "== What grew while four documents were opened and dropped ==\n";
   for (const inspect::TypeStat& t : inspect::growth(before, after))
     std::cout << "  " << t.type << " +" << t.count << " (" << t.bytes << " bytes)\n";
+  std::cout << "  where they were made:\n";
+  for (const inspect::SiteStat& s : inspect::site_growth(before, after))
+    std::cout << "  " << s.type << " +" << s.count << made_at(s.site) << "\n";
 
   std::cout << "\n== Why is a closed document still alive? ==\n";
   Ref<Page> leaked = bus->observers.back()->page;
@@ -111,12 +132,19 @@ int main(int argc, char** argv) {
   std::size_t live = 0, garbage = 0;
   for (const inspect::Cycle& c : inspect::find_cycles()) {
     (c.garbage ? garbage : live) += 1;
-    std::cout << "  " << c.objects.size() << " objects, "
+    std::cout << "  " << c.objects.size() << " objects (" << c.edges.size() << " references), "
               << (c.garbage ? "garbage (nothing outside keeps it alive)" : "alive (reachable from a root)") << "\n";
-    for (const inspect::Edge& e : c.edges)
-      std::cout << "    " << e.from->repr() << " ." << e.field << " -> " << e.to->repr() << "\n";
   }
   std::cout << "  " << live << " alive, " << garbage << " garbage\n";
+
+  // A group can be the whole program; the shortest cycle through the leaked
+  // object is the loop to cut.
+  std::cout << "\n== The shortest cycle through the closed document ==\n";
+  if (std::optional<inspect::Cycle> loop = inspect::shortest_cycle(*closed)) {
+    std::cout << "  " << loop->objects.front()->repr() << "\n";
+    for (const inspect::Edge& e : loop->edges)
+      std::cout << "    ." << e.field << " -> " << e.to->repr() << made_at(*e.to) << "\n";
+  }
 
   std::ofstream(out / "leak.dot") << [&] {
     std::ostringstream dot;

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <exception>
 
+#include "allocation_sites.hpp"
 #include "heap.hpp"
 #include "object_core.hpp"
 #include "ouro/detail/header.hpp"
@@ -153,6 +154,7 @@ void end_counting() noexcept { tls_queue.counting = nullptr; }
 bool counting_now() noexcept { return tls_queue.counting != nullptr; }
 
 void object_destructor_rest(Object* o) noexcept {
+  if (has(*o, kHasSite)) forget_site(o);
   // Only when the object did not die by release() (a constructor threw).
   if (has(*o, kHasWeakrefs)) clear_weakrefs(o);
   if (!has(*o, kManaged)) return;

@@ -96,6 +96,22 @@ struct Heap : HeapCore {
   // gen0_promised that is the piece's, for put_back().
   std::uint32_t gen0_promised_to_collector = 0;
 
+  // inspect::set_allocation_sites: 0 (off), or the mean number of makes
+  // from one sampled make to the next (1: every make); the sampling's
+  // random state (xorshift64).
+  std::size_t sites_every = 0;
+  std::uint64_t sites_random = 0x9E3779B97F4A7C15u;
+  // The makes from one sampled make to the next: uniform in
+  // [1, 2 * sites_every - 1], mean sites_every, so that no loop whose
+  // period divides the interval is always missed or always caught.
+  std::size_t next_sample_interval() noexcept {
+    if (sites_every <= 1) return 1;
+    sites_random ^= sites_random << 13;
+    sites_random ^= sites_random >> 7;
+    sites_random ^= sites_random << 17;
+    return 1 + static_cast<std::size_t>(sites_random % (2 * sites_every - 1));
+  }
+
   // After any change of threshold[0] or enabled.
   void sync_trigger() noexcept { collect_below = enabled && threshold[0] != 0 ? threshold[0] : SIZE_MAX; }
 

@@ -1,7 +1,8 @@
-// inspect.cpp — ouro::inspect: why_alive, is_root, find_cycles, type_stats,
-// snapshots and growth; the field names of OURO_TRAVERSE. The graph work is
-// in inspect_graph.cpp, what the reports share in inspect_shared.cpp, the
-// pictures in inspect_dot.cpp and inspect_html.cpp.
+// inspect.cpp — ouro::inspect: why_alive, is_root, find_cycles,
+// shortest_cycle, type_stats, snapshots and growth; the field names of
+// OURO_TRAVERSE. The graph work is in inspect_graph.cpp, what the reports
+// share in inspect_shared.cpp, the pictures in inspect_dot.cpp and
+// inspect_html.cpp.
 #include "ouro/inspect.hpp"
 
 #include <algorithm>
@@ -9,7 +10,9 @@
 #include <stdexcept>
 #include <typeindex>
 #include <unordered_map>
+#include <utility>
 
+#include "allocation_sites.hpp"
 #include "inspect_graph.hpp"
 #include "inspect_shared.hpp"
 #include "ouro/detail/make.hpp"  // register_made_type
@@ -85,7 +88,41 @@ std::vector<Cycle> find_cycles(const Object& o) {
   return detail::cycles_of(g, &o);
 }
 
-std::vector<TypeStat> type_stats() { return detail::count_types(detail::heap_for_api()); }
+std::optional<Cycle> shortest_cycle(const Object& o) {
+  if (!gc::is_tracked(o) || detail::is_collection_garbage(o)) return std::nullopt;
+  detail::HeapGraph g(detail::heap_for_api(), "ouro::inspect::shortest_cycle", &o);
+  std::uint32_t start = g.find(o);
+  if (start == detail::HeapGraph::npos) return std::nullopt;
+  std::vector<detail::HeapGraph::Step> steps = g.shortest_cycle(start);
+  if (steps.empty()) return std::nullopt;
+  Cycle c{{}, detail::edges_of(g, steps), !g.is_alive(start)};
+  c.objects.reserve(steps.size());
+  for (const detail::HeapGraph::Step& s : steps) c.objects.push_back(ouro::ref(g.object(s.from)));
+  return c;
+}
+
+// The sampling interval's draw doubles it: a cap keeps 2n - 1 in range.
+constexpr std::size_t kMaxSitesEvery = std::size_t{1} << 40;
+
+void set_allocation_sites(std::size_t every) {
+  detail::Heap& h = detail::heap_for_api();
+  h.sites_every = std::min(every, kMaxSitesEvery);
+  h.sample_countdown = every ? h.next_sample_interval() : 0;
+  std::uint8_t& mode = detail::tls_make.mode;
+  mode = static_cast<std::uint8_t>(every ? mode | detail::kSampling : mode & ~detail::kSampling);
+}
+
+std::size_t get_allocation_sites() { return detail::heap_for_api().sites_every; }
+
+std::optional<Site> allocation_site(const Object& o) {
+  std::optional<detail::CallSite> site = detail::site_of(o);
+  if (!site) return std::nullopt;
+  return detail::public_site(*site);
+}
+
+std::vector<TypeStat> type_stats() { return detail::take_census(detail::heap_for_api()).types; }
+
+std::vector<SiteStat> site_stats() { return detail::take_census(detail::heap_for_api()).sites; }
 
 std::size_t Snapshot::objects() const noexcept {
   std::size_t n = 0;
@@ -94,8 +131,10 @@ std::size_t Snapshot::objects() const noexcept {
 }
 
 Snapshot snapshot() {
+  detail::Census census = detail::take_census(detail::heap_for_api());
   Snapshot s;
-  s.types_ = type_stats();
+  s.types_ = std::move(census.types);
+  s.sites_ = std::move(census.sites);
   return s;
 }
 
@@ -107,11 +146,27 @@ std::vector<TypeStat> growth(const Snapshot& before, const Snapshot& after) {
     auto it = old.find(t.type);
     std::size_t count = it == old.end() ? 0 : it->second->count;
     std::size_t bytes = it == old.end() ? 0 : it->second->bytes;
-    if (t.count > count) grew.push_back(TypeStat{t.type, t.count - count, t.bytes > bytes ? t.bytes - bytes : 0});
+    if (t.count > count) grew.push_back({t.type, t.count - count, t.bytes > bytes ? t.bytes - bytes : 0});
   }
   std::ranges::sort(grew, [](const TypeStat& a, const TypeStat& b) {
     return a.count != b.count ? a.count > b.count : a.type < b.type;
   });
+  return grew;
+}
+
+std::vector<SiteStat> site_growth(const Snapshot& before, const Snapshot& after) {
+  // A type's sites are few: matched by value within the type.
+  std::unordered_map<std::string, std::vector<const SiteStat*>> old;
+  for (const SiteStat& s : before.sites()) old[s.type].push_back(&s);
+  std::vector<SiteStat> grew;
+  for (const SiteStat& s : after.sites()) {
+    std::size_t was = 0;
+    if (auto it = old.find(s.type); it != old.end())
+      for (const SiteStat* b : it->second)
+        if (detail::same_site(b->site, s.site)) was = b->count;
+    if (s.count > was) grew.push_back({s.type, s.site, s.count - was});
+  }
+  detail::sort_sites(grew);
   return grew;
 }
 

@@ -1,6 +1,7 @@
-// inspect_graph.cpp — building the read-only graph of a heap, and the three
+// inspect_graph.cpp — building the read-only graph of a heap, and the
 // graph algorithms the forensics tools share: external counts (roots),
-// breadth-first chains from the roots, and strongly connected groups.
+// breadth-first chains from the roots, shortest cycles through a node, and
+// strongly connected groups.
 // Every walk uses an explicit queue or stack: user graphs can be millions
 // of references deep, and nothing here may recurse on them.
 #include "inspect_graph.hpp"
@@ -257,6 +258,58 @@ std::vector<HeapGraph::Step> HeapGraph::chain_to(std::uint32_t target, bool& rea
     return {};
   }
   return chain_in(chain_tree(target), target, reached);
+}
+
+namespace {
+
+thread_local std::uint64_t tls_cycle_search_work = 0;
+
+}  // namespace
+
+std::uint64_t HeapGraph::cycle_search_work() noexcept { return tls_cycle_search_work; }
+
+// The first arc back to `start` that the breadth-first order meets closes a
+// shortest cycle: the nodes are met in order of distance from `start`.
+std::vector<HeapGraph::Step> HeapGraph::shortest_cycle(std::uint32_t start, std::span<const std::uint32_t> group_of,
+                                                       std::uint32_t group) {
+  if (start >= tracked_) return {};  // untracked: no references out
+  if (search_parent_.size() != size()) {
+    search_parent_.assign(size(), npos);
+    search_arc_.assign(size(), npos);
+  }
+  auto enters = [&](std::uint32_t w) {
+    return w < tracked_ && search_parent_[w] == npos && (group_of.empty() || group_of[w] == group);
+  };
+  std::vector<std::uint32_t> queue{start};
+  search_parent_[start] = start;
+  std::uint32_t last = npos, closing = npos;
+  std::uint64_t work = 0;
+  for (std::size_t head = 0; head < queue.size() && closing == npos; ++head) {
+    const std::uint32_t v = queue[head];
+    for (std::uint32_t k = first_[v]; k < first_[v + 1]; ++k) {
+      ++work;
+      const std::uint32_t w = arcs_[k].node;
+      if (w == start) {
+        last = v;
+        closing = k;
+        break;
+      }
+      if (!enters(w)) continue;
+      search_parent_[w] = v;
+      search_arc_[w] = k;
+      queue.push_back(w);
+    }
+  }
+  std::vector<Step> steps;
+  if (closing != npos) {
+    steps.push_back(Step{last, arcs_[closing].field, start});
+    for (std::uint32_t v = last; v != start; v = search_parent_[v])
+      steps.push_back(Step{search_parent_[v], arcs_[search_arc_[v]].field, v});
+    std::reverse(steps.begin(), steps.end());
+  }
+  for (std::uint32_t v : queue) search_parent_[v] = search_arc_[v] = npos;
+  tls_cycle_search_work += work;
+  return steps;
 }
 
 namespace {

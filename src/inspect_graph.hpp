@@ -101,6 +101,19 @@ class HeapGraph {
   // The same as chain_in for one target, searching only as far as needed.
   std::vector<Step> chain_to(std::uint32_t target, bool& reached) const;
 
+  // The references of a shortest cycle through the tracked node `start`, in
+  // order: the first leaves `start`, the last comes back to it; empty when
+  // no cycle passes through it. Breadth-first from `start` over out(), so
+  // each node and arc is looked at once at most: O(nodes + arcs). With
+  // `group_of`, only nodes v with group_of[v] == `group` are entered (pass
+  // start's strongly connected group: it holds every cycle through start,
+  // and the search then costs that group only).
+  std::vector<Step> shortest_cycle(std::uint32_t start, std::span<const std::uint32_t> group_of = {},
+                                   std::uint32_t group = npos);
+  // Arcs looked at by shortest_cycle on this thread so far (a work count
+  // for tests: it grows with the arcs read, never with time).
+  static std::uint64_t cycle_search_work() noexcept;
+
   // Strongly connected groups of more than one node, or of one node with a
   // reference to itself (iterative Tarjan): largest first, groups of one
   // size in order of completion (a counting sort: linear).
@@ -143,6 +156,10 @@ class HeapGraph {
   std::vector<std::uint32_t> rfirst_;
   std::vector<Arc> rarcs_;
   std::vector<std::uint8_t> alive_;
+  // shortest_cycle's parent links (npos: not reached), reset after each
+  // search to the nodes it reached only: searches of many small groups
+  // stay linear in all.
+  std::vector<std::uint32_t> search_parent_, search_arc_;
 };
 
 }  // namespace ouro::detail

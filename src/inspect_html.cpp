@@ -1,8 +1,9 @@
 // inspect_html.cpp — ouro::inspect::write_html: one self-contained page (no
 // network, no external script or style) about the calling thread's heap.
 //
-// The tables (types, cycles, why-alive chains) are plain HTML, readable
-// without JavaScript. The explorer is drawn by the inline script from a JSON
+// The tables (types with their allocation sites when recorded, cycles with
+// the shortest cycle through one member of each, why-alive chains with the
+// sites of their objects) are plain HTML, readable without JavaScript. The explorer is drawn by the inline script from a JSON
 // copy of the graph embedded in <script type="application/json">: every
 // string in it is escaped so that "<", ">" and "&" never appear raw (a repr
 // containing "</script>" cannot end the block).
@@ -16,11 +17,13 @@
 // breadth-first search for all chains, one pass per table.
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <typeinfo>
 #include <unordered_map>
 
+#include "allocation_sites.hpp"
 #include "inspect_html_assets.hpp"
 #include "inspect_shared.hpp"
 #include "object_core.hpp"
@@ -31,7 +34,7 @@ namespace {
 
 constexpr std::uint32_t kMaxHtmlNodes = 4000;
 constexpr std::size_t kMaxCyclesShown = 30, kMaxEdgesShown = 12, kMaxTypesShown = 100, kChains = 5;
-constexpr std::size_t kChainEndsShown = 6, kMaxArcsShown = 16;
+constexpr std::size_t kChainEndsShown = 6, kMaxArcsShown = 16, kSitesShown = 3;
 // Type and field names in the explorer's data are cut to these lengths (a
 // repr to 120 characters): one object's entry stays small.
 constexpr std::size_t kMaxTypeChars = 120, kMaxFieldChars = 60;
@@ -72,6 +75,23 @@ std::string json_string(const std::string& text) {
     }
   }
   return out + "\"";
+}
+
+// "dir/file.cpp:12": the last two parts of the path are enough to find it.
+std::string site_text(const inspect::Site& s) {
+  std::string file = s.file;
+  std::size_t cut = file.rfind('/');
+  if (cut != std::string::npos && cut > 0) cut = file.rfind('/', cut - 1);
+  if (cut != std::string::npos) file = file.substr(cut + 1);
+  return file + ":" + std::to_string(s.line);
+}
+
+// Where the object was made, when its site was recorded, else "".
+std::string site_of_object(const Object& o) {
+  std::optional<CallSite> site = site_of(o);
+  if (!site) return "";
+  std::string text = site_text(public_site(*site));
+  return *site->function ? text + " (" + site->function + ")" : text;
 }
 
 // The graph as the page sees it: a subset of the heap's nodes, renumbered.
@@ -130,6 +150,8 @@ void PageGraph::write_json(std::ostream& os, long start) const {
        << ",\"repr\":" << json_string(repr_for_report(o, 120)) << ",\"root\":" << (g_.is_root(v) ? "true" : "false")
        << ",\"garbage\":" << (g_.is_alive(v) ? "false" : "true")
        << ",\"tracked\":" << (g_.is_tracked(v) ? "true" : "false") << ",\"refcount\":" << g_.refcount(v);
+    if (std::string site = site_of_object(o); !site.empty())
+      os << ",\"site\":" << json_string(clipped(site, kMaxTypeChars));
     write_arcs(os, g_.out(v), "out", "outMore");
     write_arcs(os, g_.in(v), "in", "inMore");
     os << "}";
@@ -146,28 +168,88 @@ std::string object_link(HeapGraph& g, const PageGraph& page, std::uint32_t node)
          "\" data-node=\"" + std::to_string(id) + "\">" + text + "</a>";
 }
 
+// " made at dir/file.cpp:12" after an object, when its site was recorded.
+std::string site_note(HeapGraph& g, std::uint32_t node) {
+  std::string site = site_of_object(*g.object(node));
+  return site.empty() ? "" : " <span class=\"site\">made at " + html_escaped(site) + "</span>";
+}
+
 std::string field_text(const char* field) {
   return *field ? "<span class=\"field\">." + html_escaped(field) + "</span>" : "<span class=\"field\">(unnamed)</span>";
 }
 
-void write_types(std::ostream& os, const std::vector<inspect::TypeStat>& types) {
+// With a column of allocation sites (the first kSitesShown of each type)
+// when some were recorded.
+void write_types(std::ostream& os, const Census& census) {
+  const std::vector<inspect::TypeStat>& types = census.types;
+  const bool sites = !census.sites.empty();
+  // Each type's sites, most first (census.sites is in that order).
+  std::unordered_map<std::string, std::vector<const inspect::SiteStat*>> sites_of;
+  for (const inspect::SiteStat& s : census.sites) sites_of[s.type].push_back(&s);
   os << "<section id=\"types\"><h2>Objects by type</h2>\n"
         "<table id=\"type-table\"><thead><tr><th>Type</th><th class=\"num\">Count</th>"
-        "<th class=\"num\">Bytes</th></tr></thead><tbody>\n";
-  for (std::size_t i = 0; i < types.size() && i < kMaxTypesShown; ++i)
+        "<th class=\"num\">Bytes</th>"
+     << (sites ? "<th>Made at (recorded objects)</th>" : "") << "</tr></thead><tbody>\n";
+  for (std::size_t i = 0; i < types.size() && i < kMaxTypesShown; ++i) {
     os << "<tr><td>" << html_escaped(types[i].type) << "</td><td class=\"num\">" << types[i].count
-       << "</td><td class=\"num\">" << types[i].bytes << "</td></tr>\n";
+       << "</td><td class=\"num\">" << types[i].bytes << "</td>";
+    if (sites) {
+      os << "<td class=\"site\">";
+      auto found = sites_of.find(types[i].type);
+      if (found != sites_of.end()) {
+        const std::vector<const inspect::SiteStat*>& at = found->second;
+        for (std::size_t k = 0; k < at.size() && k < kSitesShown; ++k)
+          os << (k ? "<br>" : "") << html_escaped(site_text(at[k]->site)) << " &times;" << at[k]->count;
+        if (at.size() > kSitesShown) os << "<br>&hellip; " << at.size() - kSitesShown << " more sites";
+      }
+      os << "</td>";
+    }
+    os << "</tr>\n";
+  }
   os << "</tbody></table></section>\n";
+}
+
+// The groups the page shows (the first kMaxCyclesShown, largest first),
+// each with the shortest cycle through its first member: in a group of
+// thousands of objects, the few references that close the loop. Each
+// search stays inside its group, so all of them together read each shown
+// group once.
+struct ShownGroups {
+  std::vector<std::uint32_t> group_of;  // node -> index of its shown group, or npos
+  std::vector<std::vector<HeapGraph::Step>> shortest;
+};
+
+ShownGroups shown_groups(HeapGraph& g, const std::vector<std::vector<std::uint32_t>>& groups) {
+  ShownGroups shown{std::vector<std::uint32_t>(g.tracked(), HeapGraph::npos), {}};
+  const std::size_t n = std::min(groups.size(), kMaxCyclesShown);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::uint32_t v : groups[i]) shown.group_of[v] = static_cast<std::uint32_t>(i);
+  for (std::size_t i = 0; i < n; ++i)
+    shown.shortest.push_back(g.shortest_cycle(groups[i].front(), shown.group_of, static_cast<std::uint32_t>(i)));
+  return shown;
+}
+
+// The shortest cycle of a group as one line: "a .f &rarr; b .g &rarr; a",
+// its first kMaxEdgesShown references at most.
+void write_shortest_cycle(std::ostream& os, HeapGraph& g, const PageGraph& page,
+                          const std::vector<HeapGraph::Step>& steps) {
+  os << "<p class=\"shortest\">Shortest cycle through " << object_link(g, page, steps.front().from) << " ("
+     << steps.size() << (steps.size() == 1 ? " reference" : " references") << "):<br>"
+     << object_link(g, page, steps.front().from);
+  for (std::size_t k = 0; k < steps.size() && k < kMaxEdgesShown; ++k)
+    os << " " << field_text(steps[k].field) << " &rarr; " << object_link(g, page, steps[k].to);
+  if (steps.size() > kMaxEdgesShown) os << " &hellip; " << steps.size() - kMaxEdgesShown << " more references";
+  os << "</p>\n";
 }
 
 // `groups` largest first; only the first kMaxCyclesShown are written, each
 // read once (its members' references), so the section is linear however
 // large a group is.
 void write_cycles(std::ostream& os, HeapGraph& g, const PageGraph& page,
-                  const std::vector<std::vector<std::uint32_t>>& groups) {
+                  const std::vector<std::vector<std::uint32_t>>& groups, const ShownGroups& shown) {
   os << "<section id=\"cycles\"><h2>Cycles</h2>\n";
   if (groups.empty()) os << "<p>No reference cycles among tracked objects.</p>\n";
-  std::vector<std::uint32_t> group_of(g.tracked(), HeapGraph::npos);
+  const std::vector<std::uint32_t>& group_of = shown.group_of;
   for (std::size_t i = 0; i < groups.size() && i < kMaxCyclesShown; ++i) {
     const std::vector<std::uint32_t>& members = groups[i];
     const auto id = static_cast<std::uint32_t>(i);
@@ -176,18 +258,20 @@ void write_cycles(std::ostream& os, HeapGraph& g, const PageGraph& page,
        << members.size() << (members.size() == 1 ? " object" : " objects") << " &mdash; "
        << (garbage ? "<span class=\"badge garbage\">garbage</span> nothing outside keeps it alive"
                    : "<span class=\"badge alive\">alive</span> reachable from a root")
-       << "</h3><ul class=\"edges\">\n";
-    for (std::uint32_t v : members) group_of[v] = id;
-    std::size_t shown = 0, total = 0;
+       << "</h3>\n";
+    if (!shown.shortest[i].empty()) write_shortest_cycle(os, g, page, shown.shortest[i]);
+    os << "<ul class=\"edges\">\n";
+    std::size_t shown_edges = 0, total = 0;
     for (std::uint32_t v : members)
       for (const HeapGraph::Arc& a : g.out(v)) {
         if (a.node >= group_of.size() || group_of[a.node] != id) continue;
         if (++total > kMaxEdgesShown) continue;
-        ++shown;
+        ++shown_edges;
         os << "<li>" << object_link(g, page, v) << " " << field_text(a.field) << " &rarr; "
            << object_link(g, page, a.node) << "</li>\n";
       }
-    if (total > shown) os << "<li class=\"more\">&hellip; and " << total - shown << " more references</li>\n";
+    if (total > shown_edges)
+      os << "<li class=\"more\">&hellip; and " << total - shown_edges << " more references</li>\n";
     os << "</ul></div>\n";
   }
   if (groups.size() > kMaxCyclesShown)
@@ -216,17 +300,20 @@ void write_chains(std::ostream& os, HeapGraph& g, const PageGraph& page, const s
         "<p>The shortest chain of references from a root (held from outside the tracked heap) to one object of "
         "each of the largest groups.</p>\n";
   for (const ChainSubject& s : subjects) {
-    os << "<div class=\"chain\"><h3>" << html_escaped(s.title) << ": " << object_link(g, page, s.node) << "</h3>";
+    os << "<div class=\"chain\"><h3>" << html_escaped(s.title) << ": " << object_link(g, page, s.node)
+       << site_note(g, s.node) << "</h3>";
     if (!s.reached)
       os << "<p><span class=\"badge garbage\">garbage</span> no root reaches it: the next collection reclaims it.</p>";
     else if (s.shown.empty())
       os << "<p><span class=\"badge root\">root</span> it is held from outside the tracked heap itself.</p>";
     else {
-      os << "<ol><li><span class=\"badge root\">root</span> " << object_link(g, page, s.shown.front().from) << "</li>";
+      os << "<ol><li><span class=\"badge root\">root</span> " << object_link(g, page, s.shown.front().from)
+         << site_note(g, s.shown.front().from) << "</li>";
       for (std::size_t k = 0; k < s.shown.size(); ++k) {
         if (k == kChainEndsShown && s.length > s.shown.size())
           os << "<li class=\"more\">&hellip; " << s.length - s.shown.size() << " more references &hellip;</li>";
-        os << "<li>" << field_text(s.shown[k].field) << " &rarr; " << object_link(g, page, s.shown[k].to) << "</li>";
+        os << "<li>" << field_text(s.shown[k].field) << " &rarr; " << object_link(g, page, s.shown[k].to)
+           << site_note(g, s.shown[k].to) << "</li>";
       }
       os << "</ol>";
     }
@@ -271,7 +358,8 @@ namespace ouro::inspect {
 void write_html(std::ostream& os) {
   using detail::HeapGraph;
   detail::Heap& h = detail::heap_for_api();
-  std::vector<TypeStat> types = detail::count_types(h);
+  const detail::Census census = detail::take_census(h);
+  const std::vector<TypeStat>& types = census.types;
   HeapGraph g(h, "ouro::inspect::write_html");
   std::vector<std::vector<std::uint32_t>> groups = g.cycle_groups();  // largest first
 
@@ -284,11 +372,14 @@ void write_html(std::ostream& os) {
     for (detail::ChainSubject& s : subjects) detail::read_chain(g, tree, s);
   }
 
+  detail::ShownGroups shown = detail::shown_groups(g, groups);
   detail::PageGraph page(g);
   for (const detail::ChainSubject& s : subjects) {
     for (const HeapGraph::Step& step : s.shown) page.include(step.from);
     page.include(s.node);
   }
+  for (const std::vector<HeapGraph::Step>& steps : shown.shortest)
+    for (std::size_t k = 0; k < steps.size() && k < detail::kMaxEdgesShown; ++k) page.include(steps[k].from);
   for (std::size_t i = 0; i < groups.size() && i < detail::kMaxCyclesShown && !page.full(); ++i)
     for (std::size_t k = 0; k < groups[i].size() && !page.full(); ++k) page.include(groups[i][k]);
   if (g.size() <= detail::kMaxHtmlNodes)
@@ -304,8 +395,8 @@ void write_html(std::ostream& os) {
      << " garbage). <span class=\"legend\"><span class=\"badge root\">root</span> held from outside the tracked "
         "heap <span class=\"badge garbage\">garbage</span> no root reaches it <span class=\"badge untracked\">"
         "untracked</span> no traverse()</span></p></header>\n<main>\n<div class=\"reports\">\n";
-  detail::write_types(os, types);
-  detail::write_cycles(os, g, page, groups);
+  detail::write_types(os, census);
+  detail::write_cycles(os, g, page, groups, shown);
   detail::write_chains(os, g, page, subjects);
   os << "</div>\n" << detail::kHtmlExplorer << "</main>\n<script type=\"application/json\" id=\"heap-data\">";
   page.write_json(os, subjects.empty() ? (g.size() ? 0 : -1) : page.id(subjects.front().node));

@@ -3,8 +3,8 @@
 // page must work from a file, offline.
 //
 // The script reads the graph from <script id="heap-data">: {start, nodes:
-// [{type, repr, root, garbage, tracked, refcount, out: [[id, field]...],
-// outMore, in: [[id, field]...], inMore}]}. select(id) draws the object in
+// [{type, repr, root, garbage, tracked, refcount, site (when recorded),
+// out: [[id, field]...], outMore, in: [[id, field]...], inMore}]}. select(id) draws the object in
 // the middle of the SVG, its referrers in a column on the left, its
 // referents on the right, and lists both in the side panel; clicking any
 // object (in the SVG, the panel or the reports) selects it.
@@ -32,6 +32,8 @@ th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid #eef2f6; }
 th { background: #f0f4f8; }
 .num { text-align: right; font-variant-numeric: tabular-nums; }
 ul.edges, .chain ol { margin: 4px 0 8px; padding-left: 22px; }
+p.shortest { margin: 4px 0; line-height: 1.6; }
+.site { color: #7b8794; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; }
 .cycle { border-left: 4px solid var(--line); padding-left: 10px; margin-bottom: 10px; }
 .cycle.garbage { border-left-color: var(--garbage-line); }
 a.obj { color: #0b5cad; text-decoration: none; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 13px; }
@@ -179,6 +181,12 @@ inline constexpr const char* kHtmlScript = R"HTML(<script>
     if (n.garbage) p.appendChild(badge("garbage", "garbage"));
     if (!n.tracked) p.appendChild(badge("untracked", "untracked"));
     details.appendChild(p);
+    if (n.site) {
+      const s = document.createElement("p");
+      s.className = "site";
+      s.textContent = "made at " + n.site;
+      details.appendChild(s);
+    }
     const lists = document.createElement("div");
     lists.className = "lists";
     list(lists, "Referrers", "referrers", n.in, n.inMore);

@@ -1,15 +1,18 @@
 // inspect_shared.cpp — what the leak-forensics reports share
 // (inspect_shared.hpp): the registry of type sizes that make<T> fills, graph
-// nodes turned into the public Edge and Cycle values, the type count, reprs
-// cut for a report, an object's neighbourhood.
+// nodes turned into the public Edge and Cycle values, the count by type and
+// by allocation site, reprs cut for a report, an object's neighbourhood.
 #include "inspect_shared.hpp"
 
 #include <algorithm>
+#include <cstring>
+#include <iterator>
 #include <mutex>
 #include <string>
 #include <typeindex>
 #include <unordered_map>
 
+#include "allocation_sites.hpp"
 #include "object_core.hpp"
 
 namespace ouro::detail {
@@ -84,38 +87,105 @@ std::vector<inspect::Cycle> cycles_of(HeapGraph& g, const Object* only) {
   return out;
 }
 
-std::vector<inspect::TypeStat> count_types(Heap& h) {
+namespace {
+
+// One (type, site) pair of recorded objects, by the addresses make<T> and
+// its CallSite gave (the same text can sit at several addresses: merged by
+// value afterwards).
+struct SiteKey {
+  const std::type_info* type;
+  const char* file;
+  const char* function;
+  std::uint_least32_t line;
+  bool operator==(const SiteKey&) const = default;
+};
+struct SiteKeyHash {
+  std::size_t operator()(const SiteKey& k) const noexcept {
+    std::size_t h = std::hash<const void*>()(k.type);
+    for (std::size_t part : {std::hash<const void*>()(k.file), std::hash<const void*>()(k.function), std::size_t{k.line}})
+      h = h * 1000003u ^ part;
+    return h;
+  }
+};
+
+// Adds `count` objects made at `site` to the sites of one type (merged by
+// value).
+void add_site(std::vector<inspect::SiteStat>& sites, const std::string& type, const inspect::Site& site,
+              std::size_t count) {
+  for (inspect::SiteStat& s : sites)
+    if (same_site(s.site, site)) {
+      s.count += count;
+      return;
+    }
+  sites.push_back({type, site, count});
+}
+
+}  // namespace
+
+bool same_site(const inspect::Site& a, const inspect::Site& b) noexcept {
+  return a.line == b.line && std::strcmp(a.file, b.file) == 0 && std::strcmp(a.function, b.function) == 0;
+}
+
+inspect::Site public_site(const CallSite& s) noexcept { return inspect::Site{s.file, s.line, s.function}; }
+
+void sort_sites(std::vector<inspect::SiteStat>& sites) {
+  std::ranges::sort(sites, [](const inspect::SiteStat& a, const inspect::SiteStat& b) {
+    if (a.count != b.count) return a.count > b.count;
+    if (a.type != b.type) return a.type < b.type;
+    if (int c = std::strcmp(a.site.file, b.site.file)) return c < 0;
+    if (a.site.line != b.site.line) return a.site.line < b.site.line;
+    return std::strcmp(a.site.function, b.site.function) < 0;
+  });
+}
+
+Census take_census(Heap& h) {
   struct Count {
     const std::type_info* type = nullptr;
     std::size_t count = 0;
   };
   std::unordered_map<std::type_index, Count> by_type;
+  std::unordered_map<SiteKey, std::size_t, SiteKeyHash> by_site;
   const std::type_info* last = nullptr;
   Count* last_count = nullptr;
-  for (Table t : {Table::gen0, Table::gen1, Table::gen2, Table::permanent}) {
-    h.table(t).for_each([&](Object* o) {
-      const std::type_info& type = typeid(*o);
-      if (&type != last) {
-        last = &type;
-        last_count = &by_type[type];
-        last_count->type = &type;
-      }
-      ++last_count->count;
-    });
+  {
+    const SiteLookup sites;  // no user code and no death below
+    for (Table t : {Table::gen0, Table::gen1, Table::gen2, Table::permanent}) {
+      h.table(t).for_each([&](Object* o) {
+        const std::type_info& type = typeid(*o);
+        if (&type != last) {
+          last = &type;
+          last_count = &by_type[type];
+          last_count->type = &type;
+        }
+        ++last_count->count;
+        if (const CallSite* site = sites.find(*o)) ++by_site[SiteKey{&type, site->file, site->function, site->line}];
+      });
+    }
   }
-  std::unordered_map<std::string, inspect::TypeStat> by_name;  // short names of different types merge
+  // Short names of different types merge, in both lists.
+  std::unordered_map<std::string, inspect::TypeStat> by_name;
+  std::unordered_map<const std::type_info*, const std::string*> name_of;
   for (auto& [index, count] : by_type) {
     std::string name = short_type_name(*count.type);
-    inspect::TypeStat& s = by_name.try_emplace(name, inspect::TypeStat{name, 0, 0}).first->second;
-    s.count += count.count;
-    s.bytes += count.count * made_type_size(*count.type);
+    auto [it, _] = by_name.try_emplace(name, inspect::TypeStat{name, 0, 0});
+    it->second.count += count.count;
+    it->second.bytes += count.count * made_type_size(*count.type);
+    name_of[count.type] = &it->first;
   }
-  std::vector<inspect::TypeStat> out;
-  out.reserve(by_name.size());
-  for (auto& [name, s] : by_name) out.push_back(std::move(s));
-  std::ranges::sort(out, [](const inspect::TypeStat& a, const inspect::TypeStat& b) {
+  std::unordered_map<std::string, std::vector<inspect::SiteStat>> sites_by_name;
+  for (const auto& [key, count] : by_site) {
+    const std::string& name = *name_of.at(key.type);
+    add_site(sites_by_name[name], name, inspect::Site{key.file, key.line, key.function}, count);
+  }
+  Census out;
+  out.types.reserve(by_name.size());
+  for (auto& [name, s] : by_name) out.types.push_back(std::move(s));
+  std::ranges::sort(out.types, [](const inspect::TypeStat& a, const inspect::TypeStat& b) {
     return a.count != b.count ? a.count > b.count : a.type < b.type;
   });
+  for (auto& [name, sites] : sites_by_name)
+    out.sites.insert(out.sites.end(), std::make_move_iterator(sites.begin()), std::make_move_iterator(sites.end()));
+  sort_sites(out.sites);
   return out;
 }
 

@@ -1,6 +1,7 @@
 // inspect_shared.hpp — what the leak-forensics reports share
 // (inspect_shared.cpp): graph nodes turned into the public Edge and Cycle
-// values, the type count, reprs cut for a report, neighbourhoods.
+// values, the type count and allocation sites, reprs cut for a report,
+// neighbourhoods.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 
 #include "heap.hpp"
 #include "inspect_graph.hpp"
+#include "ouro/detail/make.hpp"
 #include "ouro/inspect.hpp"
 
 namespace ouro::detail {
@@ -21,8 +23,21 @@ std::vector<inspect::Edge> edges_of(const HeapGraph& g, const std::vector<HeapGr
 // The cycles of `g`, largest first; only those containing `only` unless null.
 std::vector<inspect::Cycle> cycles_of(HeapGraph& g, const Object* only);
 
-// type_stats() of the heap: tracked objects of all generations by short name.
-std::vector<inspect::TypeStat> count_types(Heap& h);
+// type_stats() and site_stats() of the heap, from one pass: tracked objects
+// of all generations by short type name, and the recorded allocation sites
+// by (short type name, site), each in the order its query returns.
+struct Census {
+  std::vector<inspect::TypeStat> types;
+  std::vector<inspect::SiteStat> sites;
+};
+Census take_census(Heap& h);
+
+// Allocation sites as the reports show them: equal by value (file,
+// line, function), a make's CallSite as the public Site, in site_stats()
+// order (most objects first, then type, file, line).
+bool same_site(const inspect::Site& a, const inspect::Site& b) noexcept;
+inspect::Site public_site(const CallSite& s) noexcept;
+void sort_sites(std::vector<inspect::SiteStat>& sites);
 
 }  // namespace ouro::detail
 

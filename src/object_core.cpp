@@ -36,7 +36,7 @@ thread_local constinit MakeFrame tls_make OURO_TLS_MODEL{};
 
 OURO_ALWAYS_INLINE void note_allocation(void* p, std::size_t size) noexcept {
   MakeFrame& f = tls_make;
-  if (!f.armed || f.begin != nullptr) return;  // only the first block: the object's own
+  if ((f.mode & kArmed) == 0 || f.begin != nullptr) return;  // only the first block: the object's own
   f.begin = static_cast<const char*>(p);
   f.end = f.begin + size;
   if (f.object_offset >= 0) f.expected = reinterpret_cast<const Object*>(f.begin + f.object_offset);
@@ -179,7 +179,7 @@ void take_make_frame(Object* o) noexcept {
   const char* self = reinterpret_cast<const char*>(o);
   bool for_me = f.expected ? o == f.expected : (f.begin == nullptr || (self >= f.begin && self < f.end));
   if (!for_me) return;
-  f.armed = false;
+  f.mode = static_cast<std::uint8_t>(f.mode & ~kArmed);
   f.taker = o;
   Access::flags(*o) = f.flags;
   Access::heap_id(*o) = f.heap_id;

@@ -1,12 +1,13 @@
 // thread_heap.cpp — the calling thread's heap: made on first use, torn
 // down at thread exit (a last collection, then its survivors become
-// orphans), and the library side of make<T>(), which counts allocations and
-// starts automatic collections. Above the collector: both call into it.
+// orphans), and the library side of make<T>(), which counts allocations,
+// starts automatic collections and samples allocation sites. Above the collector: both call into it.
 #include "thread_heap.hpp"
 
 #include <stdexcept>
 #include <vector>
 
+#include "allocation_sites.hpp"
 #include "collector.hpp"
 #include "make_context.hpp"
 #include "triggers.hpp"
@@ -137,16 +138,24 @@ MakeFrame begin_make(bool tracked, bool has_finalizer, std::ptrdiff_t object_off
   }
   MakeFrame caller = tls_make;
   tls_make = MakeFrame{};
-  tls_make.armed = true;
+  tls_make.mode = static_cast<std::uint8_t>(kArmed | (caller.mode & kSampling));
   tls_make.flags = flags;
   tls_make.heap_id = h ? h->id : std::uint16_t{0};
   tls_make.object_offset = object_offset;
   return caller;
 }
 
+// The caller's frame again, with the sampling bit as it is now: the
+// constructor may have called inspect::set_allocation_sites.
+static void restore_frame(const MakeFrame& caller) noexcept {
+  const auto sampling = static_cast<std::uint8_t>(tls_make.mode & kSampling);
+  tls_make = caller;
+  tls_make.mode = static_cast<std::uint8_t>((caller.mode & ~kSampling) | sampling);
+}
+
 void abandon_make(bool tracked, const MakeFrame& caller) noexcept {
   const bool orphan = (tls_make.flags & kOrphan) != 0;
-  tls_make = caller;
+  restore_frame(caller);
   if (!tracked || orphan) return;
   Heap* h = existing_heap();
   if (h->count[0] > 0) --h->count[0];
@@ -166,12 +175,26 @@ static void give_flags_to(Object* o, const MakeFrame& made) noexcept {
 
 void finish_make(Object* o, bool tracked, const MakeFrame& caller) noexcept {
   MakeFrame made = tls_make;
-  tls_make = caller;
+  restore_frame(caller);
   give_flags_to(o, made);
   if (!tracked || has(*o, kOrphan)) return;
   Heap* h = existing_heap();
   --h->gen0_promised;
   h->place_reserved(o, Table::gen0);  // the entry begin_make promised
+}
+
+// A make of the general path while allocation sites are on: the inline
+// path leaves the sampled make to it with sample_countdown at 1 (or 0);
+// any other make with a known site counts down here.
+void note_made(Object* o, const CallSite& site) noexcept {
+  Heap* h = existing_heap();
+  if (!h || h->sites_every == 0 || site.file == nullptr) return;
+  if (h->sample_countdown > 1) {
+    --h->sample_countdown;
+    return;
+  }
+  h->sample_countdown = h->next_sample_interval();
+  record_site(*o, site);
 }
 
 }  // namespace ouro::detail

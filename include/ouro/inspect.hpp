@@ -20,7 +20,7 @@
 // Python's gc.get_referrers lists).
 //
 // USER CODE THAT CHANGES THE HEAP DURING A QUERY. why_alive, is_root,
-// find_cycles, write_dot and write_html call traverse() on every tracked
+// find_cycles, shortest_cycle, write_dot and write_html call traverse() on every tracked
 // object, and write_dot and write_html call repr(): user code, which may make
 // objects, drop references or call gc::collect() in the middle of the walk.
 // Whatever it does, the query reads no freed memory and:
@@ -48,7 +48,7 @@
 // collection has decided their fate; nor is an object whose destruction has
 // begun (`*this` in a destructor). For such an object why_alive throws
 // std::invalid_argument (it is garbage), is_root is false, find_cycles(o) is
-// empty and write_dot draws it alone, marked "being reclaimed"; the queries
+// empty, shortest_cycle(o) is none and write_dot draws it alone, marked "being reclaimed"; the queries
 // that list objects (find_cycles(), type_stats, write_html, gc::get_objects,
 // gc::get_referrers) leave it out. A gc callback sees the heap before the
 // collection at Phase::start, after it at Phase::stop. From a traverse()
@@ -66,7 +66,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -139,6 +141,8 @@ struct Edge {
 //  - Calls traverse() on every tracked object: if user code changes the heap
 //    meanwhile, the chain is the one in the heap as the query found it, and
 //    `o` stays alive until the query returns (see above).
+//  - allocation_site(*edge.to) says where each object of the chain was
+//    made, when sites are recorded (ALLOCATION SITES below).
 std::vector<Edge> why_alive(const Object& o);
 
 // True when `o` is a tracked object of this heap that something outside the
@@ -167,6 +171,47 @@ std::vector<Cycle> find_cycles();
 // that a running collection works on, or being destroyed).
 std::vector<Cycle> find_cycles(const Object& o);
 
+// The shortest cycle through `o`: the few references that close the loop
+// that keeps `o`, where find_cycles(o) gives the whole strongly connected
+// group around it (which can hold every object of a program). `objects`
+// starts at `o` and follows the references in order; edges[i] goes from
+// objects[i] to the next object, the last edge back to `o`; a self
+// reference is one object and one edge. `garbage` as for find_cycles.
+// Among cycles of the same length, the one whose references traverse()
+// reports first. None when no cycle passes through `o`, when `o` is
+// untracked, and when it is garbage that a running collection works on, or
+// being destroyed. Breadth-first from `o` back to itself: linear in the
+// tracked objects and references, like the other queries. Calls traverse()
+// on every tracked object: what user code may do meanwhile, see above.
+std::optional<Cycle> shortest_cycle(const Object& o);
+
+// ALLOCATION SITES. make<T>() can record where it was called (file, line,
+// function), like Python's tracemalloc records a traceback: off by
+// default; set_allocation_sites(n) turns it on for the calling thread.
+// With n = 1 every make records its site (exact counts; each make then
+// takes make's general path and enters a table: several times the cost of
+// a make + drop); with n > 1 about one make in n does, chosen at random
+// (the intervals are uniform in [1, 2n - 1]), cheap enough to leave on:
+// with n = 256 or more, make + drop costs 2% more at most
+// (docs/benchmarks.md). The site is kept while the object lives, whatever
+// the setting does meanwhile, and shows in site_stats(), site_growth(),
+// allocation_site() (for the objects of a why_alive chain or a cycle) and
+// write_html(). Makes with more than eight constructor arguments record
+// no site. Whether a make records its site is decided when it returns: a
+// constructor that turns sites on makes its own object count. Off,
+// make<T>() pays nothing. No user code runs in these functions.
+struct Site {
+  const char* file;          // the source file of the make<T>() call, as the compiler named it
+  std::uint_least32_t line;  // its line
+  const char* function;      // the function that called make<T>() ("" when the compiler does not say)
+};
+// 0: off (the default); 1: every make; n: about one make in n. Per thread,
+// like the gc settings; a new thread starts with 0.
+void set_allocation_sites(std::size_t every);
+std::size_t get_allocation_sites();
+// Where `o` was made, when its make recorded the site; none otherwise.
+std::optional<Site> allocation_site(const Object& o);
+
 // Live tracked objects by dynamic type (the short name type_name() gives),
 // most common first, like objgraph's typestats over gc.get_objects().
 // bytes = count * sizeof(the dynamic type), as make<T> recorded it (no memory
@@ -178,22 +223,46 @@ struct TypeStat {
 };
 std::vector<TypeStat> type_stats();
 
-// type_stats() at one moment, to compare with a later one.
+// Where the live tracked objects were made, by type: `count` objects of
+// `type` (the short name, as in TypeStat) whose make recorded `site`.
+// Only objects whose site was recorded are counted: all of them when every
+// make records its site, about one in n when one make in n does (then the
+// counts are samples: compare them with each other, not with TypeStat's).
+// One entry per (type, site) with at least one such object; most common
+// first, then by type, file and line. Empty while no site was recorded.
+// Runs no user code; inside a collection, that collection's garbage is not
+// counted.
+struct SiteStat {
+  std::string type;
+  Site site;
+  std::size_t count;
+};
+std::vector<SiteStat> site_stats();
+
+// type_stats() and site_stats() at one moment, to compare with a later one.
 class Snapshot {
  public:
   Snapshot() = default;
   const std::vector<TypeStat>& types() const noexcept { return types_; }
+  const std::vector<SiteStat>& sites() const noexcept { return sites_; }
   std::size_t objects() const noexcept;  // tracked objects in all
 
  private:
   friend Snapshot snapshot();
   std::vector<TypeStat> types_;
+  std::vector<SiteStat> sites_;
 };
 Snapshot snapshot();
 
 // Types whose count grew from `before` to `after`, by how much (count and
 // bytes are the increases), largest increase first.
 std::vector<TypeStat> growth(const Snapshot& before, const Snapshot& after);
+// The (type, site) pairs whose count of recorded objects grew from
+// `before` to `after`, by how much (`count` is the increase), largest
+// increase first, then by type, file and line. Sampled objects only, as in
+// site_stats(): with one make in n recorded, an increase of k stands for
+// about k * n objects.
+std::vector<SiteStat> site_growth(const Snapshot& before, const Snapshot& after);
 
 // Graphviz (dot) picture of what `center` reaches (referrers = false) or of
 // what reaches it (true), `depth` references out. Nodes are labelled with

@@ -54,29 +54,100 @@
 #include "ouro/ref.hpp"
 
 namespace ouro {
+namespace detail {
 
-// Allocates and constructs a T, refcount 1. Tracked by the collector when T
-// overrides traverse(). If the constructor throws, nothing leaks and the
-// exception propagates. Out of memory (for the object, or for the room
-// that tracks it) it throws std::bad_alloc before the constructor runs.
+// The body of every make<T>(): inlined into the caller, so that the site
+// is only built on the general path.
 template <class T, class... Args>
-Ref<T> make(Args&&... args) {
+OURO_ALWAYS_INLINE Ref<T> make_at(const CallSite& site, Args&&... args) {
   static_assert(std::is_base_of_v<Object, T>,
                 "ouro::make<T>: T must derive from ouro::Object (publicly, once) to be a managed object");
   static_assert(std::is_convertible_v<T*, Object*>,
                 "ouro::make<T>: T must derive from ouro::Object publicly and unambiguously");
   static_assert(!std::is_abstract_v<T>, "ouro::make<T>: T is abstract; make a concrete type");
-  (void)detail::made_type_registered<T>;
-  constexpr bool tracked = detail::overrides_traverse<T>();
-  constexpr bool finalizer = detail::overrides_finalize<T>();
-  if constexpr (detail::inline_makeable<T>()) {
-    detail::HeapCore* h = detail::tls_heap;
-    const detail::MakeFrame& f = detail::tls_make;
-    if (OURO_LIKELY(h != nullptr && !f.armed && f.fast_expected == nullptr &&
-                    (!tracked || (h->count[0] < h->collect_below && h->gen0_has_free_room()))))
-      return Ref<T>(detail::make_inline<T, tracked, finalizer>(*h, std::forward<Args>(args)...), detail::adopt_t{});
+  (void)made_type_registered<T>;
+  constexpr bool tracked = overrides_traverse<T>();
+  constexpr bool finalizer = overrides_finalize<T>();
+  if constexpr (inline_makeable<T>()) {
+    HeapCore* h = tls_heap;
+    const MakeFrame& f = tls_make;
+    if (OURO_LIKELY(h != nullptr && f.fast_expected == nullptr &&
+                    (!tracked || (h->count[0] < h->collect_below && h->gen0_has_free_room())) &&
+                    inline_make_allowed(*h, f)))
+      return Ref<T>(make_inline<T, tracked, finalizer>(*h, std::forward<Args>(args)...), adopt_t{});
   }
-  return Ref<T>(detail::make_general<T, tracked, finalizer>(std::forward<Args>(args)...), detail::adopt_t{});
+  return Ref<T>(make_general<T, tracked, finalizer>(site.file, site.function, site.line, std::forward<Args>(args)...),
+                adopt_t{});
+}
+
+// make<T>()'s last parameter, after T's constructor arguments: where the
+// call is written. Explicit, so no constructor argument becomes one.
+struct MadeAt {
+  explicit constexpr MadeAt(const CallSite& s) noexcept : site(s) {}
+  CallSite site;
+};
+
+}  // namespace detail
+
+// Allocates and constructs a T, refcount 1. Tracked by the collector when T
+// overrides traverse(). If the constructor throws, nothing leaks and the
+// exception propagates. Out of memory (for the object, or for the room
+// that tracks it) it throws std::bad_alloc before the constructor runs.
+//
+// One overload per number of constructor arguments, up to eight, so that
+// a default argument after them can take the call's file and line for
+// inspect::set_allocation_sites (a default argument cannot follow a
+// deduced parameter pack); with more arguments the site is unknown. The
+// site costs nothing unless sites are on and this make is sampled.
+template <class T>
+OURO_ALWAYS_INLINE Ref<T> make(detail::MadeAt at = detail::MadeAt(detail::CallSite::here())) {
+  return detail::make_at<T>(at.site);
+}
+template <class T, class A1>
+OURO_ALWAYS_INLINE Ref<T> make(A1&& a1, detail::MadeAt at = detail::MadeAt(detail::CallSite::here())) {
+  return detail::make_at<T>(at.site, std::forward<A1>(a1));
+}
+template <class T, class A1, class A2>
+OURO_ALWAYS_INLINE Ref<T> make(A1&& a1, A2&& a2, detail::MadeAt at = detail::MadeAt(detail::CallSite::here())) {
+  return detail::make_at<T>(at.site, std::forward<A1>(a1), std::forward<A2>(a2));
+}
+template <class T, class A1, class A2, class A3>
+OURO_ALWAYS_INLINE Ref<T> make(A1&& a1, A2&& a2, A3&& a3, detail::MadeAt at = detail::MadeAt(detail::CallSite::here())) {
+  return detail::make_at<T>(at.site, std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3));
+}
+template <class T, class A1, class A2, class A3, class A4>
+OURO_ALWAYS_INLINE Ref<T> make(A1&& a1, A2&& a2, A3&& a3, A4&& a4, detail::MadeAt at = detail::MadeAt(detail::CallSite::here())) {
+  return detail::make_at<T>(at.site, std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3),
+                            std::forward<A4>(a4));
+}
+template <class T, class A1, class A2, class A3, class A4, class A5>
+OURO_ALWAYS_INLINE Ref<T> make(A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5,
+            detail::MadeAt at = detail::MadeAt(detail::CallSite::here())) {
+  return detail::make_at<T>(at.site, std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3),
+                            std::forward<A4>(a4), std::forward<A5>(a5));
+}
+template <class T, class A1, class A2, class A3, class A4, class A5, class A6>
+OURO_ALWAYS_INLINE Ref<T> make(A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6,
+            detail::MadeAt at = detail::MadeAt(detail::CallSite::here())) {
+  return detail::make_at<T>(at.site, std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3),
+                            std::forward<A4>(a4), std::forward<A5>(a5), std::forward<A6>(a6));
+}
+template <class T, class A1, class A2, class A3, class A4, class A5, class A6, class A7>
+OURO_ALWAYS_INLINE Ref<T> make(A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, A7&& a7,
+            detail::MadeAt at = detail::MadeAt(detail::CallSite::here())) {
+  return detail::make_at<T>(at.site, std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3),
+                            std::forward<A4>(a4), std::forward<A5>(a5), std::forward<A6>(a6), std::forward<A7>(a7));
+}
+template <class T, class A1, class A2, class A3, class A4, class A5, class A6, class A7, class A8>
+OURO_ALWAYS_INLINE Ref<T> make(A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, A7&& a7, A8&& a8,
+            detail::MadeAt at = detail::MadeAt(detail::CallSite::here())) {
+  return detail::make_at<T>(at.site, std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3),
+                            std::forward<A4>(a4), std::forward<A5>(a5), std::forward<A6>(a6), std::forward<A7>(a7),
+                            std::forward<A8>(a8));
+}
+template <class T, class... Args>
+OURO_ALWAYS_INLINE Ref<T> make(Args&&... args) {
+  return detail::make_at<T>(detail::CallSite{}, std::forward<Args>(args)...);
 }
 
 }  // namespace ouro

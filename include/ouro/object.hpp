@@ -126,21 +126,23 @@ inline Object::Object() noexcept
     f.fast_expected = nullptr;
     flags_ = f.fast_flags;
     heap_id_ = f.fast_heap_id;
-  } else if (OURO_UNLIKELY(f.armed)) {
+  } else if (OURO_UNLIKELY((f.mode & detail::kArmed) != 0)) {
     detail::take_make_frame(this);
   }
 }
 
 // Inline too: a managed object that dies by release() (destroying, no weak
-// references left) and a plain unmanaged Object need nothing here; the rest
-// (weak references, a constructor that threw, a misuse, checked builds'
-// poisoning) goes out of line.
+// references left, no recorded allocation site) and a plain unmanaged
+// Object need nothing here; the rest (weak references, a recorded site, a
+// constructor that threw, a misuse, checked builds' poisoning) goes out of
+// line.
 inline Object::~Object() {
 #if OURO_CHECKS
   detail::object_destructor_rest(this);
 #else
   const std::uint16_t f = flags_;
-  if (OURO_UNLIKELY((f & detail::kHasWeakrefs) != 0 || (f & (detail::kManaged | detail::kDestroying)) == detail::kManaged))
+  if (OURO_UNLIKELY((f & (detail::kHasWeakrefs | detail::kHasSite)) != 0 ||
+                    (f & (detail::kManaged | detail::kDestroying)) == detail::kManaged))
     detail::object_destructor_rest(this);
 #endif
 }

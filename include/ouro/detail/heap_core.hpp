@@ -34,6 +34,11 @@ struct HeapCore {
   // threshold 0). Heap::sync_trigger keeps it in step; collecting is not
   // folded in (make's slow path checks it).
   std::size_t collect_below = 700;
+  // While allocation sites are on (the thread's MakeFrame has kSampling):
+  // the makes left until the next sampled one. make<T>'s inline path counts
+  // it down while it is above 1; the general path samples at 1 and draws
+  // the next interval (note_made).
+  std::size_t sample_countdown = 0;
   // gens 0..2, permanent, and the two sets a collection works on.
   std::array<SlotTable, 6> tables;
 

@@ -73,9 +73,31 @@ inline const bool made_type_registered = (register_made_type(typeid(T), sizeof(T
 void abandon_make(bool tracked, const MakeFrame& caller) noexcept;
 void finish_make(Object* o, bool tracked, const MakeFrame& caller) noexcept;
 
-// make<T>()'s general path: any type, any state of the thread.
+// Where a make<T>() call is written (the function is "" when the compiler
+// does not say). make<T>() takes one as a default argument after T's
+// constructor arguments (ouro/make.hpp); the __builtin_ functions are what
+// std::source_location::current() uses, and work where it is missing
+// (clang 14 with libstdc++ 12).
+struct CallSite {
+  const char* file = nullptr;  // nullptr: unknown
+  const char* function = "";
+  std::uint_least32_t line = 0;
+  static constexpr CallSite here(const char* file = __builtin_FILE(), std::uint_least32_t line = __builtin_LINE(),
+                                 const char* function = __builtin_FUNCTION()) noexcept {
+    return CallSite{file, function, line};
+  }
+};
+
+// make<T>()'s general path, after the object is built, while the thread
+// samples allocation sites (MakeFrame::mode has kSampling): counts the
+// make down, and records `site` for `o` when it is the sampled one.
+void note_made(Object* o, const CallSite& site) noexcept;
+
+// make<T>()'s general path: any type, any state of the thread. The site
+// comes as three scalars: as one object (by reference or by value), every
+// inlined make<T>() would store it on its stack, fast path or not.
 template <class T, bool tracked, bool finalizer, class... Args>
-OURO_NOINLINE T* make_general(Args&&... args) {
+OURO_NOINLINE T* make_general(const char* file, const char* function, std::uint_least32_t line, Args&&... args) {
   const MakeFrame caller = begin_make(tracked, finalizer, object_offset_in<T>());
   T* p;
   try {
@@ -85,7 +107,18 @@ OURO_NOINLINE T* make_general(Args&&... args) {
     throw;
   }
   finish_make(as_object(p), tracked, caller);
+  if (OURO_UNLIKELY((tls_make.mode & kSampling) != 0)) note_made(as_object(p), CallSite{file, function, line});
   return p;
+}
+
+// make<T>()'s inline path may build this object: nothing unusual is going
+// on (mode 0), or allocation sites are on and this make is not the one to
+// sample (it counts the make down).
+OURO_ALWAYS_INLINE bool inline_make_allowed(HeapCore& h, const MakeFrame& f) noexcept {
+  if (OURO_LIKELY(f.mode == 0)) return true;
+  if (f.mode != kSampling || h.sample_countdown <= 1) return false;
+  --h.sample_countdown;
+  return true;
 }
 
 // The inline path needs the Object subobject's address before the

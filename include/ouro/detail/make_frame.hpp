@@ -28,6 +28,8 @@ namespace ouro {
 class Object;
 namespace detail {
 
+inline constexpr std::uint8_t kArmed = 1, kSampling = 2;
+
 // Plain data, so make<T> can keep the caller's frame on its own stack while
 // a nested make<> runs.
 struct MakeFrame {
@@ -35,8 +37,13 @@ struct MakeFrame {
   const Object* fast_expected = nullptr;  // the Object that takes fast_flags
   std::uint16_t fast_flags = 0;
   std::uint16_t fast_heap_id = 0;
+  // --- both ---
+  // kArmed: the general path waits for its Object constructor. kSampling:
+  // allocation sites are on (inspect::set_allocation_sites), and the inline
+  // path counts makes down to the next sampled one. One byte, so that the
+  // inline path asks "anything unusual?" in one compare.
+  std::uint8_t mode = 0;
   // --- the general path ---
-  bool armed = false;
   std::uint16_t flags = 0;
   std::uint16_t heap_id = 0;
   std::ptrdiff_t object_offset = -1;  // of T's Object subobject; -1: unknown
