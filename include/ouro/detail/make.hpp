@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <type_traits>
 #include <typeinfo>
 #include <utility>
@@ -16,6 +17,7 @@
 #include "ouro/detail/header.hpp"
 #include "ouro/detail/heap_core.hpp"
 #include "ouro/detail/make_frame.hpp"
+#include "ouro/detail/member_refs.hpp"
 #include "ouro/object.hpp"
 #include "ouro/ref.hpp"
 
@@ -73,16 +75,69 @@ inline const bool made_type_registered = (register_made_type(typeid(T), sizeof(T
 void abandon_make(bool tracked, const MakeFrame& caller) noexcept;
 void finish_make(Object* o, bool tracked, const MakeFrame& caller) noexcept;
 
+// Constructs T in `block`, which make<T>() allocated; when the constructor
+// throws, the caller frees the block. Checked builds also note the Refs
+// constructed inside the block as T's members (member_refs.hpp), and abort
+// when T holds some but is untracked.
+template <class T, bool tracked, class... Args>
+OURO_ALWAYS_INLINE T* construct_managed(void* block, Args&&... args) {
+#if OURO_CHECKS
+  const MemberBuild outer = begin_member_build(block, sizeof(T));
+  T* p;
+  try {
+    p = ::new (block) T(std::forward<Args>(args)...);
+  } catch (...) {
+    end_member_build(outer);
+    throw;
+  }
+  check_member_build(as_object(p), tracked, outer);
+  return p;
+#else
+  return ::new (block) T(std::forward<Args>(args)...);
+#endif
+}
+
+// Whether T declares an operator new(std::size_t) of its own (Object's
+// are templates that refuse `new T`): make<T>() then allocates with it.
+template <class T>
+constexpr bool has_own_operator_new() {
+  return requires { static_cast<void* (*)(std::size_t)>(&T::operator new); };
+}
+
 // make<T>()'s general path: any type, any state of the thread.
 template <class T, bool tracked, bool finalizer, class... Args>
 OURO_NOINLINE T* make_general(Args&&... args) {
   const MakeFrame caller = begin_make(tracked, finalizer, object_offset_in<T>());
   T* p;
-  try {
-    p = new T(std::forward<Args>(args)...);
-  } catch (...) {
-    abandon_make(tracked, caller);
-    throw;
+  if constexpr (has_own_operator_new<T>()) {
+    try {
+      p = new T(std::forward<Args>(args)...);
+    } catch (...) {
+      abandon_make(tracked, caller);
+      throw;
+    }
+  } else {
+    constexpr bool aligned = alignof(T) > __STDCPP_DEFAULT_NEW_ALIGNMENT__;
+    void* block;
+    try {
+      if constexpr (aligned)
+        block = allocate_managed(sizeof(T), std::align_val_t{alignof(T)});
+      else
+        block = allocate_managed(sizeof(T));
+    } catch (...) {
+      abandon_make(tracked, caller);
+      throw;
+    }
+    try {
+      p = construct_managed<T, tracked>(block, std::forward<Args>(args)...);
+    } catch (...) {
+      if constexpr (aligned)
+        Object::operator delete(block, sizeof(T), std::align_val_t{alignof(T)});
+      else
+        Object::operator delete(block, sizeof(T));
+      abandon_make(tracked, caller);
+      throw;
+    }
   }
   finish_make(as_object(p), tracked, caller);
   return p;
@@ -96,20 +151,16 @@ template <class T>
 constexpr bool inline_makeable() {
   if constexpr (alignof(T) > __STDCPP_DEFAULT_NEW_ALIGNMENT__ || !requires(Object* o) { static_cast<T*>(o); }) {
     return false;
-  } else if constexpr (!requires {
-                         static_cast<void* (*)(std::size_t)>(&T::operator new);
-                         static_cast<void (*)(void*, std::size_t) noexcept>(&T::operator delete);
-                       }) {
+  } else if constexpr (has_own_operator_new<T>() ||
+                       !requires { static_cast<void (*)(void*, std::size_t) noexcept>(&T::operator delete); }) {
     return false;
   } else {
-    return static_cast<void* (*)(std::size_t)>(&T::operator new) ==
-               static_cast<void* (*)(std::size_t)>(&Object::operator new) &&
-           static_cast<void (*)(void*, std::size_t) noexcept>(&T::operator delete) ==
-               static_cast<void (*)(void*, std::size_t) noexcept>(&Object::operator delete);
+    return static_cast<void (*)(void*, std::size_t) noexcept>(&T::operator delete) ==
+           static_cast<void (*)(void*, std::size_t) noexcept>(&Object::operator delete);
   }
 }
 
-// What Object::operator new does, without telling a general make about the
+// What allocate_managed does, without telling a general make about the
 // block (the inline path arms its own frame field).
 void* allocate_object(std::size_t size);
 
@@ -133,7 +184,7 @@ OURO_ALWAYS_INLINE T* make_inline(HeapCore& h, Args&&... args) {
   }
   T* p;
   try {
-    p = ::new (block) T(std::forward<Args>(args)...);
+    p = construct_managed<T, tracked>(block, std::forward<Args>(args)...);
   } catch (...) {
     tls_make.fast_expected = nullptr;  // when a base before Object threw
     if constexpr (tracked) {
