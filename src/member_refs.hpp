@@ -35,8 +35,9 @@ class MemberAudit {
 };
 
 // Aborts, naming the type, the member's offset and its neighbour's name,
-// when `o` holds a non-empty registered Ref that `audit` does not list.
-void check_visited_members(const Object* o, const MemberAudit& audit) noexcept;
+// when `o` holds a non-empty registered Ref that `audit` does not list
+// (it sorts audit.visited).
+void check_visited_members(const Object* o, MemberAudit& audit) noexcept;
 
 #endif  // OURO_CHECKS
 
