@@ -65,7 +65,11 @@ class Object {
 
   // Like tp_traverse: call v(member) for every Ref the object holds. A type
   // that overrides it is tracked by the collector; one that does not is
-  // refcounted only and can never be part of a collected cycle.
+  // refcounted only and can never be part of a collected cycle. Checked
+  // builds abort, naming the type and the member, when a type holds Ref
+  // members but does not override it, and when it forgets a non-empty one
+  // (ouro/visitor.hpp, "WHAT CHECKED BUILDS VERIFY"; ouro::Unreported marks
+  // a member left out on purpose).
   virtual void traverse(Visitor& v);
 
   // Like __del__: runs at most once, before the destructor, while every

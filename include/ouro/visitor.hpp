@@ -7,11 +7,46 @@
 //     void traverse(ouro::Visitor& v) override { v(edges, by_name, parent); }
 //   };
 //
-// A Visitor accepts, recursively: Ref<T> and WeakRef<T>; ranges of anything
-// it accepts (vector, array, deque, list, set, ...); std::pair, std::tuple
-// and std::optional of such; associative containers whose keys and/or
-// mapped values are such; several of those at once. Members that hold no reference
-// (ints, strings) cannot be passed: a static_assert says so.
+// A Visitor accepts, recursively: Ref<T> and WeakRef<T> (and
+// Unreported<...> of them, ouro/ref.hpp); ranges of anything it accepts
+// (vector, array, deque, list, set, ...); std::pair, std::tuple and
+// std::optional of such; associative containers whose keys and/or mapped
+// values are such; several of those at once.
+//
+// WHAT DOES NOT COMPILE. Each mistake stops at one static_assert whose
+// sentence names it (the compiler's "In instantiation of" line above it
+// names the member's type):
+//   a raw pointer        "visit a Ref, not a raw pointer: a raw pointer is
+//                        invisible to the collector"
+//   std::unique_ptr or   "a managed object is held by ouro::Ref, not by
+//   std::shared_ptr      std::shared_ptr or std::unique_ptr"
+//   a const Ref member   "a const Ref member cannot be cleared, so a cycle
+//                        through it can never be reclaimed" (keys of a map
+//                        or set are fine: clearing empties the container)
+//   ints, strings, ...   "this member holds no Ref or WeakRef to visit"
+//
+// WHAT CHECKED BUILDS VERIFY (OURO_CHECKS; release builds pay nothing).
+// Every Ref that an object holds in its own storage (a member, or inside a
+// member held by value: a struct, std::array, std::pair, std::optional) and
+// that was constructed by the object's constructor is known to the
+// library. A collection compares, for each object it counts, those Refs
+// with the ones traverse() visits, and so does gc::verify_traverse() for the
+// whole heap; a non-empty Ref that traverse() did not visit aborts with
+//   ouro: fatal: traverse() of Pair does not visit its Ref<Pair> member at
+//   offset 32, after member `car`: the collector never sees that Ref, so a
+//   cycle through it can never be collected; ...
+// (the neighbour's name when the type uses OURO_TRAVERSE). A type that
+// holds such Refs but does not override traverse() at all aborts when its
+// first object is made ("Leaf holds a Ref<Node> member (at offset 24) but
+// does not override traverse(): ..."). What is not compared: a Ref that is
+// empty when compared (a traverse() may skip empty members); Refs in
+// storage the object points to (a std::vector's elements, a map's nodes:
+// forgetting the whole container is not caught); Refs constructed in the
+// object's storage after its constructor returned (std::optional::emplace);
+// WeakRef members; objects of a type with an operator new of its own. The
+// exception on purpose: a member declared ouro::Unreported<Ref<T>> (a back
+// pointer whose target is kept alive elsewhere, a deliberately untracked
+// holder) is never judged; the collector does not see it either.
 //
 // The collector also uses traverse() to break a garbage cycle (CPython's
 // tp_clear): the Visitor then resets each Ref and WeakRef and empties each
