@@ -6,7 +6,7 @@
 
 #include "destruction.hpp"
 #include "heap.hpp"
-#include "member_refs.hpp"
+#include "member_registry.hpp"
 #include "ouro/gc.hpp"
 #include "ouro/visitor.hpp"
 #include "query_scope.hpp"

@@ -32,7 +32,7 @@
 #include <utility>
 
 #include "destruction.hpp"
-#include "member_refs.hpp"
+#include "member_registry.hpp"
 #include "ouro/visitor.hpp"
 
 namespace ouro::detail {
@@ -158,7 +158,7 @@ class CountInternalRefs final : public Visitor {
 
 #if OURO_CHECKS
   // Checked builds: an object holding Refs in its own storage has its
-  // traverse() compared with them (member_refs.hpp), at no extra call.
+  // traverse() compared with them (member_registry.hpp), at no extra call.
   OURO_NOINLINE void traverse_audited(Object* o) {
     audit_.clear();
     audit_into(&audit_);

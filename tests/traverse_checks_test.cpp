@@ -131,8 +131,8 @@ TEST_F(TraverseChecksDeath, ACollectionNamesTheRefMemberThatTraverseForgot) {
         a->cdr = a;  // a self-cycle through the forgotten member
         gc::collect();
       },
-      "ouro: fatal: traverse\\(\\) of HalfVisited does not visit its Ref<HalfVisited> member at offset " + offset +
-          ": the collector never sees that Ref, so a cycle through it can never be collected");
+      "ouro: fatal: traverse\\(\\) of HalfVisited does not visit its Ref<HalfVisited> member at offset " +
+          offset + ": the collector never sees that Ref, so a cycle through it can never be collected");
 }
 
 TEST_F(TraverseChecksDeath, UnderOuroTraverseTheMessageNamesTheMemberBeforeTheForgottenOne) {
@@ -186,7 +186,7 @@ TEST_F(TraverseChecksDeath, AMemberForgottenByAnObjectMadeInsideAnotherConstruct
 TEST(TraverseChecks, ReleaseBuildsVerifyNothing) {
   auto a = make<HalfVisited>();
   a->cdr = a;
-  gc::verify_traverse();  // does nothing
+  gc::verify_traverse();         // does nothing
   EXPECT_EQ(gc::collect(), 0u);  // the forgotten member keeps the cycle
   a->cdr.reset();
 }

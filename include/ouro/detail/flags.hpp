@@ -30,7 +30,7 @@ enum Flag : std::uint16_t {
   kHasWeakrefs = 1u << 10,  // some weak reference points here
   kDeferred = 1u << 11,     // waiting in the destruction queue
   kDestroying = 1u << 12,   // its destructor runs
-  kHasMemberRefs = 1u << 13,  // checked builds: Refs registered in its storage (member_refs.hpp)
+  kHasMemberRefs = 1u << 13,  // checked builds: Refs registered in its storage (detail/member_refs.hpp)
 };
 
 inline constexpr std::uint64_t kImmortalBase = std::uint64_t{1} << 62;

@@ -77,7 +77,7 @@ void finish_make(Object* o, bool tracked, const MakeFrame& caller) noexcept;
 
 // Constructs T in `block`, which make<T>() allocated; when the constructor
 // throws, the caller frees the block. Checked builds also note the Refs
-// constructed inside the block as T's members (member_refs.hpp), and abort
+// constructed inside the block as T's members (ouro/detail/member_refs.hpp), and abort
 // when T holds some but is untracked.
 template <class T, bool tracked, class... Args>
 OURO_ALWAYS_INLINE T* construct_managed(void* block, Args&&... args) {

@@ -6,7 +6,7 @@
 // While make<T>() constructs T in its block, a Ref whose constructor runs at
 // an address inside the block is a member of the new object (directly, or
 // inside a member held by value: a struct, std::array, std::pair,
-// std::optional). It registers itself (src/member_refs.cpp) and unregisters
+// std::optional). It registers itself (src/member_registry.cpp) and unregisters
 // when it is destroyed, so the registry always lists Refs that exist. A
 // tracked object that has any gets the kHasMemberRefs flag; the collector's
 // counting pass and gc::verify_traverse() then compare the registered Refs
@@ -35,8 +35,8 @@ namespace detail {
 struct MemberWatch {
   std::uintptr_t begin = 0;  // the block make<T>() constructs a T in now, [begin, end)
   std::uintptr_t end = 0;
-  std::size_t found = 0;     // Refs registered in that block so far
-  std::uintptr_t lo = 0;     // every registered Ref lies in [lo, hi)
+  std::size_t found = 0;  // Refs registered in that block so far
+  std::uintptr_t lo = 0;  // every registered Ref lies in [lo, hi)
   std::uintptr_t hi = 0;
 };
 extern thread_local constinit MemberWatch tls_member_watch OURO_TLS_MODEL;
@@ -48,7 +48,8 @@ void forget_member_ref(const void* ref) noexcept;
 // a member of a managed object.
 OURO_ALWAYS_INLINE void watch_ref(const void* ref, const std::type_info& target) noexcept {
   const MemberWatch& w = tls_member_watch;
-  if (OURO_UNLIKELY(reinterpret_cast<std::uintptr_t>(ref) - w.begin < w.end - w.begin)) note_member_ref(ref, target);
+  if (OURO_UNLIKELY(reinterpret_cast<std::uintptr_t>(ref) - w.begin < w.end - w.begin))
+    note_member_ref(ref, target);
 }
 OURO_ALWAYS_INLINE void unwatch_ref(const void* ref) noexcept {
   const MemberWatch& w = tls_member_watch;

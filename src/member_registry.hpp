@@ -1,4 +1,4 @@
-// member_refs.hpp — checked builds: the Refs each managed object holds in
+// member_registry.hpp — checked builds: the Refs each managed object holds in
 // its own storage (registered as ouro/detail/member_refs.hpp describes), and
 // the comparison with what its traverse() visits: the collector's counting
 // pass (reachability.cpp) and gc::verify_traverse() (gc_module.cpp) audit

@@ -1,4 +1,4 @@
-// member_refs.cpp — checked builds: the registry of the Refs that live in
+// member_registry.cpp — checked builds: the registry of the Refs that live in
 // managed objects' storage, and the messages that name a traverse() that
 // misses one (the rules: ouro/visitor.hpp; the mechanism:
 // ouro/detail/member_refs.hpp).
@@ -10,7 +10,7 @@
 // where the checked test suite runs. Out of memory, a Ref is not
 // registered, and goes unchecked: the checks never make a program fail
 // that would otherwise run.
-#include "member_refs.hpp"
+#include "member_registry.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -214,11 +214,12 @@ void note_object_with_member_refs(Object* o, bool tracked) noexcept {
   });
   const std::string type = type_name(*o);
   const std::string ref = ref_name(*entry);
-  const std::string msg = type + " holds a " + ref + " member (at offset " + std::to_string(first - w.begin) +
-                          ") but does not override traverse(): the collector never sees that Ref, so a cycle through "
-                          "it can never be collected; visit it in traverse() (or OURO_TRAVERSE), or declare it "
-                          "ouro::Unreported<" +
-                          ref + "> if no cycle can pass through it";
+  const std::string msg =
+      type + " holds a " + ref + " member (at offset " + std::to_string(first - w.begin) +
+      ") but does not override traverse(): the collector never sees that Ref, so a cycle through "
+      "it can never be collected; visit it in traverse() (or OURO_TRAVERSE), or declare it "
+      "ouro::Unreported<" +
+      ref + "> if no cycle can pass through it";
   fatal(msg.c_str(), o);
 }
 
@@ -254,7 +255,8 @@ void check_visited_members(const Object* o, MemberAudit& audit) noexcept {
   if (registered_seen == b->refs) return;
   // Some were not visited: an error unless each of them is empty.
   for_each_ref_of(*r, block, *b, [&](std::uintptr_t at, const RefEntry& e) {
-    if (!holds_something(at) || std::binary_search(seen.begin(), seen.end(), reinterpret_cast<const void*>(at)))
+    if (!holds_something(at) ||
+        std::binary_search(seen.begin(), seen.end(), reinterpret_cast<const void*>(at)))
       return;
     std::string where;
     const MemberAudit::Named* before = nullptr;
@@ -267,11 +269,12 @@ void check_visited_members(const Object* o, MemberAudit& audit) noexcept {
       if (n.end <= at && (!before || n.begin > before->begin)) before = &n;
     }
     if (before) where = ", after member `" + std::string(before->name) + "`";
-    const std::string msg = "traverse() of " + type_name(*o) + " does not visit its " + ref_name(e) +
-                            " member at offset " + std::to_string(at - block) + where +
-                            ": the collector never sees that Ref, so a cycle through it can never be collected; "
-                            "visit it in traverse(), or declare it ouro::Unreported<" +
-                            ref_name(e) + "> if leaving it out is deliberate";
+    const std::string msg =
+        "traverse() of " + type_name(*o) + " does not visit its " + ref_name(e) + " member at offset " +
+        std::to_string(at - block) + where +
+        ": the collector never sees that Ref, so a cycle through it can never be collected; "
+        "visit it in traverse(), or declare it ouro::Unreported<" +
+        ref_name(e) + "> if leaving it out is deliberate";
     fatal(msg.c_str(), o);
   });
 }
