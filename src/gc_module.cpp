@@ -6,6 +6,7 @@
 
 #include "destruction.hpp"
 #include "heap.hpp"
+#include "member_registry.hpp"
 #include "ouro/gc.hpp"
 #include "ouro/visitor.hpp"
 #include "query_scope.hpp"
@@ -150,6 +151,39 @@ std::vector<Ref<Object>> get_referrers(const Object& o) {
     if (finds.found) out.push_back(candidate);
   }
   return out;
+}
+
+#if OURO_CHECKS
+namespace {
+class AuditMembers final : public Visitor {
+ public:
+  explicit AuditMembers(detail::MemberAudit& audit) noexcept { audit_into(&audit); }
+
+ private:
+  void visit(Object*) override {}
+};
+}  // namespace
+#endif
+
+void verify_traverse() {
+#if OURO_CHECKS
+  Heap* h = detail::current_heap();
+  if (!h) return;
+  std::vector<Ref<Object>> pinned;  // dropped after the scope ends
+  detail::QueryScope scope(*h, "ouro::gc::verify_traverse");
+  for (Table t : detail::kLiveTables) {
+    detail::SlotTable& tab = h->table(t);
+    for (std::uint32_t i = 0; i < tab.size(); ++i)
+      if (detail::has(*tab[i], detail::kHasMemberRefs)) pinned.push_back(new_ref(tab[i]));
+  }
+  detail::MemberAudit audit;
+  for (const Ref<Object>& o : pinned) {
+    audit.clear();
+    AuditMembers v(audit);
+    o->traverse(v);
+    detail::check_visited_members(o.get(), audit);
+  }
+#endif
 }
 
 bool is_tracked(const Object& o) {

@@ -208,13 +208,13 @@ void* detail::allocate_object(std::size_t size) {
   detail::fault::check(detail::fault::Site::object);
   return mi_new(size);
 }
-void* Object::operator new(std::size_t size) {
+void* detail::allocate_managed(std::size_t size) {
   detail::fault::check(detail::fault::Site::object);
   void* p = mi_new(size);
   detail::note_allocation(p, size);
   return p;
 }
-void* Object::operator new(std::size_t size, std::align_val_t align) {
+void* detail::allocate_managed(std::size_t size, std::align_val_t align) {
   detail::fault::check(detail::fault::Site::object);
   void* p = mi_new_aligned(size, static_cast<std::size_t>(align));
   detail::note_allocation(p, size);
@@ -227,13 +227,13 @@ void* detail::allocate_object(std::size_t size) {
   detail::fault::check(detail::fault::Site::object);
   return ::operator new(size);
 }
-void* Object::operator new(std::size_t size) {
+void* detail::allocate_managed(std::size_t size) {
   detail::fault::check(detail::fault::Site::object);
   void* p = ::operator new(size);
   detail::note_allocation(p, size);
   return p;
 }
-void* Object::operator new(std::size_t size, std::align_val_t align) {
+void* detail::allocate_managed(std::size_t size, std::align_val_t align) {
   detail::fault::check(detail::fault::Site::object);
   void* p = ::operator new(size, align);
   detail::note_allocation(p, size);
@@ -247,12 +247,12 @@ void* detail::allocate_object(std::size_t size) {
   detail::fault::check(detail::fault::Site::object);
   return detail::pool::is_small(size) ? detail::pool::allocate(size) : ::operator new(size);
 }
-void* Object::operator new(std::size_t size) {
+void* detail::allocate_managed(std::size_t size) {
   void* p = detail::allocate_object(size);
   detail::note_allocation(p, size);
   return p;
 }
-void* Object::operator new(std::size_t size, std::align_val_t align) {
+void* detail::allocate_managed(std::size_t size, std::align_val_t align) {
   detail::fault::check(detail::fault::Site::object);
   auto a = static_cast<std::size_t>(align);
   void* p = detail::pool::is_small(size, a) ? detail::pool::allocate(size, a) : ::operator new(size, align);

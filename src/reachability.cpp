@@ -32,6 +32,7 @@
 #include <utility>
 
 #include "destruction.hpp"
+#include "member_registry.hpp"
 #include "ouro/visitor.hpp"
 
 namespace ouro::detail {
@@ -139,13 +140,34 @@ class CountInternalRefs final : public Visitor {
     *scratch += capped_refcount(o);
     Object** first = batch_end();
     std::uint32_t base = base_;
+#if OURO_CHECKS
+    if (OURO_UNLIKELY(has(*o, kHasMemberRefs))) {
+      traverse_audited(o);
+    } else {
+      o->traverse(*this);
+    }
+#else
     o->traverse(*this);
+#endif
     std::uint32_t degree = base_ - base + static_cast<std::uint32_t>(batch_end() - first);
     if (OURO_LIKELY(degree < kWideDegree))
       *degrees = static_cast<std::uint8_t>(degree);
     else
       note_wide(degrees, degree);
   }
+
+#if OURO_CHECKS
+  // Checked builds: an object holding Refs in its own storage has its
+  // traverse() compared with them (member_registry.hpp), at no extra call.
+  OURO_NOINLINE void traverse_audited(Object* o) {
+    audit_.clear();
+    audit_into(&audit_);
+    o->traverse(*this);
+    audit_into(nullptr);
+    check_visited_members(o, audit_);
+  }
+  MemberAudit audit_;
+#endif
 
   OURO_NOINLINE void note_wide(std::uint8_t* degree_entry, std::uint32_t degree) noexcept {
     *degree_entry = kWideDegree;

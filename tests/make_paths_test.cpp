@@ -205,10 +205,14 @@ TEST(MakePaths, AConstructorThatThrowsLeavesNoCountAndNoArmedAddressBehind) {
     EXPECT_EQ(ouro::gc::get_count()[0], 0u);  // the member it made died with it
 
     // An Object built outside make afterwards is not managed, wherever it is.
+    // (`new T` does not compile for a managed type: the block is taken from
+    // the same allocator by hand.)
     for (int i = 0; i < 4; ++i) {
-      auto* raw = new SameSizeUnmanagedHolder();
+      void* block = ouro::detail::allocate_managed(sizeof(SameSizeUnmanagedHolder));
+      auto* raw = ::new (block) SameSizeUnmanagedHolder();
       EXPECT_FALSE(is_managed(raw));
-      delete raw;
+      raw->~SameSizeUnmanagedHolder();
+      ouro::Object::operator delete(block, sizeof(SameSizeUnmanagedHolder));
     }
     auto ok = make<BaseThrowsBeforeObject>(false);
     EXPECT_TRUE(is_managed(ok.get()));

@@ -622,9 +622,13 @@ TEST(RefOfPointer, RefOfAnObjectNotMadeByMakeThrowsInvalidArgument) {
   EXPECT_THROW((void)on_stack.self(), std::invalid_argument);
   EXPECT_EQ(refcount(on_stack), 1u);  // decisions.md: an unmanaged object reports 1
 
-  auto heap_allocated = std::make_unique<Derived>(2);
-  EXPECT_THROW((void)ouro::ref(heap_allocated.get()), std::invalid_argument);
-  EXPECT_THROW((void)ouro::ref(static_cast<ouro::Object*>(heap_allocated.get())), std::invalid_argument);
+  // (`new Derived` does not compile: a member on the heap stands for it.)
+  struct Holder {
+    Derived member{2};
+  };
+  auto heap_allocated = std::make_unique<Holder>();
+  EXPECT_THROW((void)ouro::ref(&heap_allocated->member), std::invalid_argument);
+  EXPECT_THROW((void)ouro::ref(static_cast<ouro::Object*>(&heap_allocated->member)), std::invalid_argument);
 }
 
 namespace {

@@ -34,7 +34,7 @@ std::size_t g_links_destroyed = 0;
 struct UntrackedLink : ouro::Object {
   explicit UntrackedLink(Ref<UntrackedLink> n) : next(std::move(n)) {}
   ~UntrackedLink() override { ++g_links_destroyed; }
-  Ref<UntrackedLink> next;
+  ouro::Unreported<Ref<UntrackedLink>> next;  // untracked on purpose
 };
 struct TrackedLink : ouro::Object {
   explicit TrackedLink(Ref<TrackedLink> n) : next(std::move(n)) {}

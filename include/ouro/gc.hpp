@@ -77,6 +77,17 @@ bool is_finalized(const Object& o);
 // unreachable under DEBUG_SAVEALL. Clearing it drops those references.
 std::vector<Ref<Object>>& garbage();
 
+// Checked builds (OURO_CHECKS): compares, for every tracked object, the Refs
+// it holds in its own storage with the ones its traverse() visits, and
+// aborts naming the type and the member (its offset, and the name of its
+// neighbour under OURO_TRAVERSE) of a non-empty Ref it did not visit. Every
+// collection makes the same comparison for the objects it collects; this
+// one covers the whole heap at once, for tests. A query (see
+// get_referrers): it calls traverse(), and no collection runs meanwhile.
+// What is compared, and the exceptions: ouro/visitor.hpp. Release builds:
+// does nothing.
+void verify_traverse();
+
 enum : unsigned {  // same bit values as CPython
   DEBUG_STATS = 1,
   DEBUG_COLLECTABLE = 2,

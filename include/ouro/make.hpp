@@ -8,11 +8,13 @@
 //   };
 //   ouro::Ref<Node> n = ouro::make<Node>(42);   // refcount 1, tracked
 //
-// ONLY make<T>() MAKES A MANAGED OBJECT. An Object built any other way (a
-// local, a member, a base of something else, `new T`) is a plain C++
-// object: no Ref can hold it, it is never tracked, and it dies by the usual
-// C++ rules; ouro::ref(), immortalize() and WeakRef refuse it with
-// std::invalid_argument.
+// ONLY make<T>() MAKES A MANAGED OBJECT. `new T` does not compile (a
+// static_assert says so), unless T declares an operator new of its own. An
+// Object built any other way (a local, a member, a base of something else,
+// placement new into your own storage) is a plain C++ object: no Ref can
+// hold it, it is never tracked, and it dies by the usual C++ rules;
+// ouro::ref(), immortalize() and WeakRef refuse it with
+// std::invalid_argument ("the Node was not created by ouro::make").
 //
 // WHERE OBJECTS LIVE. In the calling thread's heap, made on the thread's
 // first make<T>() (a make<T>() during the thread's exit, after its heap was

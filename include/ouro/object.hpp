@@ -31,6 +31,7 @@
 #include <functional>
 #include <new>
 #include <string>
+#include <type_traits>
 
 #include "ouro/detail/config.hpp"
 
@@ -39,7 +40,17 @@ namespace ouro {
 class Visitor;
 namespace detail {
 struct Access;
-}
+// What `new T` of a managed type meets (Object::operator new below).
+struct refuse_new_t {
+  explicit refuse_new_t() = default;
+};
+template <class>
+inline constexpr bool always_false = false;
+// The memory make<T>() builds a managed object in (T without an operator new
+// of its own); Object::operator delete gives it back.
+void* allocate_managed(std::size_t size);
+void* allocate_managed(std::size_t size, std::align_val_t align);
+}  // namespace detail
 
 // Base of every managed type. Create instances with ouro::make<T>(); they are
 // not copyable and die when their last Ref goes.
@@ -56,7 +67,11 @@ class Object {
 
   // Like tp_traverse: call v(member) for every Ref the object holds. A type
   // that overrides it is tracked by the collector; one that does not is
-  // refcounted only and can never be part of a collected cycle.
+  // refcounted only and can never be part of a collected cycle. Checked
+  // builds abort, naming the type and the member, when a type holds Ref
+  // members but does not override it, and when it forgets a non-empty one
+  // (ouro/visitor.hpp, "WHAT CHECKED BUILDS VERIFY"; ouro::Unreported marks
+  // a member left out on purpose).
   virtual void traverse(Visitor& v);
 
   // Like __del__: runs at most once, before the destructor, while every
@@ -67,10 +82,29 @@ class Object {
   // Like __repr__; the default is "<TypeName 0x7f...>".
   virtual std::string repr() const;
 
-  // Managed memory: make<T>() allocates through these, and the deleting
-  // destructor hands back the dynamic type's size and alignment.
-  static void* operator new(std::size_t size);
-  static void* operator new(std::size_t size, std::align_val_t align);
+  // `new T` (and `new T[n]`) of a managed type does not compile: only
+  // make<T>() creates a managed object, and one made by new would be a plain
+  // C++ object that no Ref can hold. make<T>() allocates managed memory
+  // itself (detail::allocate_managed), unless T declares its own operator
+  // new, which it then uses; the deleting destructor hands the block back
+  // here with the dynamic type's size and alignment. Placement new into
+  // storage of your own still makes a plain (unmanaged) object.
+  template <class Form = detail::refuse_new_t>
+    requires(std::is_same_v<Form, detail::refuse_new_t> || std::is_same_v<Form, std::align_val_t>)
+  static void* operator new(std::size_t, Form = Form{}) {
+    static_assert(detail::always_false<Form>,
+                  "ouro::Object: only ouro::make<T>() creates a managed object; `new T` would make a plain C++ object "
+                  "that no Ref can hold and the collector never sees");
+    throw std::bad_alloc();
+  }
+  template <class Form = detail::refuse_new_t>
+    requires(std::is_same_v<Form, detail::refuse_new_t> || std::is_same_v<Form, std::align_val_t>)
+  static void* operator new[](std::size_t, Form = Form{}) {
+    static_assert(detail::always_false<Form>,
+                  "ouro::Object: only ouro::make<T>() creates a managed object, one at a time; `new T[n]` would make "
+                  "plain C++ objects that no Ref can hold");
+    throw std::bad_alloc();
+  }
   static void* operator new(std::size_t, void* where) noexcept { return where; }
   static void operator delete(void* p, std::size_t size) noexcept;
   static void operator delete(void* p, std::size_t size, std::align_val_t align) noexcept;

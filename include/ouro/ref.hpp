@@ -15,11 +15,13 @@
 #include <functional>
 #include <stdexcept>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 
 #include "ouro/detail/config.hpp"
 #include "ouro/detail/flags.hpp"
 #include "ouro/detail/header.hpp"
+#include "ouro/detail/member_refs.hpp"
 #include "ouro/object.hpp"
 
 namespace ouro {
@@ -61,21 +63,50 @@ class Ref {
  public:
   using element_type = T;
 
+#if OURO_CHECKS
+  // Checked builds: a Ref built inside the storage of an object that
+  // make<T>() constructs is noted as that object's member
+  // (ouro/detail/member_refs.hpp).
+  constexpr Ref() noexcept {
+    if (!std::is_constant_evaluated()) watch();
+  }
+  constexpr Ref(std::nullptr_t) noexcept {  // NOLINT(google-explicit-constructor)
+    if (!std::is_constant_evaluated()) watch();
+  }
+#else
   constexpr Ref() noexcept = default;
   constexpr Ref(std::nullptr_t) noexcept {}  // NOLINT(google-explicit-constructor)
+#endif
   Ref(const Ref& other) noexcept : p_(other.p_) {
     if (p_) detail::incref(detail::as_object(p_));
+#if OURO_CHECKS
+    watch();
+#endif
   }
-  Ref(Ref&& other) noexcept : p_(std::exchange(other.p_, nullptr)) {}
+  Ref(Ref&& other) noexcept : p_(std::exchange(other.p_, nullptr)) {
+#if OURO_CHECKS
+    watch();
+#endif
+  }
   template <class U>
     requires std::is_convertible_v<U*, T*>
   Ref(const Ref<U>& other) noexcept : p_(other.get()) {  // NOLINT(google-explicit-constructor)
     if (p_) detail::incref(detail::as_object(p_));
+#if OURO_CHECKS
+    watch();
+#endif
   }
   template <class U>
     requires std::is_convertible_v<U*, T*>
-  Ref(Ref<U>&& other) noexcept : p_(subtle::release_ref(other)) {}  // NOLINT(google-explicit-constructor)
+  Ref(Ref<U>&& other) noexcept : p_(subtle::release_ref(other)) {  // NOLINT(google-explicit-constructor)
+#if OURO_CHECKS
+    watch();
+#endif
+  }
   ~Ref() {
+#if OURO_CHECKS
+    detail::unwatch_ref(this);  // first: while the drop runs, no check reads this Ref
+#endif
     if (p_) detail::decref(detail::as_object(p_));
   }
 
@@ -126,9 +157,16 @@ class Ref {
   // reference every new object starts with (make<T>()) and the ones it
   // counted itself. Only code that names ouro::detail can call it; outside
   // the library, subtle::adopt_ref says what this takes for granted.
-  Ref(T* p, detail::adopt_t) noexcept : p_(p) {}
+  Ref(T* p, detail::adopt_t) noexcept : p_(p) {
+#if OURO_CHECKS
+    watch();
+#endif
+  }
 
  private:
+#if OURO_CHECKS
+  void watch() noexcept { detail::watch_ref(this, typeid(T)); }
+#endif
   template <class U>
   friend U* subtle::release_ref(Ref<U>& r) noexcept;
 
@@ -184,6 +222,40 @@ Ref<T> dynamic_ref_cast(const Ref<U>& r) noexcept {
   detail::incref(detail::as_object(p));
   return Ref<T>(p, detail::adopt_t{});
 }
+
+// A Ref (or WeakRef) member that traverse() deliberately does not visit:
+// `ouro::Unreported<ouro::Ref<Node>> parent;` behaves as the Ref it
+// wraps, and tells checked builds, which name every Ref member a
+// traverse() misses (ouro/visitor.hpp), that this one is left out on
+// purpose. The collector cannot see an unreported reference: like a Ref
+// held outside the heap it keeps its target, and all the target reaches,
+// alive, and a cycle through it is never collected. Use it where no cycle
+// can pass through the member, or where your code breaks the cycle itself.
+// Release builds: exactly the wrapped type.
+template <class R>
+class Unreported : public R {
+ public:
+  using wrapped_type = R;
+
+  Unreported() noexcept { unwatch(); }
+  template <class U>
+    requires(std::is_constructible_v<R, U &&> && !std::is_same_v<std::remove_cvref_t<U>, Unreported>)
+  Unreported(U&& value) : R(std::forward<U>(value)) {  // NOLINT(google-explicit-constructor)
+    unwatch();
+  }
+  Unreported(const Unreported& other) : R(other) { unwatch(); }
+  Unreported(Unreported&& other) noexcept : R(std::move(other)) { unwatch(); }
+  Unreported& operator=(const Unreported&) = default;
+  Unreported& operator=(Unreported&&) = default;
+  using R::operator=;
+
+ private:
+  void unwatch() noexcept {
+#if OURO_CHECKS
+    detail::unwatch_ref(static_cast<R*>(this));
+#endif
+  }
+};
 
 // Sharp tools: they move a strong reference between a Ref and a raw pointer
 // without counting it, for code that must carry a reference through a raw

@@ -42,7 +42,7 @@ struct Anon : ouro::Object {
 struct Holder : ouro::Object {
   explicit Holder(ouro::Ref<ouro::Object> h) : held(std::move(h)) {}
   std::string repr() const override { return "holder"; }
-  ouro::Ref<ouro::Object> held;
+  ouro::Unreported<ouro::Ref<ouro::Object>> held;  // untracked on purpose
 };
 
 // A Box with a finalizer: under the legacy policy its cycles are uncollectable.

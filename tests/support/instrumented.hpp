@@ -65,7 +65,8 @@ class Instrumented : public ouro::Object {
   Events& events;
   std::string name;
   int value = 0;
-  ouro::Ref<Instrumented> next;
+  // Unreported: the untracked kinds hold it on purpose (ouro::Unreported).
+  ouro::Unreported<ouro::Ref<Instrumented>> next;
   std::vector<ouro::Ref<Instrumented>> links;
   std::function<void(Instrumented&)> on_finalize;
 

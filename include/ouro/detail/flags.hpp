@@ -32,6 +32,7 @@ enum Flag : std::uint16_t {
   kDestroying = 1u << 12,   // its destructor runs
   kInGraph = 1u << 13,      // reached by the walk of ouro::send or ouro::share now running
   kHasSite = 1u << 14,      // its allocation site is recorded (allocation_sites.cpp)
+  kHasMemberRefs = 1u << 15,  // checked builds: Refs registered in its storage (detail/member_refs.hpp)
 };
 
 inline constexpr std::uint64_t kImmortalBase = std::uint64_t{1} << 62;

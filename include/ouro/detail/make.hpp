@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <type_traits>
 #include <typeinfo>
 #include <utility>
@@ -16,6 +17,7 @@
 #include "ouro/detail/header.hpp"
 #include "ouro/detail/heap_core.hpp"
 #include "ouro/detail/make_frame.hpp"
+#include "ouro/detail/member_refs.hpp"
 #include "ouro/object.hpp"
 #include "ouro/ref.hpp"
 
@@ -93,6 +95,35 @@ struct CallSite {
 // make down, and records `site` for `o` when it is the sampled one.
 void note_made(Object* o, const CallSite& site) noexcept;
 
+// Constructs T in `block`, which make<T>() allocated; when the constructor
+// throws, the caller frees the block. Checked builds also note the Refs
+// constructed inside the block as T's members (ouro/detail/member_refs.hpp), and abort
+// when T holds some but is untracked.
+template <class T, bool tracked, class... Args>
+OURO_ALWAYS_INLINE T* construct_managed(void* block, Args&&... args) {
+#if OURO_CHECKS
+  const MemberBuild outer = begin_member_build(block, sizeof(T));
+  T* p;
+  try {
+    p = ::new (block) T(std::forward<Args>(args)...);
+  } catch (...) {
+    end_member_build(outer);
+    throw;
+  }
+  check_member_build(as_object(p), tracked, outer);
+  return p;
+#else
+  return ::new (block) T(std::forward<Args>(args)...);
+#endif
+}
+
+// Whether T declares an operator new(std::size_t) of its own (Object's
+// are templates that refuse `new T`): make<T>() then allocates with it.
+template <class T>
+constexpr bool has_own_operator_new() {
+  return requires { static_cast<void* (*)(std::size_t)>(&T::operator new); };
+}
+
 // make<T>()'s general path: any type, any state of the thread. The site
 // comes as three scalars: as one object (by reference or by value), every
 // inlined make<T>() would store it on its stack, fast path or not.
@@ -100,11 +131,35 @@ template <class T, bool tracked, bool finalizer, class... Args>
 OURO_NOINLINE T* make_general(const char* file, const char* function, std::uint_least32_t line, Args&&... args) {
   const MakeFrame caller = begin_make(tracked, finalizer, object_offset_in<T>());
   T* p;
-  try {
-    p = new T(std::forward<Args>(args)...);
-  } catch (...) {
-    abandon_make(tracked, caller);
-    throw;
+  if constexpr (has_own_operator_new<T>()) {
+    try {
+      p = new T(std::forward<Args>(args)...);
+    } catch (...) {
+      abandon_make(tracked, caller);
+      throw;
+    }
+  } else {
+    constexpr bool aligned = alignof(T) > __STDCPP_DEFAULT_NEW_ALIGNMENT__;
+    void* block;
+    try {
+      if constexpr (aligned)
+        block = allocate_managed(sizeof(T), std::align_val_t{alignof(T)});
+      else
+        block = allocate_managed(sizeof(T));
+    } catch (...) {
+      abandon_make(tracked, caller);
+      throw;
+    }
+    try {
+      p = construct_managed<T, tracked>(block, std::forward<Args>(args)...);
+    } catch (...) {
+      if constexpr (aligned)
+        Object::operator delete(block, sizeof(T), std::align_val_t{alignof(T)});
+      else
+        Object::operator delete(block, sizeof(T));
+      abandon_make(tracked, caller);
+      throw;
+    }
   }
   finish_make(as_object(p), tracked, caller);
   if (OURO_UNLIKELY((tls_make.mode & kSampling) != 0)) note_made(as_object(p), CallSite{file, function, line});
@@ -129,20 +184,16 @@ template <class T>
 constexpr bool inline_makeable() {
   if constexpr (alignof(T) > __STDCPP_DEFAULT_NEW_ALIGNMENT__ || !requires(Object* o) { static_cast<T*>(o); }) {
     return false;
-  } else if constexpr (!requires {
-                         static_cast<void* (*)(std::size_t)>(&T::operator new);
-                         static_cast<void (*)(void*, std::size_t) noexcept>(&T::operator delete);
-                       }) {
+  } else if constexpr (has_own_operator_new<T>() ||
+                       !requires { static_cast<void (*)(void*, std::size_t) noexcept>(&T::operator delete); }) {
     return false;
   } else {
-    return static_cast<void* (*)(std::size_t)>(&T::operator new) ==
-               static_cast<void* (*)(std::size_t)>(&Object::operator new) &&
-           static_cast<void (*)(void*, std::size_t) noexcept>(&T::operator delete) ==
-               static_cast<void (*)(void*, std::size_t) noexcept>(&Object::operator delete);
+    return static_cast<void (*)(void*, std::size_t) noexcept>(&T::operator delete) ==
+           static_cast<void (*)(void*, std::size_t) noexcept>(&Object::operator delete);
   }
 }
 
-// What Object::operator new does, without telling a general make about the
+// What allocate_managed does, without telling a general make about the
 // block (the inline path arms its own frame field).
 void* allocate_object(std::size_t size);
 
@@ -166,7 +217,7 @@ OURO_ALWAYS_INLINE T* make_inline(HeapCore& h, Args&&... args) {
   }
   T* p;
   try {
-    p = ::new (block) T(std::forward<Args>(args)...);
+    p = construct_managed<T, tracked>(block, std::forward<Args>(args)...);
   } catch (...) {
     tls_make.fast_expected = nullptr;  // when a base before Object threw
     if constexpr (tracked) {

@@ -299,7 +299,7 @@ struct ValueMapTraits {
   }
   static value_type make(typename Entries::value_type& e, const Ref<V>& v) { return value_type(e.first, v); }
   static void visit(typename Entries::value_type& e, Visitor& v) {
-    if constexpr (holds_refs_v<K>) v(e.first);
+    if constexpr (holds_refs_v<K>) v.element(e.first);  // a key: the map clears as a whole
     v(e.second);
   }
 };
