@@ -5,11 +5,15 @@
 //   BM_Inspect_FindCycles/N   find_cycles: every group found and returned
 //   BM_Inspect_TypeStats/N    type_stats over every tracked object
 //   BM_Inspect_WriteHtml/N    the whole report (the explorer samples 4000)
+//   BM_Inspect_WriteHtmlDense/N  the report of one strongly connected group
+//                             of N objects with 9 references each
 //
 // The heap: N nodes in rings of 16 (each ring a cycle, named edges), the
 // rings chained one to the next, the first ring held by a local: one root,
-// N/16 live cycles. Items processed are objects; the claim is linear cost,
-// and 1M objects well under a second.
+// N/16 live cycles. The dense heap: object i refers to i + 1 and to eight
+// others further on (all modulo N), one held by a local. Items processed
+// are objects; the claim is linear cost, and 1M objects well under a
+// second.
 #include <benchmark/benchmark.h>
 
 #include <ouro/ouro.hpp>
@@ -87,9 +91,38 @@ void BM_Inspect_WriteHtml(benchmark::State& state) {
   });
 }
 
+struct DenseNode : ouro::Object {
+  ouro::Ref<DenseNode> next;
+  std::vector<ouro::Ref<DenseNode>> more;
+  OURO_TRAVERSE(next, more)
+};
+
+void BM_Inspect_WriteHtmlDense(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  ouro::gc::disable();
+  std::vector<ouro::Ref<DenseNode>> all;
+  for (std::size_t i = 0; i < n; ++i) all.push_back(ouro::make<DenseNode>());
+  for (std::size_t i = 0; i < n; ++i) {
+    all[i]->next = all[(i + 1) % n];
+    for (std::size_t k = 1; k <= 8; ++k) all[i]->more.push_back(all[(i + k * 7919) % n]);
+  }
+  ouro::Ref<DenseNode> root = all[0];
+  all.clear();
+  for (auto _ : state) {
+    std::ostringstream page;
+    ouro::inspect::write_html(page);
+    benchmark::DoNotOptimize(page.str().size());
+  }
+  root.reset();
+  ouro::gc::collect();
+  ouro::gc::enable();
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));
+}
+
 BENCHMARK(BM_Inspect_WhyAlive)->RangeMultiplier(4)->Range(1 << 14, 1 << 20)->Unit(benchmark::kMillisecond)->Complexity(benchmark::oN);
 BENCHMARK(BM_Inspect_FindCycles)->RangeMultiplier(4)->Range(1 << 14, 1 << 20)->Unit(benchmark::kMillisecond)->Complexity(benchmark::oN);
 BENCHMARK(BM_Inspect_TypeStats)->RangeMultiplier(4)->Range(1 << 14, 1 << 20)->Unit(benchmark::kMillisecond)->Complexity(benchmark::oN);
 BENCHMARK(BM_Inspect_WriteHtml)->Arg(1 << 14)->Arg(1 << 20)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Inspect_WriteHtmlDense)->Arg(1 << 14)->Arg(1 << 20)->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "inspect_graph.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "ouro/visitor.hpp"
 
@@ -15,24 +16,76 @@ namespace ouro::detail {
 static_assert(static_cast<std::size_t>(kLiveTables[0]) == 0 && static_cast<std::size_t>(kLiveTables[3]) == 3,
               "a live table's value is its index in kLiveTables");
 
+void NarrowArray::push_back(std::uint32_t value) {
+  const unsigned needed = value <= UINT8_MAX ? 1 : value <= UINT16_MAX ? 2 : 4;
+  if (needed > width_) {  // copy into the wider array; the narrower one stays until the graph goes
+    if (needed == 2) {
+      words_.reserve(size_ + 1);
+      for (std::size_t k = 0; k < size_; ++k) words_.push_back(bytes_[k]);
+    } else {
+      wide_.reserve(size_ + 1);
+      for (std::size_t k = 0; k < size_; ++k) wide_.push_back((*this)[k]);
+    }
+    width_ = needed;
+  }
+  switch (width_) {
+    case 1: bytes_.push_back(static_cast<std::uint8_t>(value)); break;
+    case 2: words_.push_back(static_cast<std::uint16_t>(value)); break;
+    default: wide_.push_back(value);
+  }
+  ++size_;
+}
+
 // Resolves each reference as traverse() reports it, while the target is
 // surely alive (its referrer holds it): later user code may drop it, but by
-// then it has a node, and so a pin.
+// then it has a node, and so a pin. Field names are numbered by address
+// (a traverse() passes the same pointers every time: string literals, or
+// the names OURO_TRAVERSE split once), through a small cache in front of
+// the map; a null name is "".
 class HeapGraph::Recorder final : public Visitor {
  public:
-  explicit Recorder(HeapGraph& g) : g_(g) {}
-  // The arcs so far, as two arrays: smaller blocks than one array of Arcs
-  // while they grow (a failed push ends the whole graph).
-  std::vector<std::uint32_t> nodes;
-  std::vector<const char*> fields;
+  explicit Recorder(HeapGraph& g) : g_(g) {
+    g_.field_names_.push_back("");
+    ids_.emplace("", 0);
+    cache_.fill(Cached{nullptr, 0});
+  }
 
  private:
+  struct Cached {
+    const char* name;
+    std::uint32_t id;
+  };
+  static constexpr std::size_t kCacheBits = 8;
+
+  // Either both arrays grow or neither does (a traverse() may catch the
+  // exception and go on).
   void visit(Object* target) override {
+    if (g_.targets_.size() == UINT32_MAX) throw std::length_error("ouro::inspect: more than 2^32 - 1 references");
     std::uint32_t node = g_.node_of(target);
-    fields.push_back(field());
-    nodes.push_back(node);
+    std::uint32_t name = field_id(field());
+    g_.targets_.reserve(g_.targets_.size() + 1);
+    g_.field_ids_.push_back(name);
+    g_.targets_.push_back(node);
+  }
+  std::uint32_t field_id(const char* name) {
+    auto bits = reinterpret_cast<std::uintptr_t>(name);
+    Cached& c = cache_[(bits * 0x9E3779B97F4A7C15u) >> (64 - kCacheBits)];
+    if (c.name == name) return c.id;
+    auto [it, added] = ids_.try_emplace(name ? name : "", static_cast<std::uint32_t>(g_.field_names_.size()));
+    if (added) {
+      try {
+        g_.field_names_.push_back(it->first);
+      } catch (...) {
+        ids_.erase(it);
+        throw;
+      }
+    }
+    c = Cached{name, it->second};
+    return it->second;
   }
   HeapGraph& g_;
+  std::unordered_map<const char*, std::uint32_t> ids_;
+  std::array<Cached, std::size_t{1} << kCacheBits> cache_;
 };
 
 // ---------------------------------------------------------------------------
@@ -132,19 +185,17 @@ void HeapGraph::read_references() {
   first_.reserve(std::size_t{tracked_} + 1);
   Recorder record(*this);
   for (std::uint32_t i = 0; i < tracked_; ++i) {
-    first_.push_back(static_cast<std::uint32_t>(record.nodes.size()));
+    first_.push_back(static_cast<std::uint32_t>(targets_.size()));
     Object* o = nodes_.objects[i].get();  // not a reference into the vector: traverse() may grow it
     o->traverse(record);
   }
-  first_.resize(std::size_t{size()} + 1, static_cast<std::uint32_t>(record.nodes.size()));
-  arcs_.resize(record.nodes.size());
-  for (std::size_t k = 0; k < arcs_.size(); ++k) arcs_[k] = Arc{record.nodes[k], record.fields[k]};
+  first_.resize(std::size_t{size()} + 1, static_cast<std::uint32_t>(targets_.size()));
 }
 
 // The collector's update_refs + subtract_refs, over every node: external_
 // starts as each node's refcount at its pinning (count_before_pin).
 void HeapGraph::count_external() {
-  for (const Arc& a : arcs_) --external_[a.node];
+  for (std::size_t k = 0; k < targets_.size(); ++k) --external_[targets_[k]];
 }
 
 std::size_t HeapGraph::refcount(std::uint32_t i) const {
@@ -157,41 +208,55 @@ std::size_t HeapGraph::refcount(std::uint32_t i) const {
 // Queries
 // ---------------------------------------------------------------------------
 
-std::span<const HeapGraph::Arc> HeapGraph::in(std::uint32_t i) {
-  if (rfirst_.empty()) {
-    rfirst_.assign(std::size_t{size()} + 1, 0);
-    for (const Arc& a : arcs_) ++rfirst_[a.node + 1];
-    for (std::size_t k = 1; k < rfirst_.size(); ++k) rfirst_[k] += rfirst_[k - 1];
-    rarcs_.resize(arcs_.size());
-    std::vector<std::uint32_t> fill(rfirst_.begin(), rfirst_.end() - 1);
-    for (std::uint32_t from = 0; from < tracked_; ++from)
-      for (const Arc& a : out(from)) rarcs_[fill[a.node]++] = Arc{from, a.field};
-  }
-  return {rarcs_.data() + rfirst_[i], rarcs_.data() + rfirst_[i + 1]};
+HeapGraph::Arcs<true> HeapGraph::in(std::uint32_t i) {
+  if (rfirst_.empty()) index_referrers();
+  return {*this, rfirst_[i], rfirst_[i + 1]};
 }
 
-bool HeapGraph::is_alive(std::uint32_t i) noexcept {
+// Arc numbers by referent (a counting sort of the arcs): 4 bytes a
+// reference; the referrer is found from the arc number when read.
+void HeapGraph::index_referrers() {
+  std::vector<std::uint32_t> first(std::size_t{size()} + 1, 0);
+  for (std::size_t k = 0; k < targets_.size(); ++k) ++first[targets_[k] + 1];
+  for (std::size_t i = 1; i < first.size(); ++i) first[i] += first[i - 1];
+  std::vector<std::uint32_t> fill(first.begin(), first.end() - 1);
+  rarcs_.resize(targets_.size());
+  for (std::uint32_t k = 0; k < targets_.size(); ++k) rarcs_[fill[targets_[k]]++] = k;
+  rfirst_ = std::move(first);
+}
+
+std::uint32_t HeapGraph::source_of(std::uint32_t k) const noexcept {
+  // The last node whose first arc is at or before k: nodes without arcs
+  // share their offset with the next one, and upper_bound skips them.
+  auto after = std::upper_bound(first_.begin(), first_.end(), k);
+  return static_cast<std::uint32_t>(after - first_.begin() - 1);
+}
+
+bool HeapGraph::is_alive(std::uint32_t i) const {
   if (alive_.empty()) mark_alive();
   return alive_[i] != 0;
 }
 
-void HeapGraph::mark_alive() {
-  alive_.assign(size(), 0);
+void HeapGraph::mark_alive() const {
+  std::vector<std::uint8_t> alive(size(), 0);
   std::vector<std::uint32_t> stack;
+  stack.reserve(size());  // touched only as it fills
   for (std::uint32_t r = 0; r < size(); ++r) {
-    if (!held_from_outside(r) || alive_[r]) continue;
-    alive_[r] = 1;
+    if (!held_from_outside(r) || alive[r]) continue;
+    alive[r] = 1;
     stack.push_back(r);
     while (!stack.empty()) {
       std::uint32_t v = stack.back();
       stack.pop_back();
-      for (const Arc& a : out(v))
-        if (!alive_[a.node]) {
-          alive_[a.node] = 1;
-          stack.push_back(a.node);
-        }
+      for (std::uint32_t k = first_[v]; k < first_[v + 1]; ++k) {
+        std::uint32_t w = targets_[k];
+        if (alive[w]) continue;
+        alive[w] = 1;
+        stack.push_back(w);
+      }
     }
   }
+  alive_ = std::move(alive);
 }
 
 HeapGraph::ChainTree HeapGraph::chain_tree(std::uint32_t stop_at) const {
@@ -200,6 +265,7 @@ HeapGraph::ChainTree HeapGraph::chain_tree(std::uint32_t stop_at) const {
   tree.parent_arc.assign(size(), npos);
   std::vector<std::uint32_t>& parent = tree.parent;
   std::vector<std::uint32_t> queue;
+  queue.reserve(size());  // touched only as it fills
   for (std::uint32_t r = 0; r < tracked_; ++r)
     if (is_root(r)) {
       parent[r] = r;
@@ -208,12 +274,20 @@ HeapGraph::ChainTree HeapGraph::chain_tree(std::uint32_t stop_at) const {
   for (std::size_t head = 0; head < queue.size() && (stop_at == npos || parent[stop_at] == npos); ++head) {
     std::uint32_t v = queue[head];
     for (std::uint32_t k = first_[v]; k < first_[v + 1]; ++k) {
-      std::uint32_t w = arcs_[k].node;
+      std::uint32_t w = targets_[k];
       if (parent[w] != npos) continue;
       parent[w] = v;
       tree.parent_arc[w] = k;
       queue.push_back(w);
     }
+  }
+  // A complete search reached all that the roots reach; untracked nodes
+  // have no references out, so the rest of what is alive is held from
+  // outside itself (mark_alive, without a second walk).
+  if (stop_at == npos && alive_.empty()) {
+    std::vector<std::uint8_t> alive(size());
+    for (std::uint32_t i = 0; i < size(); ++i) alive[i] = parent[i] != npos || held_from_outside(i);
+    alive_ = std::move(alive);
   }
   return tree;
 }
@@ -227,7 +301,7 @@ std::vector<HeapGraph::Step> HeapGraph::chain_in(const ChainTree& tree, std::uin
   }
   std::vector<Step> steps;
   for (std::uint32_t v = target; tree.parent[v] != v; v = tree.parent[v])
-    steps.push_back(Step{tree.parent[v], arcs_[tree.parent_arc[v]].field, v});
+    steps.push_back(Step{tree.parent[v], field_names_[field_ids_[tree.parent_arc[v]]], v});
   std::reverse(steps.begin(), steps.end());
   return steps;
 }
@@ -247,7 +321,7 @@ std::vector<HeapGraph::Step> HeapGraph::chain_ends(const ChainTree& tree, std::u
   std::vector<Step> steps;
   std::size_t k = 0;
   for (std::uint32_t v = target; tree.parent[v] != v; v = tree.parent[v], ++k)
-    if (k < keep || k + keep >= length) steps.push_back(Step{tree.parent[v], arcs_[tree.parent_arc[v]].field, v});
+    if (k < keep || k + keep >= length) steps.push_back(Step{tree.parent[v], field_names_[field_ids_[tree.parent_arc[v]]], v});
   std::reverse(steps.begin(), steps.end());
   return steps;
 }
@@ -288,7 +362,7 @@ std::vector<HeapGraph::Step> HeapGraph::shortest_cycle(std::uint32_t start, std:
     const std::uint32_t v = queue[head];
     for (std::uint32_t k = first_[v]; k < first_[v + 1]; ++k) {
       ++work;
-      const std::uint32_t w = arcs_[k].node;
+      const std::uint32_t w = targets_[k];
       if (w == start) {
         last = v;
         closing = k;
@@ -302,9 +376,9 @@ std::vector<HeapGraph::Step> HeapGraph::shortest_cycle(std::uint32_t start, std:
   }
   std::vector<Step> steps;
   if (closing != npos) {
-    steps.push_back(Step{last, arcs_[closing].field, start});
+    steps.push_back(Step{last, field_names_[field_ids_[closing]], start});
     for (std::uint32_t v = last; v != start; v = search_parent_[v])
-      steps.push_back(Step{search_parent_[v], arcs_[search_arc_[v]].field, v});
+      steps.push_back(Step{search_parent_[v], field_names_[field_ids_[search_arc_[v]]], v});
     std::reverse(steps.begin(), steps.end());
   }
   for (std::uint32_t v : queue) search_parent_[v] = search_arc_[v] = npos;
@@ -329,57 +403,57 @@ std::vector<std::vector<std::uint32_t>> largest_first(std::vector<std::vector<st
 
 }  // namespace
 
-// Tarjan's algorithm with an explicit call stack: a frame is a node and the
-// position of the next arc to look at. index/low numbers are 1-based (0 =
-// not visited); a node leaves the Tarjan stack when its group is complete.
+// Tarjan's algorithm with an explicit call stack: a frame is a node, the
+// position of the next arc to look at and the node's low link. Indices are
+// 1-based (0: not visited; kDone: its group is complete, so a visited node
+// not done is on the Tarjan stack). The stacks are reserved for the worst
+// case: memory is touched only as they grow, and nothing is copied.
 std::vector<std::vector<std::uint32_t>> HeapGraph::cycle_groups() const {
   struct Frame {
-    std::uint32_t node, next_arc;
+    std::uint32_t node, next_arc, low;
   };
+  constexpr std::uint32_t kDone = UINT32_MAX;
   const std::uint32_t n = tracked_;
-  std::vector<std::uint32_t> index(n, 0), low(n, 0);
-  std::vector<std::uint8_t> on_stack(n, 0);
+  std::vector<std::uint32_t> index(n, 0);
   std::vector<std::uint32_t> tarjan_stack;
   std::vector<Frame> calls;
+  tarjan_stack.reserve(n);
+  calls.reserve(n);
   std::vector<std::vector<std::uint32_t>> groups;
   std::uint32_t counter = 0;
   auto enter = [&](std::uint32_t v) {
-    index[v] = low[v] = ++counter;
-    on_stack[v] = 1;
+    index[v] = ++counter;
     tarjan_stack.push_back(v);
-    calls.push_back(Frame{v, first_[v]});
+    calls.push_back(Frame{v, first_[v], counter});
   };
   for (std::uint32_t s = 0; s < n; ++s) {
     if (index[s] != 0) continue;
     enter(s);
     while (!calls.empty()) {
       Frame& f = calls.back();
-      std::uint32_t v = f.node;
-      if (f.next_arc < first_[v + 1]) {
-        std::uint32_t w = arcs_[f.next_arc++].node;
+      if (f.next_arc < first_[f.node + 1]) {
+        std::uint32_t w = targets_[f.next_arc++];
         if (w >= n) continue;  // untracked: no references out, never in a cycle
         if (index[w] == 0)
           enter(w);  // invalidates f
-        else if (on_stack[w])
-          low[v] = std::min(low[v], index[w]);
+        else if (index[w] != kDone)
+          f.low = std::min(f.low, index[w]);
         continue;
       }
+      const Frame done = f;
       calls.pop_back();
-      if (!calls.empty()) low[calls.back().node] = std::min(low[calls.back().node], low[v]);
-      if (low[v] != index[v]) continue;
-      std::vector<std::uint32_t> group;
-      std::uint32_t w;
-      do {
-        w = tarjan_stack.back();
-        tarjan_stack.pop_back();
-        on_stack[w] = 0;
-        group.push_back(w);
-      } while (w != v);
-      bool self_loop = group.size() == 1 && std::ranges::any_of(out(v), [v](const Arc& a) { return a.node == v; });
-      if (group.size() > 1 || self_loop) {
-        std::reverse(group.begin(), group.end());  // in discovery order
-        groups.push_back(std::move(group));
-      }
+      if (!calls.empty()) calls.back().low = std::min(calls.back().low, done.low);
+      const std::uint32_t v = done.node;
+      if (done.low != index[v]) continue;
+      // The group: v and all above it on the Tarjan stack, in discovery order.
+      auto first = tarjan_stack.end();
+      do --first;
+      while (*first != v);
+      for (auto it = first; it != tarjan_stack.end(); ++it) index[*it] = kDone;
+      const bool self_loop = first + 1 == tarjan_stack.end() &&
+                             std::ranges::any_of(out(v), [v](const Arc& a) { return a.node == v; });
+      if (first + 1 != tarjan_stack.end() || self_loop) groups.emplace_back(first, tarjan_stack.end());
+      tarjan_stack.erase(first, tarjan_stack.end());
     }
   }
   return largest_first(std::move(groups));

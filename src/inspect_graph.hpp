@@ -11,6 +11,13 @@
 // tracked ones refer to (untracked ones, and any a traverse() reports that
 // the snapshot lacks), pinned when first met, in a hash map.
 //
+// The references are kept as small as they can be read back: the target's
+// node (4 bytes) and the field name's index in a table of the names met (1
+// byte while fewer than 256 names are met, 2 or 4 after), each array in
+// blocks that never move. A graph of millions of references is mostly this
+// memory, and every byte of it is written once: nothing is copied as it
+// grows.
+//
 // The traverse() calls are user code: the graph holds a QueryScope while it
 // lives, so no collection moves or frees anything under it, and the pins
 // keep every object it reads alive even if user code drops its references.
@@ -26,8 +33,10 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
-#include <span>
+#include <memory>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -35,6 +44,58 @@
 #include "query_scope.hpp"
 
 namespace ouro::detail {
+
+// A growable array of numbers in blocks of a fixed size that never move:
+// growing copies nothing and remaps nothing, so each value is written once
+// however large the array grows. Throws std::bad_alloc when it cannot grow.
+template <class T>
+class BlockArray {
+  static_assert(std::is_trivially_copyable_v<T>);
+  static constexpr unsigned kBlockBits = 16;
+  static constexpr std::size_t kBlockMask = (std::size_t{1} << kBlockBits) - 1;
+
+ public:
+  std::size_t size() const noexcept { return size_; }
+  T operator[](std::size_t k) const noexcept { return blocks_[k >> kBlockBits][k & kBlockMask]; }
+  // Room for n values: push_back does not throw until size() is n.
+  void reserve(std::size_t n) {
+    while (blocks_.size() << kBlockBits < n) {
+      blocks_.reserve(blocks_.size() + 1);
+      blocks_.push_back(std::make_unique_for_overwrite<T[]>(kBlockMask + 1));
+    }
+  }
+  void push_back(T value) {
+    reserve(size_ + 1);
+    blocks_[size_ >> kBlockBits][size_ & kBlockMask] = value;
+    ++size_;
+  }
+
+ private:
+  std::vector<std::unique_ptr<T[]>> blocks_;
+  std::size_t size_ = 0;
+};
+
+// Small unsigned numbers, stored in the fewest bytes (1, 2 or 4) that hold
+// the largest so far: widened, all at once, when a larger one comes.
+class NarrowArray {
+ public:
+  std::size_t size() const noexcept { return size_; }
+  std::uint32_t operator[](std::size_t k) const noexcept {
+    switch (width_) {
+      case 1: return bytes_[k];
+      case 2: return words_[k];
+      default: return wide_[k];
+    }
+  }
+  void push_back(std::uint32_t value);
+
+ private:
+  unsigned width_ = 1;
+  std::size_t size_ = 0;
+  BlockArray<std::uint8_t> bytes_;
+  BlockArray<std::uint16_t> words_;
+  BlockArray<std::uint32_t> wide_;
+};
 
 class HeapGraph {
  public:
@@ -46,6 +107,9 @@ class HeapGraph {
     std::uint32_t node;
     const char* field;
   };
+  // The references out of or into one node, read back as Arcs.
+  template <bool kReferrers>
+  class Arcs;
 
   // `query` names the public function (for a refusal, QueryScope). The
   // `subject` of the query, when given and pinnable, is pinned and gets a
@@ -67,13 +131,17 @@ class HeapGraph {
   bool held_from_outside(std::uint32_t i) const noexcept { return external_[i] != 0; }
   bool is_root(std::uint32_t i) const noexcept { return is_tracked(i) && held_from_outside(i); }
   // Reachable from a root, or held from outside.
-  bool is_alive(std::uint32_t i) noexcept;
+  bool is_alive(std::uint32_t i) const;
 
-  std::span<const Arc> out(std::uint32_t i) const noexcept {
-    return {arcs_.data() + first_[i], arcs_.data() + first_[i + 1]};
+  Arcs<false> out(std::uint32_t i) const noexcept;
+  // Referrers, in node order; the index is built on first use.
+  Arcs<true> in(std::uint32_t i);
+  // f(referent) for each of the node's references, in out() order: for a
+  // pass over many references that needs no field names.
+  template <class F>
+  void for_each_referent(std::uint32_t i, F&& f) const {
+    for (std::uint32_t k = first_[i]; k < first_[i + 1]; ++k) f(targets_[k]);
   }
-  // Referrers; built on first use.
-  std::span<const Arc> in(std::uint32_t i);
 
   // One reference of a why-alive chain.
   struct Step {
@@ -84,7 +152,7 @@ class HeapGraph {
   // Breadth-first from every root at once (roots in node order): for each
   // node, the node and the arc that first reached it (a root is its own
   // parent; npos: not reached). With `stop_at`, the search ends as soon as
-  // that node is reached.
+  // that node is reached; without, it also settles is_alive().
   struct ChainTree {
     std::vector<std::uint32_t> parent, parent_arc;
   };
@@ -141,7 +209,10 @@ class HeapGraph {
   void index_snapshot();
   void read_references();
   void count_external();
-  void mark_alive();
+  void mark_alive() const;
+  void index_referrers();
+  // The node whose references out include arc `k` (k < first_[size()]).
+  std::uint32_t source_of(std::uint32_t k) const noexcept;
 
   const Heap& heap_;
   Nodes nodes_;
@@ -150,16 +221,65 @@ class HeapGraph {
   std::uint32_t tracked_ = 0;
   std::unordered_map<const Object*, std::uint32_t> others_;  // nodes found by address
   bool snapshot_indexed_ = false;                           // others_ holds the tracked nodes too
-  std::vector<std::uint32_t> first_;                        // size() + 1 offsets into arcs_
-  std::vector<Arc> arcs_;
+  std::vector<std::uint32_t> first_;                        // size() + 1 offsets into the arcs
+  BlockArray<std::uint32_t> targets_;                       // by arc: the referent's node
+  NarrowArray field_ids_;                                   // by arc: an index in field_names_
+  std::vector<const char*> field_names_;                    // [0] is ""
   std::vector<std::int64_t> external_;
-  std::vector<std::uint32_t> rfirst_;
-  std::vector<Arc> rarcs_;
-  std::vector<std::uint8_t> alive_;
+  std::vector<std::uint32_t> rfirst_;  // size() + 1 offsets into rarcs_, once in() was asked
+  std::vector<std::uint32_t> rarcs_;   // arcs by referent, then referrer
+  mutable std::vector<std::uint8_t> alive_;
   // shortest_cycle's parent links (npos: not reached), reset after each
   // search to the nodes it reached only: searches of many small groups
   // stay linear in all.
   std::vector<std::uint32_t> search_parent_, search_arc_;
 };
+
+template <bool kReferrers>
+class HeapGraph::Arcs {
+ public:
+  class iterator {
+   public:
+    using value_type = Arc;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    iterator(const HeapGraph* g, std::uint32_t at) : g_(g), at_(at) {}
+    Arc operator*() const noexcept {
+      if constexpr (kReferrers) {
+        std::uint32_t k = g_->rarcs_[at_];
+        return Arc{g_->source_of(k), g_->field_names_[g_->field_ids_[k]]};
+      } else {
+        return Arc{g_->targets_[at_], g_->field_names_[g_->field_ids_[at_]]};
+      }
+    }
+    iterator& operator++() noexcept {
+      ++at_;
+      return *this;
+    }
+    iterator operator++(int) noexcept {
+      iterator before = *this;
+      ++at_;
+      return before;
+    }
+    bool operator==(const iterator& other) const noexcept { return at_ == other.at_; }
+
+   private:
+    const HeapGraph* g_ = nullptr;
+    std::uint32_t at_ = 0;
+  };
+  Arcs(const HeapGraph& g, std::uint32_t begin, std::uint32_t end) : g_(&g), begin_(begin), end_(end) {}
+  iterator begin() const noexcept { return {g_, begin_}; }
+  iterator end() const noexcept { return {g_, end_}; }
+  std::size_t size() const noexcept { return end_ - begin_; }
+  bool empty() const noexcept { return begin_ == end_; }
+
+ private:
+  const HeapGraph* g_;
+  std::uint32_t begin_, end_;
+};
+
+inline HeapGraph::Arcs<false> HeapGraph::out(std::uint32_t i) const noexcept {
+  return {*this, first_[i], first_[i + 1]};
+}
 
 }  // namespace ouro::detail

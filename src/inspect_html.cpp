@@ -97,51 +97,80 @@ std::string site_of_object(const Object& o) {
 // The graph as the page sees it: a subset of the heap's nodes, renumbered.
 class PageGraph {
  public:
-  explicit PageGraph(HeapGraph& g) : g_(g) {}
+  explicit PageGraph(HeapGraph& g) : g_(g), member_((std::size_t{g.size()} + 63) / 64, 0) {}
 
   void include(std::uint32_t node) {
-    if (ids_.size() >= kMaxHtmlNodes && !ids_.count(node)) return;
-    if (ids_.emplace(node, static_cast<std::uint32_t>(nodes_.size())).second) nodes_.push_back(node);
+    if (full() || is_member(node)) return;
+    ids_.emplace(node, static_cast<std::uint32_t>(nodes_.size()));
+    nodes_.push_back(node);
+    member_[node / 64] |= std::uint64_t{1} << (node % 64);
   }
   bool full() const noexcept { return nodes_.size() >= kMaxHtmlNodes; }
   // The page's id of a heap node, -1 for a node the page leaves out.
   long id(std::uint32_t node) const {
-    auto it = ids_.find(node);
-    return it == ids_.end() ? -1 : static_cast<long>(it->second);
+    return is_member(node) ? static_cast<long>(ids_.find(node)->second) : -1;
   }
   // Adds the neighbours of what is included, breadth-first, while room lasts.
   void fill_with_neighbours() {
     for (std::size_t head = 0; head < nodes_.size() && !full(); ++head) {
-      for (const HeapGraph::Arc& a : g_.out(nodes_[head]))
-        if (!full()) include(a.node);
-      for (const HeapGraph::Arc& a : g_.in(nodes_[head]))
-        if (!full()) include(a.node);
+      for (const HeapGraph::Arc& a : g_.out(nodes_[head])) {
+        if (full()) return;
+        include(a.node);
+      }
+      for (const HeapGraph::Arc& a : g_.in(nodes_[head])) {
+        if (full()) return;
+        include(a.node);
+      }
     }
   }
   void write_json(std::ostream& os, long start) const;
 
  private:
-  void write_arcs(std::ostream& os, std::span<const HeapGraph::Arc> arcs, const char* name,
-                  const char* left_out) const;
+  bool is_member(std::uint32_t node) const noexcept { return (member_[node / 64] >> (node % 64)) & 1; }
+  // Each object's referrers that the page shows: the first kMaxArcsShown
+  // of those on the page, in the order of the heap's nodes (as
+  // HeapGraph::in lists them), read off the included objects' own
+  // references; and how many there are in all, from one pass over the
+  // referents alone. No index of all referrers is built.
+  struct Shown {
+    std::vector<std::uint32_t> count;  // by page id
+    std::vector<HeapGraph::Arc> arcs;  // kMaxArcsShown by page id; node: the referrer's page id
+    std::vector<std::uint32_t> all;    // by page id: every referrer, on the page or not
+  };
+  Shown referrers_shown() const;
+  void write_arc(std::ostream& os, bool first, long to, const char* field) const;
   HeapGraph& g_;
   std::vector<std::uint32_t> nodes_;
   std::unordered_map<std::uint32_t, std::uint32_t> ids_;
+  std::vector<std::uint64_t> member_;  // a bit by heap node
 };
 
-void PageGraph::write_arcs(std::ostream& os, std::span<const HeapGraph::Arc> arcs, const char* name,
-                           const char* left_out) const {
-  os << ",\"" << name << "\":[";
-  std::size_t written = 0;
-  for (const HeapGraph::Arc& a : arcs) {
-    if (written == kMaxArcsShown) break;
-    long to = id(a.node);
-    if (to < 0) continue;
-    os << (written++ ? "," : "") << "[" << to << "," << json_string(clipped(a.field, kMaxFieldChars)) << "]";
+PageGraph::Shown PageGraph::referrers_shown() const {
+  Shown shown{std::vector<std::uint32_t>(nodes_.size(), 0), std::vector<HeapGraph::Arc>(nodes_.size() * kMaxArcsShown),
+              std::vector<std::uint32_t>(nodes_.size(), 0)};
+  for (std::uint32_t from = 0; from < g_.tracked(); ++from)
+    g_.for_each_referent(from, [&](std::uint32_t to) {
+      if (is_member(to)) ++shown.all[ids_.find(to)->second];
+    });
+  std::vector<std::uint32_t> in_node_order = nodes_;
+  std::sort(in_node_order.begin(), in_node_order.end());
+  for (std::uint32_t from : in_node_order) {
+    const auto from_id = static_cast<std::uint32_t>(id(from));
+    for (const HeapGraph::Arc& a : g_.out(from)) {
+      if (!is_member(a.node)) continue;
+      const std::uint32_t to = ids_.find(a.node)->second;
+      if (shown.count[to] < kMaxArcsShown) shown.arcs[to * kMaxArcsShown + shown.count[to]++] = {from_id, a.field};
+    }
   }
-  os << "],\"" << left_out << "\":" << arcs.size() - written;
+  return shown;
+}
+
+void PageGraph::write_arc(std::ostream& os, bool first, long to, const char* field) const {
+  os << (first ? "" : ",") << "[" << to << "," << json_string(clipped(field, kMaxFieldChars)) << "]";
 }
 
 void PageGraph::write_json(std::ostream& os, long start) const {
+  const Shown referrers = referrers_shown();
   os << "{\"start\":" << start << ",\"nodes\":[\n";
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     std::uint32_t v = nodes_[i];
@@ -152,9 +181,22 @@ void PageGraph::write_json(std::ostream& os, long start) const {
        << ",\"tracked\":" << (g_.is_tracked(v) ? "true" : "false") << ",\"refcount\":" << g_.refcount(v);
     if (std::string site = site_of_object(o); !site.empty())
       os << ",\"site\":" << json_string(clipped(site, kMaxTypeChars));
-    write_arcs(os, g_.out(v), "out", "outMore");
-    write_arcs(os, g_.in(v), "in", "inMore");
-    os << "}";
+    // The first kMaxArcsShown references to objects on the page, and how
+    // many references are left out.
+    os << ",\"out\":[";
+    std::size_t written = 0;
+    const auto out = g_.out(v);
+    for (const HeapGraph::Arc& a : out) {
+      if (written == kMaxArcsShown) break;
+      if (is_member(a.node)) write_arc(os, written++ == 0, id(a.node), a.field);
+    }
+    os << "],\"outMore\":" << out.size() - written << ",\"in\":[";
+    const std::uint32_t shown_in = referrers.count[i];
+    for (std::uint32_t k = 0; k < shown_in; ++k) {
+      const HeapGraph::Arc& a = referrers.arcs[i * kMaxArcsShown + k];
+      write_arc(os, k == 0, a.node, a.field);
+    }
+    os << "],\"inMore\":" << referrers.all[i] - shown_in << "}";
   }
   os << "\n]}";
 }

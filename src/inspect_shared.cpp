@@ -203,14 +203,20 @@ std::string repr_for_report(const Object& o, std::size_t max) {
 std::vector<Reached> neighbourhood(HeapGraph& g, std::uint32_t center, int depth, bool backwards, std::size_t limit) {
   std::vector<Reached> found{{center, 0}};
   std::unordered_map<std::uint32_t, int> seen{{center, 0}};
+  auto reach = [&](const auto& arcs, int distance) {
+    for (const HeapGraph::Arc& a : arcs) {
+      if (!seen.emplace(a.node, distance).second) continue;
+      found.push_back({a.node, distance});
+      if (found.size() >= limit) break;
+    }
+  };
   for (std::size_t head = 0; head < found.size() && found.size() < limit; ++head) {
     Reached r = found[head];
     if (r.distance >= depth) continue;
-    for (const HeapGraph::Arc& a : backwards ? g.in(r.node) : g.out(r.node)) {
-      if (!seen.emplace(a.node, r.distance + 1).second) continue;
-      found.push_back({a.node, r.distance + 1});
-      if (found.size() >= limit) break;
-    }
+    if (backwards)
+      reach(g.in(r.node), r.distance + 1);
+    else
+      reach(g.out(r.node), r.distance + 1);
   }
   return found;
 }

@@ -80,6 +80,25 @@ TEST(WriteDot, ReferrersFollowReferencesBackwards) {
   });
 }
 
+TEST(WriteDot, ReferrersAreFoundAmongObjectsWithoutReferences) {
+  in_fresh_heap([] {
+    Ref<Box> c = make<Box>("c");
+    std::vector<Ref<Box>> keep;
+    for (const char* name : {"e1", "r1", "e2", "e3", "r2", "e4"}) {
+      keep.push_back(make<Box>(name));
+      if (name[0] == 'r') keep.back()->next = c;
+    }
+    std::string dot = dot_of(*c, 1, true);
+    EXPECT_TRUE(has(dot, "label=\"r1\\nBox\\n(root)\"")) << dot;
+    EXPECT_TRUE(has(dot, "label=\"r2\\nBox\\n(root)\"")) << dot;
+    EXPECT_FALSE(has(dot, "label=\"e")) << dot;
+    std::size_t arcs = 0;
+    for (std::size_t at = dot.find("[label=\"next\"]"); at != std::string::npos; at = dot.find("[label=\"next\"]", at + 1))
+      ++arcs;
+    EXPECT_EQ(arcs, 2u) << dot;
+  });
+}
+
 TEST(WriteDot, GarbageIsMarkedRed) {
   in_fresh_heap([] {
     Box* raw;

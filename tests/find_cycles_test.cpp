@@ -160,6 +160,42 @@ TEST(FindCycles, LegacyUncollectableCycleIsHeldByGcGarbage) {
   });
 }
 
+// Holds `to` under each of `names`, in turn (the same pointer may repeat).
+struct ManyNames : Object {
+  void traverse(ouro::Visitor& v) override {
+    for (const char* name : *names) v.named(name, to);
+  }
+  std::string repr() const override { return "many"; }
+  const std::vector<const char*>* names = nullptr;
+  Ref<Object> to;
+};
+
+TEST(FindCycles, EdgesKeepTheirNamesHoweverManyDistinctNamesTheHeapUses) {
+  in_fresh_heap([] {
+    // More names than one byte and than two bytes number, each met twice
+    // (cached, then not), in an order that is not the order first met.
+    constexpr std::size_t kNames = 70'000;
+    std::vector<std::string> text;
+    for (std::size_t i = 0; i < kNames; ++i) text.push_back("f" + std::to_string(i));
+    std::vector<const char*> names;
+    for (std::size_t i = 0; i < kNames; ++i) names.push_back(text[i].c_str());
+    for (std::size_t i = kNames; i-- > 0;) names.push_back(text[i].c_str());
+    Ref<ManyNames> a = make<ManyNames>();
+    a->names = &names;
+    Ref<Anon> b = make<Anon>("b");
+    a->to = b;
+    b->link = a;
+    std::vector<inspect::Cycle> cycles = inspect::find_cycles();
+    ASSERT_EQ(cycles.size(), 1u);
+    std::vector<std::string> seen, wanted;
+    for (const inspect::Edge& e : cycles[0].edges)
+      if (e.from.get() == a.get()) seen.push_back(e.field);
+    for (const char* n : names) wanted.push_back(n);
+    EXPECT_EQ(seen, wanted);  // a's edges in traverse() order
+    a->to.reset();
+  });
+}
+
 TEST(FindCycles, MillionObjectRingOnA256KiBStack) {
   ouro_test::on_thread_with_stack(256 * 1024, [] {
     constexpr std::size_t kRing = 1'000'000;

@@ -77,6 +77,26 @@ TEST(WhyAlive, EdgesVisitedWithoutANameHaveAnEmptyField) {
   });
 }
 
+// Visits its link under a null name.
+struct NullNamed : ouro::Object {
+  void traverse(ouro::Visitor& v) override { v.named(nullptr, link); }
+  std::string repr() const override { return "null-named"; }
+  Ref<Box> link;
+};
+
+TEST(WhyAlive, AMemberVisitedUnderANullNameHasAnEmptyField) {
+  in_fresh_heap([] {
+    Ref<NullNamed> a = make<NullNamed>();
+    a->link = make<Box>("b");
+    std::vector<inspect::Edge> chain = inspect::why_alive(*a->link);
+    ASSERT_EQ(chain.size(), 1u);
+    EXPECT_EQ(chain[0].field, "");
+    std::ostringstream page;
+    inspect::write_html(page);
+    EXPECT_NE(page.str().find("(unnamed)"), std::string::npos);
+  });
+}
+
 TEST(WhyAlive, ChoosesTheShortestOfSeveralChains) {
   in_fresh_heap([] {
     Ref<Box> root = make<Box>("root");
