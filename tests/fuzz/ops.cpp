@@ -803,6 +803,14 @@ bool model_sees_outside_holder(World& w, std::int64_t root, int root_holders) {
     if (!rec.alive || rec.target < 0) continue;
     const Info& target = w.objects[static_cast<std::size_t>(rec.target)];
     if (!target.alive || rec.created < target.cleared_before) continue;  // expired
+    // Seen expired by the checks: an expired WeakRef never refers again, and
+    // send() lets it go along. A member can expire while its target lives
+    // without the target's cleared_before moving (a collection found the
+    // target garbage, cleared the weak references to it, and a finalizer
+    // resurrected it): the checks cannot tell that from the clearing of the
+    // weak references that garbage owners hold, so they record no clearing
+    // of the target for a member.
+    if (rec.expired_seen) continue;
     // The WeakRef member of an untracked object is not reported: it goes
     // along unseen (the rule for any reference traverse() does not report).
     if (inside(rec.owner) && !is_tracked_kind(w.objects[static_cast<std::size_t>(rec.owner)].kind)) continue;
