@@ -310,6 +310,50 @@ TEST(SendAndReceive, WeakReferencesInsideTheGraphTravelWithItAndCallBackOnTheRec
   });
 }
 
+// A self-cycle whose finalizer stores it in `keep`, once.
+struct Phoenix : ouro::Object {
+  explicit Phoenix(Ref<Phoenix>& k) : keep(k) {}
+  void traverse(ouro::Visitor& v) override { v(self); }
+  void finalize() override {
+    if (!keep) keep = ouro::ref(this);
+  }
+  Ref<Phoenix>& keep;
+  Ref<Phoenix> self;
+};
+
+struct WeakToPhoenix : ouro::Object {
+  ouro::WeakRef<Phoenix> weak;
+  void traverse(ouro::Visitor& v) override { v(weak); }
+};
+
+// A collection clears the weak references to its garbage before finalizers
+// run: one that a finalizer resurrects stays expired for good, so the graph
+// holding it refers to nothing outside and may leave.
+TEST(SendAndReceive, AWeakReferenceExpiredByACollectionTravelsWhileItsResurrectedTargetStays) {
+  Parcel<WeakToPhoenix> parcel;
+  ouro_test::in_fresh_heap([&] {
+    Ref<Phoenix> resurrected;
+    Ref<Phoenix> target = make<Phoenix>(resurrected);
+    target->self = target;
+    Ref<WeakToPhoenix> root = make<WeakToPhoenix>();
+    root->weak = target;
+    target.reset();
+    ouro::gc::collect();
+    ASSERT_TRUE(resurrected) << "the finalizer did not run";
+    ASSERT_TRUE(root->weak.expired());
+    parcel = ouro::send(std::move(root));
+    EXPECT_FALSE(root);
+    EXPECT_TRUE(tracked_here(*resurrected));
+    EXPECT_EQ(ouro::weakref_count(*resurrected), 0u);
+    resurrected->self.reset();
+  });
+  ouro_test::in_fresh_heap([&] {
+    Ref<WeakToPhoenix> root = std::move(parcel).receive();
+    EXPECT_TRUE(root->weak.expired());
+    EXPECT_FALSE(root->weak.lock());
+  });
+}
+
 // Immortal objects live for ever: kept reachable here for LeakSanitizer,
 // with the Events they report into.
 std::vector<const ouro::Object*>& immortals() {

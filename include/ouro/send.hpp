@@ -16,7 +16,11 @@
 // be weakly referenced only by WeakRefs (or weak maps) that the graph's own
 // objects hold and report in traverse(), and the graph's weak references
 // may point only into the graph (or be expired), since a weak reference
-// lives on its target's thread. Immortal objects are never isolated.
+// lives on its target's thread. An expired WeakRef goes along and stays
+// expired, even when its former target lives on here: a collection clears
+// the weak references to its garbage before finalizers run, so an object a
+// finalizer resurrects keeps none of them. Immortal objects are never
+// isolated.
 //
 // Not part of the graph, and travelling with it unchecked: objects of a
 // shared graph (ouro/share.hpp: the receiving thread must hold a Shared of
