@@ -311,31 +311,26 @@ std::string describe_chain(const std::vector<inspect::Edge>& chain) {
 }
 
 // Who holds `o` from outside the graph, as far as the tracked heap can
-// tell (user code runs here: traverse() of every tracked object).
+// tell. User code runs here: traverse() of every tracked object. What it
+// throws comes out of send() or share() in place of not_isolated, as from
+// the walk (the graph is left as it was): swallowed, it would be lost.
 std::string holder_of(const Object& o, const std::unordered_set<const Object*>& graph) {
   const Object* holder = nullptr;
   std::string s;
-  try {
-    for (const Ref<Object>& r : gc::get_referrers(o)) {
-      if (graph.contains(r.get())) continue;
-      s = "; it is held by a " + type_name(*r) + " outside the graph";
-      // Asked without the referrers' pins (a pin would make it a root),
-      // and only of a holder that something else keeps alive meanwhile.
-      if (refcount(*r) > 1) holder = r.get();
-      break;
-    }
-  } catch (const std::exception&) {
-    return "";
+  for (const Ref<Object>& r : gc::get_referrers(o)) {
+    if (graph.contains(r.get())) continue;
+    s = "; it is held by a " + type_name(*r) + " outside the graph";
+    // Asked without the referrers' pins (a pin would make it a root),
+    // and only of a holder that something else keeps alive meanwhile.
+    if (refcount(*r) > 1) holder = r.get();
+    break;
   }
   if (s.empty())
     return "; the heap's tracked objects do not hold it: a Ref elsewhere does (a local, a global, a container, an "
            "untracked object, gc::garbage())";
   if (holder) {
-    try {
-      std::vector<inspect::Edge> chain = inspect::why_alive(*holder);
-      if (!chain.empty()) s += ", reached by " + describe_chain(chain) + type_name(*holder);
-    } catch (const std::exception&) {
-    }
+    std::vector<inspect::Edge> chain = inspect::why_alive(*holder);
+    if (!chain.empty()) s += ", reached by " + describe_chain(chain) + type_name(*holder);
   }
   return s;
 }

@@ -21,6 +21,7 @@
 
 #include "support/fresh_heap.hpp"
 #include "support/instrumented.hpp"
+#include "support/throwing_traverse.hpp"
 
 namespace {
 
@@ -414,6 +415,27 @@ TEST(SendAndReceive, ATraverseThatThrowsLeavesTheGraphAsItWas) {
     EXPECT_EQ(ouro::refcount(*root), 2u);
     EXPECT_TRUE(tracked_here(*root));
     root->child.reset();
+  });
+}
+
+// Naming the holder of a graph that is not isolated runs the traverse() of
+// every tracked object: what one throws comes out of send() (not lost in
+// favour of not_isolated), and the graph is left as it was.
+TEST(SendAndReceive, ATraverseThatThrowsWhileTheHolderIsNamedComesOutOfSend) {
+  ouro_test::in_fresh_heap([] {
+    Ref<WeakHolder> root = make<WeakHolder>();
+    root->child = make<WeakHolder>();
+    Ref<ouro_test::ThrowingTraverse> holder = make<ouro_test::ThrowingTraverse>();
+    holder->next = root->child;
+    ouro_test::ThrowingTraverse::armed = true;
+    EXPECT_THROW((void)ouro::send(std::move(root)), std::runtime_error);
+    ouro_test::ThrowingTraverse::armed = false;
+    ASSERT_TRUE(root);
+    EXPECT_EQ(ouro::refcount(*root), 1u);
+    EXPECT_EQ(ouro::refcount(*root->child), 2u);
+    EXPECT_TRUE(tracked_here(*root));
+    EXPECT_TRUE(tracked_here(*root->child));
+    EXPECT_THROW((void)ouro::send(std::move(root)), ouro::not_isolated);
   });
 }
 

@@ -100,7 +100,10 @@ class Parcel {
 // Moves the graph of `root` out of the calling thread's heap into a parcel;
 // `root` is empty afterwards. Throws not_isolated when the graph is not
 // isolated, std::invalid_argument when `root` is empty, std::logic_error
-// (see above); nothing changes then.
+// (see above); nothing changes then. What a traverse() throws comes out as
+// it is, nothing changed: one of the graph's during the walk, or, when the
+// graph is held from outside, one of any tracked object's while the heap
+// is searched for the holder that not_isolated names.
 template <class T>
 Parcel<T> send(Ref<T>&& root) {
   if (!root) throw std::invalid_argument("ouro::send: the Ref is empty");
