@@ -5,7 +5,9 @@
 // heap is made and torn down a layer above (thread_heap.cpp).
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <iosfwd>
@@ -50,6 +52,41 @@ inline void prefetch_ahead(Object* const* objects, std::uint32_t i, std::uint32_
   if (i + kPrefetchDistance < n) prefetch(objects[i + kPrefetchDistance]);
 }
 
+// The incremental schedule's state (docs/design/incremental.md): which half
+// of the old generation the current pass has still to visit, and the
+// pacer's measurements and decisions.
+struct IncrementalState {
+  gc::Schedule schedule = gc::Schedule::generational;
+  // The old generation is gen1 and gen2; `unscanned` is the half the current
+  // pass has still to visit, the other one what it has visited. The roles
+  // swap when `unscanned` is empty: no object is relabelled.
+  Table unscanned = Table::gen2;
+  Table scanned() const noexcept { return unscanned == Table::gen1 ? Table::gen2 : Table::gen1; }
+
+  std::chrono::microseconds pause_target{1000};
+  double overhead_target = 0.10;
+
+  // The pacer (triggers.cpp, pace_after).
+  double ns_per_object = 50.0;       // the collector's measured cost of one object of a working set
+  bool cost_fixed = false;           // tests fix the cost model (detail::fix_pacer_cost): no timing
+  std::size_t young_floor = 700;     // set_threshold(gen0); threshold[0] moves between it and young_ceiling()
+  std::uint32_t seeds_budget = 256;  // an increment takes seeds until it holds this many objects
+  std::uint32_t cap_scale = 1;       // the closure cap's multiplier: doubles after a pass that cut a closure
+  bool pass_cut = false;             // the current pass cut some seed's closure at the cap
+  std::chrono::steady_clock::time_point last_end{};  // when the last automatic collection ended
+  double last_seconds = 0;  // the last collection's duration (callbacks left out)
+
+  // The last automatic collection's work, in objects (for tests and stats).
+  std::size_t last_young = 0;
+  std::size_t last_increment = 0;
+  std::size_t last_seeds = 0;
+  bool last_cut = false;
+};
+
+// Objects that fit in the pause target at the measured cost (at least
+// kMinIncrement), and the pieces of an increment derived from it.
+inline constexpr std::uint32_t kMinIncrement = 256;
+
 // id, count, tables and the collection trigger are in HeapCore
 // (ouro/detail/heap_core.hpp), where make<T>() reads them inline.
 struct Heap : HeapCore {
@@ -80,6 +117,21 @@ struct Heap : HeapCore {
   std::size_t next_callback_id = 1;
   gc::FinalizerPolicy policy = gc::FinalizerPolicy::pep442;
   UnraisableHook unraisable;
+  IncrementalState inc;
+  bool incremental() const noexcept { return inc.schedule == gc::Schedule::incremental; }
+  // Objects the pause target allows in one automatic collection.
+  std::uint32_t pause_budget() const noexcept {
+    double n = static_cast<double>(inc.pause_target.count()) * 1000.0 / inc.ns_per_object;
+    if (n < kMinIncrement) return kMinIncrement;
+    return n > 1e9 ? 1000000000u : static_cast<std::uint32_t>(n);
+  }
+  // The most objects one seed's closure may add to an increment.
+  std::uint32_t closure_cap() const noexcept {
+    std::uint64_t cap = std::uint64_t{pause_budget() / 2} * inc.cap_scale;
+    return cap > 2000000000u ? 2000000000u : static_cast<std::uint32_t>(std::max<std::uint64_t>(cap, kMinIncrement));
+  }
+  // The young threshold's ceiling: a young set the pause allows.
+  std::size_t young_ceiling() const noexcept { return std::max<std::size_t>(inc.young_floor, pause_budget() / 2); }
 
   // Weak lists of this heap's objects that have weak references (weak_references.cpp).
   WeakLists weak_lists;

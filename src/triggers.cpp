@@ -5,6 +5,7 @@
 // (gc_module.cpp) call it.
 #include "triggers.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 
@@ -52,9 +53,47 @@ std::size_t collect_with_callbacks(Heap& h, int g) {
     invoke_callbacks(h, gc::Phase::stop, gc::CollectionInfo{g, 0, 0, seconds_since(t0)});
     throw;
   }
-  invoke_callbacks(h, gc::Phase::stop, gc::CollectionInfo{g, r.collected, r.uncollectable, seconds_since(t0)});
+  const double seconds = seconds_since(t0);
+  h.inc.last_seconds = seconds;
+  invoke_callbacks(h, gc::Phase::stop, gc::CollectionInfo{g, r.collected, r.uncollectable, seconds});
   return r.collected + r.uncollectable;
 }
+
+namespace {
+
+// The pacer of the incremental schedule, after each automatic collection
+// (docs/design/incremental.md, "The pacer"): the cost per object from what
+// the collection measured, then the spacing of collections (the young
+// threshold) and the size of the next increment.
+void pace_after(Heap& h, double collector_seconds, double mutator_seconds, std::size_t found) {
+  IncrementalState& s = h.inc;
+  const double work = static_cast<double>(s.last_young + s.last_increment);
+  if (!s.cost_fixed && work >= 1024) {
+    double ns = std::clamp(collector_seconds * 1e9 / work, 1.0, 100000.0);
+    s.ns_per_object = 0.7 * s.ns_per_object + 0.3 * ns;
+  }
+  const double o = s.overhead_target;
+  const bool over = mutator_seconds > 0 && collector_seconds > o * (collector_seconds + mutator_seconds);
+  std::size_t y = std::max<std::size_t>(h.threshold[0], 1);
+  if (found == 0 || over)
+    y = std::min(y * 2, h.young_ceiling());  // nothing found, or over the share: rarer
+  else
+    y = std::max(y / 2, s.young_floor);  // garbage found within the share: more frequent
+  h.threshold[0] = std::max(y, s.young_floor);
+  h.sync_trigger();
+
+  // The next increment: the collector's share of the time the mutator ran,
+  // less the young set, within [floor, half the pause budget]; the floor
+  // keeps a pass over n old objects within n / kMinIncrement collections,
+  // and within 64 when the pause allows.
+  const double half_pause = static_cast<double>(h.pause_budget() / 2);
+  const double old = static_cast<double>(h.table(Table::gen1).size() + h.table(Table::gen2).size());
+  const double floor = std::min(half_pause, std::max<double>(kMinIncrement, old / 64));
+  const double share = o >= 1 ? half_pause : mutator_seconds * 1e9 / s.ns_per_object * o / (1 - o) - static_cast<double>(h.threshold[0]);
+  s.seeds_budget = static_cast<std::uint32_t>(std::clamp(share, floor, half_pause));
+}
+
+}  // namespace
 
 void collect_automatically(Heap& h) {
   struct Collecting {
@@ -64,6 +103,16 @@ void collect_automatically(Heap& h) {
     Collecting(const Collecting&) = delete;
     Collecting& operator=(const Collecting&) = delete;
   } scope(h);
+  if (h.incremental()) {
+    using Clock = std::chrono::steady_clock;
+    const Clock::time_point start = Clock::now();
+    const double mutator =
+        h.inc.last_end == Clock::time_point{} ? 0.0 : std::chrono::duration<double>(start - h.inc.last_end).count();
+    const std::size_t found = collect_with_callbacks(h, 1);
+    pace_after(h, h.inc.last_seconds, mutator, found);
+    h.inc.last_end = Clock::now();
+    return;
+  }
   for (int g = kGenerations - 1; g >= 0; --g) {
     auto i = static_cast<std::size_t>(g);
     if (h.count[i] <= h.threshold[i]) continue;
