@@ -96,6 +96,7 @@ void set_threshold(std::size_t gen0) {
   Heap& h = detail::heap_for_api();
   h.threshold[0] = gen0;
   h.inc.young_floor = gen0;
+  h.inc.young_target = gen0;
   h.sync_trigger();
 }
 void set_threshold(std::size_t gen0, std::size_t gen1) {
@@ -244,7 +245,8 @@ void set_schedule(Schedule s) {
     inc.unscanned = Table::gen1;
     inc.pass_cut = false;
     inc.cap_scale = 1;
-    inc.last_end = {};
+    inc.last_end = 0;
+    inc.young_target = inc.young_floor;
   } else {
     h.threshold[0] = inc.young_floor;
     h.long_lived_total = h.table(Table::gen2).size();
@@ -294,6 +296,7 @@ ScheduleProbe schedule_probe() {
   p.seeds = h.inc.last_seeds;
   p.cut = h.inc.last_cut;
   p.young_threshold = h.threshold[0];
+  p.young_target = h.inc.young_target;
   p.young_ceiling = h.young_ceiling();
   p.seeds_budget = h.inc.seeds_budget;
   p.closure_cap = h.closure_cap();

@@ -69,12 +69,13 @@ struct IncrementalState {
   // The pacer (triggers.cpp, pace_after).
   double ns_per_object = 50.0;       // the collector's measured cost of one object of a working set
   bool cost_fixed = false;           // tests fix the cost model (detail::fix_pacer_cost): no timing
-  std::size_t young_floor = 700;     // set_threshold(gen0); threshold[0] moves between it and young_ceiling()
+  std::size_t young_floor = 700;     // set_threshold(gen0): the least young set the pacer aims at
+  std::size_t young_target = 700;    // the young set the pacer aims at, in [young_floor, young_ceiling()]
   std::uint32_t seeds_budget = 256;  // an increment takes seeds until it holds this many objects
   std::uint32_t cap_scale = 1;       // the closure cap's multiplier: doubles after a pass that cut a closure
   bool pass_cut = false;             // the current pass cut some seed's closure at the cap
-  std::chrono::steady_clock::time_point last_end{};  // when the last automatic collection ended
-  double last_seconds = 0;  // the last collection's duration (callbacks left out)
+  double last_end = 0;      // the thread's CPU time when the last automatic collection ended (0: none yet)
+  double last_seconds = 0;  // the last collection's CPU time (callbacks left out)
 
   // The last automatic collection's work, in objects (for tests and stats).
   std::size_t last_young = 0;
@@ -83,9 +84,13 @@ struct IncrementalState {
   bool last_cut = false;
 };
 
-// Objects that fit in the pause target at the measured cost (at least
-// kMinIncrement), and the pieces of an increment derived from it.
+// The fewest objects the pause budget allows (however small the pause
+// target), and the fewest objects an increment takes as seeds.
 inline constexpr std::uint32_t kMinIncrement = 256;
+inline constexpr std::uint32_t kMinSeeds = kMinIncrement / 4;
+// The part of the pause target the pacer plans for: the cost per object
+// varies from one collection to the next (garbage found runs destructors).
+inline constexpr double kPauseMargin = 0.75;
 
 // id, count, tables and the collection trigger are in HeapCore
 // (ouro/detail/heap_core.hpp), where make<T>() reads them inline.
@@ -121,14 +126,16 @@ struct Heap : HeapCore {
   bool incremental() const noexcept { return inc.schedule == gc::Schedule::incremental; }
   // Objects the pause target allows in one automatic collection.
   std::uint32_t pause_budget() const noexcept {
-    double n = static_cast<double>(inc.pause_target.count()) * 1000.0 / inc.ns_per_object;
+    double n = kPauseMargin * static_cast<double>(inc.pause_target.count()) * 1000.0 / inc.ns_per_object;
     if (n < kMinIncrement) return kMinIncrement;
     return n > 1e9 ? 1000000000u : static_cast<std::uint32_t>(n);
   }
-  // The most objects one seed's closure may add to an increment.
+  // The most objects one seed's closure may add to an increment: a quarter
+  // of the pause budget (the young set takes up to half, the seeds a
+  // quarter), times the scale a pass that cut a closure doubles.
   std::uint32_t closure_cap() const noexcept {
-    std::uint64_t cap = std::uint64_t{pause_budget() / 2} * inc.cap_scale;
-    return cap > 2000000000u ? 2000000000u : static_cast<std::uint32_t>(std::max<std::uint64_t>(cap, kMinIncrement));
+    std::uint64_t cap = std::uint64_t{pause_budget() / 4} * inc.cap_scale;
+    return cap > 2000000000u ? 2000000000u : static_cast<std::uint32_t>(std::max<std::uint64_t>(cap, kMinSeeds));
   }
   // The young threshold's ceiling: a young set the pause allows.
   std::size_t young_ceiling() const noexcept { return std::max<std::size_t>(inc.young_floor, pause_budget() / 2); }

@@ -14,7 +14,8 @@ struct ScheduleProbe {
   std::size_t seeds = 0;      // of which seeds
   bool cut = false;           // some seed's closure was cut at the cap
   // What the pacer decided for the next one.
-  std::size_t young_threshold = 0;
+  std::size_t young_threshold = 0;  // the count that starts the next one (threshold[0])
+  std::size_t young_target = 0;     // the young set the pacer aims at
   std::size_t young_ceiling = 0;
   std::size_t seeds_budget = 0;
   std::size_t closure_cap = 0;
