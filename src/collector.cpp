@@ -120,6 +120,7 @@ void release_set(Heap& h, Table set, Table old);
 void handle_uncollectable(Heap& h, Table old);
 CollectionResult collect_in_pieces(Heap& h, int g);
 CollectionResult collect_young_and_increment(Heap& h);
+CollectionResult collect_set(Heap& h, int g, bool announce);
 
 // Where the survivors of a collection of gens 0..g go: the next generation
 // (gen2's stay); under the incremental schedule a young collection's go to
@@ -156,9 +157,18 @@ void print_garbage(Heap& h, Table t, unsigned flag, const char* what) {
 
 CollectionResult collect_generations(Heap& h, int g) {
   if (g == 1 && h.incremental()) return collect_young_and_increment(h);
+  return collect_set(h, g, (h.debug & gc::DEBUG_STATS) != 0);
+}
+
+namespace {
+
+// Gens 0..g as one working set; `announce`: DEBUG_STATS text for it (an
+// incremental automatic collection prints one text for its young set and
+// its increment).
+CollectionResult collect_set(Heap& h, int g, bool announce) {
   OURO_VERIFY_HEAP(h, "before a collection", Table::none, false);
   const Table old = survivors_table(h, g);
-  if (h.debug & gc::DEBUG_STATS) print_collecting(h, g);
+  if (announce) print_collecting(h, g);
   auto t0 = std::chrono::steady_clock::now();
 
   update_counts_before(h, g);  // the next collection counts from here, even if this one throws
@@ -171,8 +181,7 @@ CollectionResult collect_generations(Heap& h, int g) {
     CollectionResult again;
     if (result.collected != 0 && collect_whole_set(h, g, old, again)) result += again;
   }
-  if (h.debug & gc::DEBUG_STATS)
-    print_done(h, result.collected + result.uncollectable, result.uncollectable, seconds_since(t0));
+  if (announce) print_done(h, result.collected + result.uncollectable, result.uncollectable, seconds_since(t0));
   give_back_memory(h, g);  // room reserved for this set beyond what stays
   OURO_VERIFY_HEAP(h, "after a collection", Table::none, false);
 
@@ -187,8 +196,6 @@ CollectionResult collect_generations(Heap& h, int g) {
   }
   return result;
 }
-
-namespace {
 
 // The collection of the whole working set (gens 0..g as one). Returns false,
 // having reclaimed nothing, when there is no memory for it: then no object
@@ -515,8 +522,11 @@ CollectionResult collect_increment(Heap& h) {
 
 // One automatic collection of the incremental schedule (collect(1)).
 CollectionResult collect_young_and_increment(Heap& h) {
+  const bool announce = (h.debug & gc::DEBUG_STATS) != 0;
+  if (announce) print_collecting(h, 1);
+  auto t0 = std::chrono::steady_clock::now();
   const std::size_t young = h.table(Table::gen0).size();
-  CollectionResult result = collect_generations(h, 0);
+  CollectionResult result = collect_set(h, 0, false);
   h.inc.last_young = young;
   h.inc.last_increment = h.inc.last_seeds = 0;
   h.inc.last_cut = false;
@@ -529,7 +539,9 @@ CollectionResult collect_young_and_increment(Heap& h) {
   ++stats.collections;
   stats.collected += found.collected;
   stats.uncollectable += found.uncollectable;
-  return result += found;
+  result += found;
+  if (announce) print_done(h, result.collected + result.uncollectable, result.uncollectable, seconds_since(t0));
+  return result;
 }
 
 // ---------------------------------------------------------------------------

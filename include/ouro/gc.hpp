@@ -7,6 +7,8 @@
 //
 // The numbers follow CPython 3.11: three generations (700/10/10), the 25%
 // rule for full collections, get_count(), get_stats(), the DEBUG_* text.
+// set_schedule(Schedule::incremental) trades them for a young generation
+// and an old one collected in increments (see Schedule below).
 #pragma once
 
 #include <array>
