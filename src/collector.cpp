@@ -526,7 +526,10 @@ CollectionResult collect_young_and_increment(Heap& h) {
   if (announce) print_collecting(h, 1);
   auto t0 = std::chrono::steady_clock::now();
   const std::size_t young = h.table(Table::gen0).size();
+  const std::size_t old_before = h.table(Table::gen1).size() + h.table(Table::gen2).size();
   CollectionResult result = collect_set(h, 0, false);
+  const std::size_t old_after = h.table(Table::gen1).size() + h.table(Table::gen2).size();
+  h.inc.last_promoted = old_after > old_before ? old_after - old_before : 0;
   h.inc.last_young = young;
   h.inc.last_increment = h.inc.last_seeds = 0;
   h.inc.last_cut = false;

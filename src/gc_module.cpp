@@ -253,6 +253,7 @@ void set_schedule(Schedule s) {
     h.long_lived_pending = 0;
   }
   inc.schedule = s;
+  h.young_deaths_only = s == Schedule::incremental;
   h.sync_trigger();
 }
 Schedule get_schedule() { return detail::heap_for_api().inc.schedule; }

@@ -81,6 +81,7 @@ struct IncrementalState {
   std::size_t last_young = 0;
   std::size_t last_increment = 0;
   std::size_t last_seeds = 0;
+  std::size_t last_promoted = 0;  // young survivors the last automatic collection promoted
   bool last_cut = false;
 };
 
@@ -124,6 +125,7 @@ struct Heap : HeapCore {
   UnraisableHook unraisable;
   IncrementalState inc;
   bool incremental() const noexcept { return inc.schedule == gc::Schedule::incremental; }
+  bool young_deaths_only = false;  // the incremental schedule's count[0] (forget_dying)
   // Objects the pause target allows in one automatic collection.
   std::uint32_t pause_budget() const noexcept {
     double n = kPauseMargin * static_cast<double>(inc.pause_target.count()) * 1000.0 / inc.ns_per_object;
@@ -196,8 +198,13 @@ struct Heap : HeapCore {
   }
   // Bookkeeping for a tracked object that is about to be freed.
   void forget_dying(Object* o) noexcept {
+    // Under the incremental schedule count[0] is the young set's size: only
+    // young deaths take from it (an old object's death would let the young
+    // set grow past the pacer's target in a program whose old objects die
+    // by refcount as fast as new ones are made).
+    const bool counted = table_of(*o) == Table::gen0 || !young_deaths_only;
     unlink(o);
-    if (count[0] > 0) --count[0];
+    if (counted && count[0] > 0) --count[0];
     if (has(*o, kPending)) {
       unset(*o, kPending);
       if (long_lived_pending > 0) --long_lived_pending;

@@ -127,9 +127,9 @@ std::size_t get_freeze_count();
 // whose length is proportional to what that group reaches, never to the
 // heap. collect() is still a full collection, collect(0) the young
 // generation, collect(1) one automatic collection (young plus an increment).
-// get_count(): {allocations minus deaths since the last collection,
-// automatic collections in the current pass, passes since the last full
-// collection}; get_stats(): young collections, increments, full
+// get_count(): {the young generation's size (allocations minus deaths of
+// young objects since the last collection), young collections in the
+// current pass, passes since the last full collection}; get_stats(): young collections, increments, full
 // collections. get_threshold().gen0 is the pacer's current young threshold;
 // set_threshold(gen0) sets its floor (0 still disables automatic
 // collection); gen1 and gen2 are kept for the generational schedule.
