@@ -96,15 +96,6 @@ void pace_after(Heap& h, double collector_seconds, double mutator_seconds, std::
     y = std::min(y * 2, h.young_ceiling());  // nothing found, or over the share: rarer
   else
     y = std::max(y / 2, s.young_floor);  // garbage found within the share: more frequent
-  // Memory: a pass must visit the old generation before young survivors
-  // add a quarter to it (the generational schedule's 25% rule), so an
-  // increment takes at least four seeds per object the last young
-  // collection promoted. When a quarter of the pause budget cannot, the
-  // young target shrinks in proportion: fewer survivors per collection.
-  const double quarter = static_cast<double>(h.pause_budget() / 4);
-  const double keep_up = 8.0 * static_cast<double>(s.last_promoted);
-  if (keep_up > quarter)
-    y = static_cast<std::size_t>(static_cast<double>(y) * quarter / keep_up);
   s.young_target = std::clamp(y, s.young_floor, h.young_ceiling());
   if (h.threshold[0] != 0) {  // 0: automatic collection is off
     h.threshold[0] = s.young_target;
@@ -112,17 +103,17 @@ void pace_after(Heap& h, double collector_seconds, double mutator_seconds, std::
   }
 
   // The next increment: the collector's share of the time the mutator ran,
-  // less the young set, at least four seeds per promoted object, within
-  // [floor, a quarter of the pause budget] (the young set takes at most
-  // half, the closure cap a quarter); the floor keeps a pass over n old
-  // objects within n / kMinSeeds collections, and within 64 when the pause
-  // allows.
+  // less the young set, within [floor, a quarter of the pause budget] (the
+  // young set takes at most half, the closure cap a quarter); the floor
+  // keeps a pass over n old objects within n / kMinSeeds collections, and
+  // within 64 when the pause allows.
+  const double quarter = static_cast<double>(h.pause_budget() / 4);
   const double old = static_cast<double>(h.table(Table::gen1).size() + h.table(Table::gen2).size());
   const double floor = std::min(quarter, std::max<double>(kMinSeeds, old / 64));
   const double share = o >= 1 ? quarter
                               : mutator_seconds * 1e9 / s.ns_per_object * o / (1 - o) -
                                     static_cast<double>(h.threshold[0]);
-  s.seeds_budget = static_cast<std::uint32_t>(std::clamp(std::max(share, keep_up), floor, quarter));
+  s.seeds_budget = static_cast<std::uint32_t>(std::clamp(share, floor, quarter));
 }
 
 }  // namespace
