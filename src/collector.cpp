@@ -487,7 +487,9 @@ void start_pass_if_done(Heap& h) {
   s.pass_cut = false;
   h.count[1] = 0;
   ++h.count[2];
-  for (Table t : {Table::gen1, Table::gen2}) h.table(t).shrink();
+  // The emptied half keeps its storage: it is the visited half now, and
+  // fills again during the pass (freeing it here would cost this pause and
+  // page faults in the next ones).
 }
 
 CollectionResult collect_increment(Heap& h) {

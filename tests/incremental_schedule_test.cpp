@@ -69,12 +69,11 @@ Ref<Node> ring(std::size_t n) {
   return head;
 }
 
-// Automatic collections (collect(1)) until the pass under way when it is
-// called has ended and the next one has ended too: returns how many ran.
-// `each` runs after every one.
+// collect(1), the automatic collection, until `passes` passes that start
+// after the first of them have ended: returns how many ran. `each` runs
+// after every one.
 template <class Each>
 std::size_t run_passes(std::size_t passes, Each each) {
-  const std::size_t start = gc::get_count()[2];
   std::size_t n = 0;
   // The first collect(1) may start a pass (the unvisited half is empty):
   // wait for `passes` pass starts after that one, i.e. for `passes` passes
@@ -87,10 +86,11 @@ std::size_t run_passes(std::size_t passes, Each each) {
     gc::collect(1);
     ++n;
     each();
-    if (n > 1000000) ADD_FAILURE() << "passes do not end";
-    if (n > 1000000) break;
+    if (n > 1000000) {
+      ADD_FAILURE() << "passes do not end";
+      break;
+    }
   }
-  (void)start;
   return n;
 }
 std::size_t run_passes(std::size_t passes) {
@@ -356,10 +356,10 @@ TEST(IncrementalPause, NoAutomaticCollectionExaminesMoreThanThePauseBudget) {
       EXPECT_LE(p.increment, p.pause_budget);
       EXPECT_LE(p.increment, p.seeds_budget + p.closure_cap);
     });
-    for (int round = 0; round < 400000; ++round) {  // churn: small cycles and acyclic garbage
+    for (int i = 0; i < 400000; ++i) {  // churn: small cycles and acyclic garbage
       Ref<Node> a = make<Node>();
       a->next = make<Node>();
-      if (round % 2 == 0) a->next->next = a;
+      if (i % 2 == 0) a->next->next = a;
     }
     EXPECT_GT(collections, 10u);
     EXPECT_LE(worst, 20000u);
