@@ -97,6 +97,7 @@
 #include "debug_output.hpp"
 #include "destruction.hpp"
 #include "generation_tables.hpp"
+#include "increments.hpp"
 #include "object_core.hpp"
 #include "ouro/visitor.hpp"
 #include "reachability.hpp"
@@ -118,6 +119,16 @@ void clear_and_destroy_garbage(Heap& h, Table old) noexcept;
 void release_set(Heap& h, Table set, Table old);
 void handle_uncollectable(Heap& h, Table old);
 CollectionResult collect_in_pieces(Heap& h, int g);
+CollectionResult collect_young_and_increment(Heap& h);
+CollectionResult collect_set(Heap& h, int g, bool announce);
+
+// Where the survivors of a collection of gens 0..g go: the next generation
+// (gen2's stay); under the incremental schedule a young collection's go to
+// the half of the old generation that the current pass has visited.
+Table survivors_table(const Heap& h, int g) {
+  if (g == 2) return Table::gen2;
+  return h.incremental() ? h.inc.scanned() : generation_table(g + 1);
+}
 
 void update_counts_before(Heap& h, int g) {
   if (g + 1 < kGenerations) ++h.count[static_cast<std::size_t>(g + 1)];
@@ -145,9 +156,19 @@ void print_garbage(Heap& h, Table t, unsigned flag, const char* what) {
 // ---------------------------------------------------------------------------
 
 CollectionResult collect_generations(Heap& h, int g) {
+  if (g == 1 && h.incremental()) return collect_young_and_increment(h);
+  return collect_set(h, g, (h.debug & gc::DEBUG_STATS) != 0);
+}
+
+namespace {
+
+// Gens 0..g as one working set; `announce`: DEBUG_STATS text for it (an
+// incremental automatic collection prints one text for its young set and
+// its increment).
+CollectionResult collect_set(Heap& h, int g, bool announce) {
   OURO_VERIFY_HEAP(h, "before a collection", Table::none, false);
-  const Table old = g < 2 ? generation_table(g + 1) : Table::gen2;
-  if (h.debug & gc::DEBUG_STATS) print_collecting(h, g);
+  const Table old = survivors_table(h, g);
+  if (announce) print_collecting(h, g);
   auto t0 = std::chrono::steady_clock::now();
 
   update_counts_before(h, g);  // the next collection counts from here, even if this one throws
@@ -160,8 +181,7 @@ CollectionResult collect_generations(Heap& h, int g) {
     CollectionResult again;
     if (result.collected != 0 && collect_whole_set(h, g, old, again)) result += again;
   }
-  if (h.debug & gc::DEBUG_STATS)
-    print_done(h, result.collected + result.uncollectable, result.uncollectable, seconds_since(t0));
+  if (announce) print_done(h, result.collected + result.uncollectable, result.uncollectable, seconds_since(t0));
   give_back_memory(h, g);  // room reserved for this set beyond what stays
   OURO_VERIFY_HEAP(h, "after a collection", Table::none, false);
 
@@ -169,10 +189,13 @@ CollectionResult collect_generations(Heap& h, int g) {
   ++stats.collections;
   stats.collected += result.collected;
   stats.uncollectable += result.uncollectable;
+  if (g == 2) {  // everything old has just been visited: a new pass starts at the next increment
+    h.inc.unscanned = h.table(Table::gen1).empty() ? Table::gen1 : Table::gen2;
+    h.inc.pass_cut = false;
+    h.inc.cap_scale = 1;
+  }
   return result;
 }
-
-namespace {
 
 // The collection of the whole working set (gens 0..g as one). Returns false,
 // having reclaimed nothing, when there is no memory for it: then no object
@@ -191,7 +214,7 @@ bool collect_whole_set(Heap& h, int g, Table old, CollectionResult& result) {
     if (!try_reserve_for_garbage(h, Moves::nothing, n, garbage, made_meanwhile)) return false;
     const std::uint32_t before = h.table(old).size();
     garbage_flags = split_young_set(h, g, old, n);  // survivors promoted
-    if (g == 0) prepare_gen2_room(h, h.table(old).size() - before);  // spares the next gen1 pause
+    if (g == 0 && !h.incremental()) prepare_gen2_room(h, h.table(old).size() - before);  // spares the next gen1 pause
   } else {
     h.gen2_touched = 0;  // gen2's storage may be swapped or shrunk below
     Moves moves = what_full_split_moves(n, garbage);
@@ -437,6 +460,93 @@ void handle_uncollectable(Heap& h, Table old) {
     if (save_all || is_legacy_finalizer(o)) h.garbage.push_back(new_ref(o));
   });
   release_set(h, Table::uncollectable, old);
+}
+
+// ---------------------------------------------------------------------------
+// The incremental schedule: the young generation, then one increment
+// ---------------------------------------------------------------------------
+//
+// An increment is a set of old objects gathered in `unreachable`, guarded
+// (gather_increment, increments.cpp): seeds from the half of the old
+// generation that the current pass has still to visit, each with its
+// closure there. Trial deletion inside it (split_resurrected) sends back
+// what references from outside it reach, to the visited half; the rest is
+// garbage and goes through the same phases as a full collection's. Like a
+// piece, an increment never frees a live object: references from outside
+// it are roots. When the unvisited half is empty the pass is over and the
+// halves swap roles (docs/design/incremental.md).
+
+// Starts a new pass when the current one has visited everything: the
+// halves swap roles, and the closure cap doubles if the pass cut a closure
+// (so that a garbage group larger than the cap is found by a later pass).
+void start_pass_if_done(Heap& h) {
+  IncrementalState& s = h.inc;
+  if (!h.table(s.unscanned).empty()) return;
+  s.unscanned = s.scanned();
+  s.cap_scale = s.pass_cut ? std::min<std::uint32_t>(s.cap_scale * 2, 1u << 20) : 1;
+  s.pass_cut = false;
+  h.count[1] = 0;
+  ++h.count[2];
+  // The emptied half keeps its storage: it is the visited half now, and
+  // fills again during the pass (freeing it here would cost this pause and
+  // page faults in the next ones).
+}
+
+CollectionResult collect_increment(Heap& h) {
+  IncrementalState& s = h.inc;
+  start_pass_if_done(h);
+  const std::uint32_t budget = s.seeds_budget;
+  const std::uint32_t cap = h.closure_cap();
+  if (h.table(s.unscanned).empty() || !try_reserve_for_increment(h, budget + cap + 1)) return {};
+  const Table scanned = s.scanned();
+  Gathered gathered;
+  try {
+    gathered = gather_increment(h, budget, cap);
+  } catch (...) {
+    release_set(h, Table::unreachable, s.unscanned);
+    throw;
+  }
+  s.last_increment = h.table(Table::unreachable).size();
+  s.last_seeds = gathered.seeds;
+  s.last_cut = gathered.cut;
+  s.pass_cut = s.pass_cut || gathered.cut;
+  OURO_VERIFY_HEAP(h, "after gathering an increment");
+  try {
+    split_resurrected(h, scanned);  // trial deletion inside the increment
+  } catch (...) {
+    release_set(h, Table::unreachable, scanned);
+    throw;
+  }
+  OURO_VERIFY_HEAP(h, "after an increment's trial deletion");
+  if (h.table(Table::unreachable).empty()) return {};
+  return collect_guarded_garbage(h, scanned, gathered.flags);
+}
+
+// One automatic collection of the incremental schedule (collect(1)).
+CollectionResult collect_young_and_increment(Heap& h) {
+  const bool announce = (h.debug & gc::DEBUG_STATS) != 0;
+  if (announce) print_collecting(h, 1);
+  auto t0 = std::chrono::steady_clock::now();
+  const std::size_t young = h.table(Table::gen0).size();
+  const std::size_t old_before = h.table(Table::gen1).size() + h.table(Table::gen2).size();
+  CollectionResult result = collect_set(h, 0, false);
+  const std::size_t old_after = h.table(Table::gen1).size() + h.table(Table::gen2).size();
+  h.inc.last_promoted = old_after > old_before ? old_after - old_before : 0;
+  h.inc.last_young = young;
+  h.inc.last_increment = h.inc.last_seeds = 0;
+  h.inc.last_cut = false;
+  OURO_VERIFY_HEAP(h, "before an increment", Table::none, false);
+  CollectionResult found = collect_increment(h);
+  h.table(Table::unreachable).shrink();
+  h.table(Table::uncollectable).shrink();
+  OURO_VERIFY_HEAP(h, "after an increment", Table::none, false);
+  gc::GenerationStats& stats = h.stats[1];
+  ++stats.collections;
+  stats.collected += found.collected;
+  stats.uncollectable += found.uncollectable;
+  result += found;
+  if (announce) print_done(h, result.collected + result.uncollectable, result.uncollectable, seconds_since(t0));
+  return result;
 }
 
 // ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 #include "destruction.hpp"
 #include "heap.hpp"
 #include "member_registry.hpp"
+#include "ouro/detail/schedule_probe.hpp"
 #include "ouro/gc.hpp"
 #include "ouro/visitor.hpp"
 #include "query_scope.hpp"
@@ -90,21 +91,25 @@ Thresholds get_threshold() {
   const Heap& h = detail::heap_for_api();
   return Thresholds{h.threshold[0], h.threshold[1], h.threshold[2]};
 }
+// Under the incremental schedule threshold[0] is the pacer's, and gen0 is
+// its floor; both schedules keep the floor, so that switching back restores it.
 void set_threshold(std::size_t gen0) {
   Heap& h = detail::heap_for_api();
   h.threshold[0] = gen0;
+  h.inc.young_floor = gen0;
+  h.inc.young_target = gen0;
   h.sync_trigger();
 }
 void set_threshold(std::size_t gen0, std::size_t gen1) {
   Heap& h = detail::heap_for_api();
-  h.threshold[0] = gen0;
   h.threshold[1] = gen1;
-  h.sync_trigger();
+  set_threshold(gen0);
 }
 void set_threshold(std::size_t gen0, std::size_t gen1, std::size_t gen2) {
   Heap& h = detail::heap_for_api();
-  h.threshold = {gen0, gen1, gen2};
-  h.sync_trigger();
+  h.threshold[1] = gen1;
+  h.threshold[2] = gen2;
+  set_threshold(gen0);
 }
 
 std::array<std::size_t, 3> get_count() { return detail::heap_for_api().count; }
@@ -119,8 +124,13 @@ std::vector<Ref<Object>> get_objects() {
 
 std::vector<Ref<Object>> get_objects(int generation) {
   int g = checked_generation(generation, "get_objects");
+  Heap& h = detail::heap_for_api();
+  Table t = static_cast<Table>(g);
+  // The incremental schedule's old halves: 1 = still to visit in this pass, 2 = visited.
+  if (h.incremental() && g == 1) t = h.inc.unscanned;
+  if (h.incremental() && g == 2) t = h.inc.scanned();
   std::vector<Ref<Object>> out;
-  append_table(detail::heap_for_api(), static_cast<Table>(g), out);
+  append_table(h, t, out);
   return out;
 }
 
@@ -250,6 +260,54 @@ void unfreeze() {
 
 std::size_t get_freeze_count() { return detail::heap_for_api().table(Table::permanent).size(); }
 
+void set_schedule(Schedule s) {
+  if (s != Schedule::generational && s != Schedule::incremental)
+    throw std::invalid_argument("ouro::gc::set_schedule: unknown schedule");
+  Heap& h = detail::heap_for_api();
+  if (h.collecting)
+    throw std::logic_error(
+        "ouro::gc::set_schedule: called from inside a collection (a finalizer, a callback, or a destructor or "
+        "traverse() it runs); call it after the collection");
+  if (s == h.inc.schedule) return;
+  detail::IncrementalState& inc = h.inc;
+  if (s == Schedule::incremental) {
+    // No 25% rule: nothing is pending. gen1 and gen2 become the old
+    // generation's halves, gen1's objects not yet visited.
+    detail::SlotTable& gen2 = h.table(Table::gen2);
+    for (std::uint32_t i = 0; i < gen2.size(); ++i) detail::unset(*gen2[i], detail::kPending);
+    h.long_lived_pending = 0;
+    inc.unscanned = Table::gen1;
+    inc.pass_cut = false;
+    inc.cap_scale = 1;
+    inc.last_end = 0;
+    inc.young_target = inc.young_floor;
+  } else {
+    h.threshold[0] = inc.young_floor;
+    h.long_lived_total = h.table(Table::gen2).size();
+    h.long_lived_pending = 0;
+  }
+  inc.schedule = s;
+  h.young_deaths_only = s == Schedule::incremental;
+  h.sync_trigger();
+}
+Schedule get_schedule() { return detail::heap_for_api().inc.schedule; }
+
+void set_pause_target(std::chrono::microseconds t) {
+  if (t.count() <= 0)
+    throw std::invalid_argument("ouro::gc::set_pause_target: the pause target must be positive, got " +
+                                std::to_string(t.count()) + " us");
+  detail::heap_for_api().inc.pause_target = t;
+}
+std::chrono::microseconds get_pause_target() { return detail::heap_for_api().inc.pause_target; }
+
+void set_overhead_target(double fraction) {
+  if (!(fraction > 0.0 && fraction <= 1.0))
+    throw std::invalid_argument("ouro::gc::set_overhead_target: the fraction must be in (0, 1], got " +
+                                std::to_string(fraction));
+  detail::heap_for_api().inc.overhead_target = fraction;
+}
+double get_overhead_target() { return detail::heap_for_api().inc.overhead_target; }
+
 void set_finalizer_policy(FinalizerPolicy p) {
   if (p != FinalizerPolicy::pep442 && p != FinalizerPolicy::legacy)
     throw std::invalid_argument("ouro::gc::set_finalizer_policy: unknown policy");
@@ -262,6 +320,33 @@ void set_finalizer_policy(FinalizerPolicy p) {
 FinalizerPolicy get_finalizer_policy() { return detail::heap_for_api().policy; }
 
 }  // namespace ouro::gc
+
+namespace ouro::detail {
+
+ScheduleProbe schedule_probe() {
+  Heap& h = heap_for_api();
+  ScheduleProbe p;
+  p.young = h.inc.last_young;
+  p.increment = h.inc.last_increment;
+  p.seeds = h.inc.last_seeds;
+  p.cut = h.inc.last_cut;
+  p.young_threshold = h.threshold[0];
+  p.young_target = h.inc.young_target;
+  p.young_ceiling = h.young_ceiling();
+  p.seeds_budget = h.inc.seeds_budget;
+  p.closure_cap = h.closure_cap();
+  p.pause_budget = h.pause_budget();
+  p.unscanned = h.incremental() ? h.table(h.inc.unscanned).size() : 0;
+  return p;
+}
+
+void fix_pacer_cost(double ns_per_object) {
+  Heap& h = heap_for_api();
+  h.inc.cost_fixed = ns_per_object > 0;
+  if (ns_per_object > 0) h.inc.ns_per_object = ns_per_object;
+}
+
+}  // namespace ouro::detail
 
 namespace ouro {
 

@@ -137,7 +137,7 @@ std::uint16_t split_young_set(Heap& h, int g, Table old, std::uint32_t n_set) {
   const std::uint32_t made_meanwhile = young.size() - n_set;
   const Marks marks(h);
   const bool ahead = young.size() >= kPrefetchFrom;
-  const bool into_gen2 = old == Table::gen2;
+  const bool into_gen2 = old == Table::gen2 && !h.incremental();  // the incremental schedule has no 25% rule
   std::size_t newly_pending = 0;
   std::uint16_t garbage_flags = 0;
   {

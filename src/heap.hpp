@@ -5,7 +5,9 @@
 // heap is made and torn down a layer above (thread_heap.cpp).
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <iosfwd>
@@ -50,6 +52,47 @@ inline void prefetch_ahead(Object* const* objects, std::uint32_t i, std::uint32_
   if (i + kPrefetchDistance < n) prefetch(objects[i + kPrefetchDistance]);
 }
 
+// The incremental schedule's state (docs/design/incremental.md): which half
+// of the old generation the current pass has still to visit, and the
+// pacer's measurements and decisions.
+struct IncrementalState {
+  gc::Schedule schedule = gc::Schedule::generational;
+  // The old generation is gen1 and gen2; `unscanned` is the half the current
+  // pass has still to visit, the other one what it has visited. The roles
+  // swap when `unscanned` is empty: no object is relabelled.
+  Table unscanned = Table::gen2;
+  Table scanned() const noexcept { return unscanned == Table::gen1 ? Table::gen2 : Table::gen1; }
+
+  std::chrono::microseconds pause_target{1000};
+  double overhead_target = 0.10;
+
+  // The pacer (triggers.cpp, pace_after).
+  double ns_per_object = 50.0;       // the collector's measured cost of one object of a working set
+  bool cost_fixed = false;           // tests fix the cost model (detail::fix_pacer_cost): no timing
+  std::size_t young_floor = 700;     // set_threshold(gen0): the least young set the pacer aims at
+  std::size_t young_target = 700;    // the young set the pacer aims at, in [young_floor, young_ceiling()]
+  std::uint32_t seeds_budget = 256;  // an increment takes seeds until it holds this many objects
+  std::uint32_t cap_scale = 1;       // the closure cap's multiplier: doubles after a pass that cut a closure
+  bool pass_cut = false;             // the current pass cut some seed's closure at the cap
+  double last_end = 0;      // the thread's CPU time when the last automatic collection ended (0: none yet)
+  double last_seconds = 0;  // the last collection's CPU time (callbacks left out)
+
+  // The last automatic collection's work, in objects (for tests and stats).
+  std::size_t last_young = 0;
+  std::size_t last_increment = 0;
+  std::size_t last_seeds = 0;
+  std::size_t last_promoted = 0;  // young survivors the last automatic collection promoted
+  bool last_cut = false;
+};
+
+// The fewest objects the pause budget allows (however small the pause
+// target), and the fewest objects an increment takes as seeds.
+inline constexpr std::uint32_t kMinIncrement = 256;
+inline constexpr std::uint32_t kMinSeeds = kMinIncrement / 4;
+// The part of the pause target the pacer plans for: the cost per object
+// varies from one collection to the next (garbage found runs destructors).
+inline constexpr double kPauseMargin = 0.75;
+
 // id, count, tables and the collection trigger are in HeapCore
 // (ouro/detail/heap_core.hpp), where make<T>() reads them inline.
 struct Heap : HeapCore {
@@ -80,6 +123,24 @@ struct Heap : HeapCore {
   std::size_t next_callback_id = 1;
   gc::FinalizerPolicy policy = gc::FinalizerPolicy::pep442;
   UnraisableHook unraisable;
+  IncrementalState inc;
+  bool incremental() const noexcept { return inc.schedule == gc::Schedule::incremental; }
+  bool young_deaths_only = false;  // the incremental schedule's count[0] (forget_dying)
+  // Objects the pause target allows in one automatic collection.
+  std::uint32_t pause_budget() const noexcept {
+    double n = kPauseMargin * static_cast<double>(inc.pause_target.count()) * 1000.0 / inc.ns_per_object;
+    if (n < kMinIncrement) return kMinIncrement;
+    return n > 1e9 ? 1000000000u : static_cast<std::uint32_t>(n);
+  }
+  // The most objects one seed's closure may add to an increment: a quarter
+  // of the pause budget (the young set takes up to half, the seeds a
+  // quarter), times the scale a pass that cut a closure doubles.
+  std::uint32_t closure_cap() const noexcept {
+    std::uint64_t cap = std::uint64_t{pause_budget() / 4} * inc.cap_scale;
+    return cap > 2000000000u ? 2000000000u : static_cast<std::uint32_t>(std::max<std::uint64_t>(cap, kMinSeeds));
+  }
+  // The young threshold's ceiling: a young set the pause allows.
+  std::size_t young_ceiling() const noexcept { return std::max<std::size_t>(inc.young_floor, pause_budget() / 2); }
 
   // Weak lists of this heap's objects that have weak references (weak_references.cpp).
   WeakLists weak_lists;
@@ -153,8 +214,13 @@ struct Heap : HeapCore {
   }
   // Bookkeeping for a tracked object that is about to be freed.
   void forget_dying(Object* o) noexcept {
+    // Under the incremental schedule count[0] is the young set's size: only
+    // young deaths take from it (an old object's death would let the young
+    // set grow past the pacer's target in a program whose old objects die
+    // by refcount as fast as new ones are made).
+    const bool counted = table_of(*o) == Table::gen0 || !young_deaths_only;
     unlink(o);
-    if (count[0] > 0) --count[0];
+    if (counted && count[0] > 0) --count[0];
     if (has(*o, kPending)) {
       unset(*o, kPending);
       if (long_lived_pending > 0) --long_lived_pending;

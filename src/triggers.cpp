@@ -5,6 +5,9 @@
 // (gc_module.cpp) call it.
 #include "triggers.hpp"
 
+#include <algorithm>
+#include <time.h>
+
 #include <chrono>
 #include <exception>
 
@@ -16,6 +19,18 @@ namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// The calling thread's CPU time: the pacer's clock, so that time the
+// thread spent preempted counts neither as the collector's nor as the
+// program's.
+double thread_seconds() noexcept {
+#if defined(CLOCK_THREAD_CPUTIME_ID)
+  timespec ts{};
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+#endif
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
@@ -42,6 +57,7 @@ void invoke_callbacks(Heap& h, gc::Phase phase, const gc::CollectionInfo& info) 
 std::size_t collect_with_callbacks(Heap& h, int g) {
   invoke_callbacks(h, gc::Phase::start, gc::CollectionInfo{g, 0, 0, 0.0});
   auto t0 = std::chrono::steady_clock::now();
+  const double cpu0 = h.incremental() ? thread_seconds() : 0.0;
   CollectionResult r;
   try {
     r = collect_generations(h, g);
@@ -52,9 +68,55 @@ std::size_t collect_with_callbacks(Heap& h, int g) {
     invoke_callbacks(h, gc::Phase::stop, gc::CollectionInfo{g, 0, 0, seconds_since(t0)});
     throw;
   }
-  invoke_callbacks(h, gc::Phase::stop, gc::CollectionInfo{g, r.collected, r.uncollectable, seconds_since(t0)});
+  const double seconds = seconds_since(t0);
+  if (h.incremental()) h.inc.last_seconds = thread_seconds() - cpu0;
+  invoke_callbacks(h, gc::Phase::stop, gc::CollectionInfo{g, r.collected, r.uncollectable, seconds});
   return r.collected + r.uncollectable;
 }
+
+namespace {
+
+// The pacer of the incremental schedule, after each automatic collection
+// (docs/design/incremental.md, "The pacer"): the cost per object from what
+// the collection measured, then the spacing of collections (the young
+// threshold) and the size of the next increment.
+void pace_after(Heap& h, double collector_seconds, double mutator_seconds, std::size_t found) {
+  IncrementalState& s = h.inc;
+  const double work = static_cast<double>(s.last_young + s.last_increment);
+  if (!s.cost_fixed && work >= 1024) {
+    // Up at once, down slowly: a collection that found garbage (destructors
+    // run) costs more per object, and the next one must still fit.
+    double ns = std::clamp(collector_seconds * 1e9 / work, 1.0, 100000.0);
+    s.ns_per_object = ns > s.ns_per_object ? ns : 0.9 * s.ns_per_object + 0.1 * ns;
+  }
+  const double o = s.overhead_target;
+  const bool over = mutator_seconds > 0 && collector_seconds > o * (collector_seconds + mutator_seconds);
+  std::size_t y = std::max<std::size_t>(s.young_target, 1);
+  if (found == 0 || over)
+    y = std::min(y * 2, h.young_ceiling());  // nothing found, or over the share: rarer
+  else
+    y = std::max(y / 2, s.young_floor);  // garbage found within the share: more frequent
+  s.young_target = std::clamp(y, s.young_floor, h.young_ceiling());
+  if (h.threshold[0] != 0) {  // 0: automatic collection is off
+    h.threshold[0] = s.young_target;
+    h.sync_trigger();
+  }
+
+  // The next increment: the collector's share of the time the mutator ran,
+  // less the young set, within [floor, a quarter of the pause budget] (the
+  // young set takes at most half, the closure cap a quarter); the floor
+  // keeps a pass over n old objects within n / kMinSeeds collections, and
+  // within 64 when the pause allows.
+  const double quarter = static_cast<double>(h.pause_budget() / 4);
+  const double old = static_cast<double>(h.table(Table::gen1).size() + h.table(Table::gen2).size());
+  const double floor = std::min(quarter, std::max<double>(kMinSeeds, old / 64));
+  const double share = o >= 1 ? quarter
+                              : mutator_seconds * 1e9 / s.ns_per_object * o / (1 - o) -
+                                    static_cast<double>(h.threshold[0]);
+  s.seeds_budget = static_cast<std::uint32_t>(std::clamp(share, floor, quarter));
+}
+
+}  // namespace
 
 void collect_automatically(Heap& h) {
   struct Collecting {
@@ -64,6 +126,14 @@ void collect_automatically(Heap& h) {
     Collecting(const Collecting&) = delete;
     Collecting& operator=(const Collecting&) = delete;
   } scope(h);
+  if (h.incremental()) {
+    const double start = thread_seconds();
+    const double mutator = h.inc.last_end == 0 ? 0.0 : start - h.inc.last_end;
+    const std::size_t found = collect_with_callbacks(h, 1);
+    pace_after(h, h.inc.last_seconds, mutator, found);
+    h.inc.last_end = thread_seconds();
+    return;
+  }
   for (int g = kGenerations - 1; g >= 0; --g) {
     auto i = static_cast<std::size_t>(g);
     if (h.count[i] <= h.threshold[i]) continue;

@@ -78,6 +78,9 @@ void verify_heap(const Heap& h, const VerifyAt& at) noexcept {
       if (has(*o, kPending)) ++pending;
     }
   }
+  if (h.incremental() && pending != 0) broken(at, "an object is marked pending under the incremental schedule");
+  if (h.incremental() && h.inc.unscanned != Table::gen1 && h.inc.unscanned != Table::gen2)
+    broken(at, "the incremental schedule's unvisited half is not gen1 or gen2");
   if (at.pending_tallied && pending != h.long_lived_pending) {
     static char what[160];
     std::snprintf(what, sizeof what, "%zu objects are marked pending, the heap counts %zu", pending,

@@ -28,7 +28,9 @@ struct VerifyAt {
 //     and whose table bits name that table (except `relabelling`);
 //   * exactly the objects of `unreachable` and `uncollectable` are guarded;
 //   * the objects marked pending are all in gen2 or in a collection's
-//     guarded tables, and there are long_lived_pending of them.
+//     guarded tables, and there are long_lived_pending of them;
+//   * under the incremental schedule no object is pending, and the
+//     unvisited half of the old generation is gen1 or gen2.
 // (count[0] has no such check: a make<T>() in progress, nested in a
 // constructor or not, has counted its object before placing it.)
 void verify_heap(const Heap& h, const VerifyAt& at) noexcept;

@@ -95,6 +95,46 @@ void binary_trees(int depth) {
   report("binary_trees", "boehm", made, t, "collections=" + std::to_string(GC_get_gc_no()));
 }
 
+// GCBench as Boehm wrote it for his collector: GC_MALLOC nodes, the array
+// from GC_MALLOC_ATOMIC, dropping a tree is forgetting it.
+struct BenchNode {
+  BenchNode* left;
+  BenchNode* right;
+  int i, j;
+};
+BenchNode* new_bench_node() { return static_cast<BenchNode*>(GC_MALLOC(sizeof(BenchNode))); }
+
+void populate(int depth, BenchNode* node) {
+  if (depth <= 0) return;
+  node->left = new_bench_node();
+  node->right = new_bench_node();
+  populate(depth - 1, node->left);
+  populate(depth - 1, node->right);
+}
+
+BenchNode* make_bench_tree(int depth) {
+  BenchNode* n = new_bench_node();
+  if (depth > 0) {
+    n->left = make_bench_tree(depth - 1);
+    n->right = make_bench_tree(depth - 1);
+  }
+  return n;
+}
+
+void gcbench(int stretch, int long_lived) {
+  double t0 = now();
+  long long made = compare::gcbench(
+      stretch, long_lived,
+      [](int d) {
+        BenchNode* n = new_bench_node();
+        populate(d, n);
+        return n;
+      },
+      [](int d) { return make_bench_tree(d); }, [](BenchNode*& t) { t = nullptr; },
+      [](long long n) { return static_cast<double*>(GC_MALLOC_ATOMIC(static_cast<std::size_t>(n) * sizeof(double))); });
+  report("gcbench", "boehm", made, now() - t0, "collections=" + std::to_string(GC_get_gc_no()));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -104,6 +144,7 @@ int main(int argc, char** argv) {
   if (w == "cycles_collect") cycles_collect(args.a, args.b);
   else if (w.rfind("live_traversal.", 0) == 0) live_traversal(w, static_cast<int>(args.a));
   else if (w == "binary_trees") binary_trees(static_cast<int>(args.a));
+  else if (w == "gcbench") gcbench(static_cast<int>(args.a), static_cast<int>(args.b));
   else return 3;
   return 0;
 }

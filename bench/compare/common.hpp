@@ -84,6 +84,8 @@ inline double percentile(std::vector<double> v, double q) {
 //   pipeline                      N C      N graphs of kGraphSize objects with a cycle each,
 //                                          from one producer to C consumers
 //   shared_walk                   N R      R readers walk a tree of N nodes kWalks times each
+//   gcbench                       S L      stretch tree depth S, long-lived depth L
+//   big_heap                      N C      N live objects, then C small structures of churn
 struct Args {
   std::string workload;
   long long a = 0;
@@ -230,6 +232,48 @@ inline double readers_walk(int readers, const std::function<void()>& walk) {
     });
   for (std::thread& t : threads) t.join();
   return now() - t0;
+}
+
+// Boehm's GCBench (Ellis, Kovac, Boehm), its C++ shape: a stretch tree of
+// depth `stretch`, a long-lived tree of depth `long_lived` made top-down,
+// an array of 500,000 doubles that stays live, then for depths 4, 6, ...,
+// 16 as many trees as make twice the stretch tree's nodes, top-down
+// (a node, then populate(depth, node)) and bottom-up (make_tree(depth)).
+// fresh_populated(d) returns a new node populated to depth d. Returns the
+// number of nodes made.
+inline long long gcbench_tree_size(int depth) { return (1LL << (depth + 1)) - 1; }
+
+template <class FreshPopulated, class MakeTree, class Drop, class MakeArray>
+long long gcbench(int stretch, int long_lived, FreshPopulated fresh_populated, MakeTree make_tree, Drop drop,
+                  MakeArray make_array) {
+  constexpr int kMinTreeDepth = 4;
+  constexpr int kMaxTreeDepth = 16;
+  constexpr long long kArraySize = 500000;
+  long long made = 0;
+  {
+    auto t = make_tree(stretch);
+    made += gcbench_tree_size(stretch);
+    drop(t);
+  }
+  auto long_lived_tree = fresh_populated(long_lived);
+  made += gcbench_tree_size(long_lived);
+  double* array = make_array(kArraySize);
+  for (long long i = 0; i < kArraySize / 2; ++i) array[i] = 1.0 / static_cast<double>(i + 1);
+  for (int d = kMinTreeDepth; d <= kMaxTreeDepth; d += 2) {
+    const long long iterations = 2 * gcbench_tree_size(stretch) / gcbench_tree_size(d);
+    for (long long i = 0; i < iterations; ++i) {
+      auto t = fresh_populated(d);
+      drop(t);
+    }
+    for (long long i = 0; i < iterations; ++i) {
+      auto t = make_tree(d);
+      drop(t);
+    }
+    made += 2 * iterations * gcbench_tree_size(d);
+  }
+  if (array[1000] != 1.0 / 1001.0) std::fprintf(stderr, "gcbench: the array was not kept\n");
+  drop(long_lived_tree);
+  return made;
 }
 
 }  // namespace compare

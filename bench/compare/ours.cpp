@@ -1,8 +1,12 @@
 // ours.cpp — the comparison workloads on ouroboros (see common.hpp for the
-// shapes). impl=ours runs with the collector enabled as shipped; for
-// binary_trees, impl=ours_nogc runs the same with gc::disable().
+// shapes). impl=ours runs with the collector enabled as shipped (the
+// generational schedule); a workload name ending in _inc runs it under
+// gc::Schedule::incremental (impl=ours_inc); for binary_trees,
+// impl=ours_nogc runs the same with gc::disable(); for gcbench,
+// impl=ours_untracked uses nodes without traverse() (refcounting only).
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <ouro/ouro.hpp>
@@ -26,6 +30,8 @@ struct TreeNode : ouro::Object {
   ouro::Ref<TreeNode> left, right;
   void traverse(ouro::Visitor& v) override { v(left, right); }
 };
+
+const char* g_impl = "ours";  // "ours_inc" under the incremental schedule
 
 std::string collections() {
   auto s = ouro::gc::get_stats();
@@ -80,7 +86,7 @@ void live_traversal(const std::string& workload, int depth) {
     ouro::gc::collect();
     times.push_back(now() - t0);
   }
-  report(workload.c_str(), "ours", compare::tree_nodes(depth), compare::median(times));
+  report(workload.c_str(), g_impl, compare::tree_nodes(depth), compare::median(times));
 }
 
 long long check(const ouro::Ref<TreeNode>& t) {
@@ -133,7 +139,7 @@ void binary_trees(int depth, bool gc) {
       depth, [](int d) { return tree_parent_first(d); }, [](const ouro::Ref<TreeNode>& t) { return check(t); },
       [](ouro::Ref<TreeNode>& t) { t.reset(); });
   double t = now() - t0;
-  report("binary_trees", gc ? "ours" : "ours_nogc", made, t, collections() + " " + gc_time.str());
+  report("binary_trees", gc ? g_impl : "ours_nogc", made, t, collections() + " " + gc_time.str());
 }
 
 void refcount_ops(long long n) {
@@ -190,7 +196,131 @@ void young_pause(long long n) {
                 wall[0].size(), compare::percentile(wall[0], 0.99) * 1e6, wall[1].size(),
                 compare::percentile(wall[1], 0.99) * 1e6, wall[2].size(), worst(wall[2]) * 1e3,
                 compare::percentile(cpu[0], 0.99) * 1e6, compare::percentile(cpu[1], 0.99) * 1e6, worst(cpu[2]) * 1e3, t);
-  report("young_pause", "ours", n, total, extra);
+  report("young_pause", g_impl, n, total, extra);
+}
+
+// GCBench's node: two children and two ints; tracked, or (impl
+// ours_untracked) without traverse(), refcounted only: its Refs are declared
+// Unreported, which says that no cycle passes through them (checked builds
+// refuse a type that holds plain Refs and does not visit them).
+struct BenchNode : ouro::Object {
+  ouro::Ref<BenchNode> left, right;
+  int i = 0, j = 0;
+  void traverse(ouro::Visitor& v) override { v(left, right); }
+};
+struct UntrackedBenchNode : ouro::Object {
+  ouro::Unreported<ouro::Ref<UntrackedBenchNode>> left, right;
+  int i = 0, j = 0;
+};
+
+template <class N>
+void populate(int depth, N* node) {
+  if (depth <= 0) return;
+  node->left = ouro::make<N>();
+  node->right = ouro::make<N>();
+  populate(depth - 1, node->left.get());
+  populate(depth - 1, node->right.get());
+}
+
+template <class N>
+ouro::Ref<N> make_bench_tree(int depth) {
+  auto n = ouro::make<N>();
+  if (depth > 0) {
+    n->left = make_bench_tree<N>(depth - 1);
+    n->right = make_bench_tree<N>(depth - 1);
+  }
+  return n;
+}
+
+template <class N>
+long long gcbench_with(int stretch, int long_lived) {
+  std::vector<double> array;
+  return compare::gcbench(
+      stretch, long_lived,
+      [](int d) {
+        auto n = ouro::make<N>();
+        populate(d, n.get());
+        return n;
+      },
+      [](int d) { return make_bench_tree<N>(d); }, [](ouro::Ref<N>& t) { t.reset(); },
+      [&](long long n) {
+        array.resize(static_cast<std::size_t>(n));
+        return array.data();
+      });
+}
+
+void gcbench(int stretch, int long_lived, bool tracked) {
+  TimePerGeneration gc_time;
+  double t0 = now();
+  long long made = tracked ? gcbench_with<BenchNode>(stretch, long_lived) : gcbench_with<UntrackedBenchNode>(stretch, long_lived);
+  double t = now() - t0;
+  report("gcbench", tracked ? g_impl : "ours_untracked", made, t, collections() + " " + gc_time.str());
+}
+
+// A big live heap, then a long steady churn: `live` tracked objects as
+// rings of 4 (each ring held from a std::vector), then `churn` small
+// structures, alternately a 3-node ring and a 3-node chain, each stored in
+// a random slot of a 100,000-slot buffer (so the one it replaces becomes
+// garbage, often after it reached the old generation). Every automatic
+// collection's pause (start to stop callback) is recorded in the thread's
+// CPU time (a shared machine's preemption left out; wall time's worst is
+// reported too): worst and p99 over the whole run and over the churn
+// alone, and the collector's total.
+void big_heap(long long live, long long churn) {
+  std::vector<double> pauses, churn_pauses;
+  double worst_wall = 0;
+  bool churning = false;
+  double started = 0, started_wall = 0;
+  ouro::gc::add_callback([&](ouro::gc::Phase phase, const ouro::gc::CollectionInfo&) {
+    if (phase == ouro::gc::Phase::start) {
+      started_wall = now();
+      started = compare::thread_cpu();
+      return;
+    }
+    double p = compare::thread_cpu() - started;
+    worst_wall = std::max(worst_wall, now() - started_wall);
+    pauses.push_back(p);
+    if (churning) churn_pauses.push_back(p);
+  });
+  double t0 = now();
+  std::vector<ouro::Ref<Node>> rings;
+  rings.reserve(static_cast<std::size_t>(live / 4));
+  for (long long i = 0; i < live / 4; ++i) {
+    auto head = ouro::make<Node>();
+    Node* tail = head.get();
+    for (int k = 1; k < 4; ++k) {
+      tail->next = ouro::make<Node>();
+      tail = tail->next.get();
+    }
+    tail->next = head;
+    rings.push_back(std::move(head));
+  }
+  const double built = now() - t0;
+  churning = true;
+  constexpr std::size_t kSlots = 100000;
+  std::vector<ouro::Ref<Node>> slots(kSlots);
+  std::uint64_t x = 88172645463325252ull;  // xorshift: the same slots in every run
+  for (long long i = 0; i < churn; ++i) {
+    auto head = ouro::make<Node>();
+    head->next = ouro::make<Node>();
+    head->next->next = ouro::make<Node>();
+    if (i % 2 == 0) head->next->next->next = head;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    slots[x % kSlots] = std::move(head);
+  }
+  double t = now() - t0;
+  double total = 0;
+  for (double p : pauses) total += p;
+  auto worst = [](const std::vector<double>& v) { return v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()); };
+  char extra[400];
+  std::snprintf(extra, sizeof extra,
+                "collections=%zu worst_ms=%.3f p99_ms=%.3f churn_worst_ms=%.3f churn_p99_ms=%.3f gc_total_s=%.3f "
+                "build_s=%.3f worst_wall_ms=%.3f",
+                pauses.size(), worst(pauses) * 1e3, compare::percentile(pauses, 0.99) * 1e3, worst(churn_pauses) * 1e3,
+                compare::percentile(churn_pauses, 0.99) * 1e3, total, built, worst_wall * 1e3);
+  report("big_heap", g_impl, live, t, extra);
 }
 
 // --- threads: send and share ------------------------------------------------
@@ -285,7 +415,12 @@ void shared_walk(int depth, int readers) {
 
 int main(int argc, char** argv) {
   compare::Args args = compare::parse(argc, argv);
-  const std::string& w = args.workload;
+  std::string w = args.workload;
+  if (w.size() > 4 && w.compare(w.size() - 4, 4, "_inc") == 0) {
+    w.resize(w.size() - 4);
+    ouro::gc::set_schedule(ouro::gc::Schedule::incremental);
+    g_impl = "ours_inc";
+  }
   if (w == "cycles_collect") cycles_collect(args.a, args.b);
   else if (w.rfind("live_traversal.", 0) == 0) live_traversal(w, static_cast<int>(args.a));
   else if (w == "binary_trees") binary_trees(static_cast<int>(args.a), true);
@@ -296,6 +431,9 @@ int main(int argc, char** argv) {
   else if (w == "pipeline_copy") pipeline(args.a, static_cast<int>(args.b), true);
   else if (w == "send_receive") send_receive(static_cast<int>(args.a), static_cast<int>(args.b));
   else if (w == "shared_walk") shared_walk(static_cast<int>(args.a), static_cast<int>(args.b));
+  else if (w == "gcbench") gcbench(static_cast<int>(args.a), static_cast<int>(args.b), true);
+  else if (w == "gcbench_untracked") gcbench(static_cast<int>(args.a), static_cast<int>(args.b), false);
+  else if (w == "big_heap") big_heap(args.a, args.b);
   else return 2;
   return 0;
 }

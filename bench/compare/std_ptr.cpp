@@ -70,6 +70,61 @@ void binary_trees(int depth, bool unique) {
   report("binary_trees", unique ? "unique_ptr" : "shared_ptr", made, now() - t0);
 }
 
+// GCBench's node: two children and two ints.
+template <template <class> class Ptr>
+struct BenchNode {
+  Ptr<BenchNode> left, right;
+  int i = 0, j = 0;
+};
+
+template <template <class> class Ptr, class MakeNode>
+void populate(int depth, BenchNode<Ptr>* node, MakeNode make_node) {
+  if (depth <= 0) return;
+  node->left = make_node();
+  node->right = make_node();
+  populate(depth - 1, node->left.get(), make_node);
+  populate(depth - 1, node->right.get(), make_node);
+}
+
+template <template <class> class Ptr, class MakeNode>
+Ptr<BenchNode<Ptr>> make_tree(int depth, MakeNode make_node) {
+  auto n = make_node();
+  if (depth > 0) {
+    n->left = make_tree<Ptr>(depth - 1, make_node);
+    n->right = make_tree<Ptr>(depth - 1, make_node);
+  }
+  return n;
+}
+
+template <class T>
+using Shared = std::shared_ptr<T>;
+template <class T>
+using Unique = std::unique_ptr<T>;
+
+template <template <class> class Ptr, class MakeNode>
+long long gcbench_with(int stretch, int long_lived, MakeNode make_node) {
+  std::unique_ptr<double[]> array;
+  return compare::gcbench(
+      stretch, long_lived,
+      [&](int d) {
+        auto n = make_node();
+        populate<Ptr>(d, n.get(), make_node);
+        return n;
+      },
+      [&](int d) { return make_tree<Ptr>(d, make_node); }, [](auto& t) { t.reset(); },
+      [&](long long n) {
+        array = std::make_unique<double[]>(static_cast<std::size_t>(n));
+        return array.get();
+      });
+}
+
+void gcbench(int stretch, int long_lived, bool unique) {
+  double t0 = now();
+  long long made = unique ? gcbench_with<Unique>(stretch, long_lived, [] { return std::make_unique<BenchNode<Unique>>(); })
+                          : gcbench_with<Shared>(stretch, long_lived, [] { return std::make_shared<BenchNode<Shared>>(); });
+  report("gcbench", unique ? "unique_ptr" : "shared_ptr", made, now() - t0);
+}
+
 void refcount_ops(long long n) {
   auto r = std::make_shared<SharedNode>();
   double t0 = now();
@@ -134,6 +189,7 @@ int main(int argc, char** argv) {
   else if (args.workload == "refcount_ops" && !unique) refcount_ops(args.a);
   else if (args.workload == "pipeline" && !unique) pipeline(args.a, static_cast<int>(args.b));
   else if (args.workload == "shared_walk" && !unique) shared_walk(static_cast<int>(args.a), static_cast<int>(args.b));
+  else if (args.workload == "gcbench") gcbench(static_cast<int>(args.a), static_cast<int>(args.b), unique);
   else return 3;  // not meaningful for this implementation
   return 0;
 }

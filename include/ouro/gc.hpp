@@ -7,9 +7,12 @@
 //
 // The numbers follow CPython 3.11: three generations (700/10/10), the 25%
 // rule for full collections, get_count(), get_stats(), the DEBUG_* text.
+// set_schedule(Schedule::incremental) trades them for a young generation
+// and an old one collected in increments (see Schedule below).
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <iosfwd>
@@ -118,6 +121,51 @@ bool remove_callback(std::size_t id);
 void freeze();
 void unfreeze();
 std::size_t get_freeze_count();
+
+// The schedule of automatic collections (per heap, like every setting here).
+//
+// generational (default): CPython 3.11's three generations and thresholds.
+//
+// incremental: a young generation (gen0), collected by allocation count, and
+// one old generation collected a piece at a time: every automatic collection
+// is the young generation plus one increment of the old one, sized by the
+// pacer below (docs/design/incremental.md). Its two halves are reported as
+// generations 1 and 2: get_objects(1) lists the old objects the current
+// pass over the old generation has still to visit, get_objects(2) those it
+// has visited (young survivors join those). Every garbage group of the old
+// generation whose objects reach at most an increment's closure cap there is
+// found within one pass; larger ones by a longer increment of a later pass,
+// whose length is proportional to what that group reaches, never to the
+// heap. collect() is still a full collection, collect(0) the young
+// generation, collect(1) one automatic collection (young plus an increment).
+// get_count(): {the young generation's size (allocations minus deaths of
+// young objects since the last collection), young collections in the
+// current pass, passes since the last full collection}; get_stats(): young collections, increments, full
+// collections. get_threshold().gen0 is the pacer's current young threshold;
+// set_threshold(gen0) sets its floor (0 still disables automatic
+// collection); gen1 and gen2 are kept for the generational schedule.
+// Finalizers, weak references and callbacks behave as under generational;
+// a callback sees generation 1 for an automatic collection.
+//
+// set_schedule from inside a collection (a finalizer, a weak-reference or gc
+// callback, a destructor it runs) throws std::logic_error: the collection
+// in progress keeps the schedule it started with.
+enum class Schedule { generational, incremental };
+void set_schedule(Schedule s);
+Schedule get_schedule();
+
+// The pacer of the incremental schedule: each automatic collection is sized
+// to take at most the pause target (default 1 ms) at the collector's
+// measured cost per object, and collections are spaced so that the
+// collector's share of the thread's time stays near the overhead target
+// (default 0.10). A run of collections that find nothing makes the next ones
+// rarer, collections that find garbage more frequent. Both throw
+// std::invalid_argument for a target <= 0 (or a fraction above 1). They are
+// kept under the generational schedule, which does not use them.
+void set_pause_target(std::chrono::microseconds t);
+std::chrono::microseconds get_pause_target();
+void set_overhead_target(double fraction);
+double get_overhead_target();
 
 // pep442 (default): garbage cycles with finalizers are finalized, once each,
 // then reclaimed unless resurrected. legacy: Python 2's rule, such cycles

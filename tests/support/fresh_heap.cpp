@@ -3,17 +3,41 @@
 #include <pthread.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <system_error>
 #include <thread>
 #include <utility>
 
+#include <ouro/gc.hpp>
+
 namespace ouro_test {
+
+bool incremental_under_test() {
+  static const bool incremental = [] {
+    const char* s = std::getenv("OURO_TEST_SCHEDULE");
+    return s != nullptr && std::strcmp(s, "incremental") == 0;
+  }();
+  return incremental;
+}
+
+namespace {
+
+void use_the_schedule_under_test() {
+  if (incremental_under_test()) ouro::gc::set_schedule(ouro::gc::Schedule::incremental);
+}
+
+// The main thread's heap, for the tests that run on it.
+const bool g_main_thread_scheduled = (use_the_schedule_under_test(), true);
+
+}  // namespace
 
 void in_fresh_heap(std::function<void()> body) {
   std::exception_ptr error;
   std::thread worker([&] {
     try {
+      use_the_schedule_under_test();
       body();
     } catch (...) {
       error = std::current_exception();

@@ -32,7 +32,17 @@ namespace ouro_test {
 
 // Runs `body` on a new std::thread (so with a new heap, default settings) and
 // waits for it; rethrows whatever exception escaped `body`.
+//
+// OURO_TEST_SCHEDULE=incremental in the environment runs the whole test
+// binary under gc::Schedule::incremental: every fresh heap, and the main
+// thread's, switch to it before the body runs (ctest runs the behaviour
+// suites a second time that way). The default settings above are then the
+// incremental schedule's; tests that check the generational schedule's own
+// numbers ask incremental_under_test() and skip.
 void in_fresh_heap(std::function<void()> body);
+
+// True when OURO_TEST_SCHEDULE=incremental.
+bool incremental_under_test();
 
 // Like in_fresh_heap(), on a thread whose stack is exactly `stack_bytes`
 // (rounded up to the page size by the system): pthread_attr_setstacksize,
