@@ -522,24 +522,48 @@ CollectionResult collect_increment(Heap& h) {
   return collect_guarded_garbage(h, scanned, gathered.flags);
 }
 
-// One automatic collection of the incremental schedule (collect(1)).
+// How many objects of a young set of n the young collection examines: all
+// of them while the pacer aims at a young set the pause allows examining
+// whole (the set at the trigger may be a little larger than the target).
+std::uint32_t young_examined(const Heap& h, std::size_t n) {
+  if (n <= h.young_examined_all() || h.inc.young_target <= h.young_examined_all())
+    return static_cast<std::uint32_t>(n);
+  return static_cast<std::uint32_t>(h.young_examined_in_part());
+}
+
+// One automatic collection of the incremental schedule (collect(1)): the
+// young set (in part, when it is larger than the pause allows), then one
+// increment of the old generation.
 CollectionResult collect_young_and_increment(Heap& h) {
   const bool announce = (h.debug & gc::DEBUG_STATS) != 0;
   if (announce) print_collecting(h, 1);
-  auto t0 = std::chrono::steady_clock::now();
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  IncrementalState& s = h.inc;
+  const std::size_t young_set = h.table(Table::gen0).size();
+  const std::uint32_t examined = young_examined(h, young_set);
+  // Without room to move them, the whole young set is examined.
+  s.last_unexamined = try_promote_unexamined(h, s.scanned(), examined) ? young_set - examined : 0;
+  const auto t1 = Clock::now();
   const std::size_t young = h.table(Table::gen0).size();
   const std::size_t old_before = h.table(Table::gen1).size() + h.table(Table::gen2).size();
   CollectionResult result = collect_set(h, 0, false);
   const std::size_t old_after = h.table(Table::gen1).size() + h.table(Table::gen2).size();
-  h.inc.last_promoted = old_after > old_before ? old_after - old_before : 0;
-  h.inc.last_young = young;
-  h.inc.last_increment = h.inc.last_seeds = 0;
-  h.inc.last_cut = false;
+  s.last_promoted = old_after > old_before ? old_after - old_before : 0;
+  s.last_young = young;
+  s.last_increment = s.last_seeds = 0;
+  s.last_cut = false;
   OURO_VERIFY_HEAP(h, "before an increment", Table::none, false);
+  const auto t2 = Clock::now();
   CollectionResult found = collect_increment(h);
+  s.last_increment_found = found.collected + found.uncollectable;
   h.table(Table::unreachable).shrink();
   h.table(Table::uncollectable).shrink();
   OURO_VERIFY_HEAP(h, "after an increment", Table::none, false);
+  const auto t3 = Clock::now();
+  s.last_promote_wall = std::chrono::duration<double>(t1 - t0).count();
+  s.last_young_wall = std::chrono::duration<double>(t2 - t1).count();
+  s.last_increment_wall = std::chrono::duration<double>(t3 - t2).count();
   gc::GenerationStats& stats = h.stats[1];
   ++stats.collections;
   stats.collected += found.collected;

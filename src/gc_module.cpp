@@ -327,6 +327,7 @@ ScheduleProbe schedule_probe() {
   Heap& h = heap_for_api();
   ScheduleProbe p;
   p.young = h.inc.last_young;
+  p.unexamined = h.inc.last_unexamined;
   p.increment = h.inc.last_increment;
   p.seeds = h.inc.last_seeds;
   p.cut = h.inc.last_cut;
@@ -343,7 +344,10 @@ ScheduleProbe schedule_probe() {
 void fix_pacer_cost(double ns_per_object) {
   Heap& h = heap_for_api();
   h.inc.cost_fixed = ns_per_object > 0;
-  if (ns_per_object > 0) h.inc.ns_per_object = ns_per_object;
+  if (ns_per_object > 0) {
+    h.inc.ns_per_young = h.inc.ns_per_increment = ns_per_object;
+    h.inc.ns_per_promoted = ns_per_object / 4;
+  }
 }
 
 }  // namespace ouro::detail

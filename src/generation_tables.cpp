@@ -269,6 +269,27 @@ std::uint16_t take_piece(Heap& h, Table from, std::uint32_t begin, std::uint32_t
   return flags;
 }
 
+bool try_promote_unexamined(Heap& h, Table to, std::uint32_t examined) {
+  SlotTable& young = h.table(Table::gen0);
+  if (young.size() <= examined) return true;
+  SlotTable& old = h.table(to);
+  try {
+    old.reserve(std::size_t{old.size()} + young.size() - examined);
+  } catch (const std::bad_alloc&) {
+    return false;
+  }
+  {
+    SlotTable::Appender promote(old);
+    for (std::uint32_t i = examined; i < young.size(); ++i) {
+      Object* o = young[i];
+      set_table(*o, to);
+      Access::slot(*o) = promote.push(o);
+    }
+  }
+  young.truncate(examined);
+  return true;
+}
+
 void give_back_memory(Heap& h, int g) noexcept {
   h.table(Table::gen0).shrink(h.gen0_promised);
   for (int i = 1; i <= g; ++i) h.table(generation_table(i)).shrink();

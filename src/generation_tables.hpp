@@ -69,6 +69,12 @@ std::uint16_t split_full_set(Heap& h, Moves moves);
 // the caller's (collect_in_pieces).
 std::uint16_t take_piece(Heap& h, Table from, std::uint32_t begin, std::uint32_t end) noexcept;
 
+// Under the incremental schedule, before a young collection: gen0's entries
+// beyond the first `examined` move to `to` without being examined (their
+// garbage is the old generation's passes' to find). False, having moved
+// nothing, when there is no memory for them in `to`.
+bool try_promote_unexamined(Heap& h, Table to, std::uint32_t examined);
+
 // The tables' storage beyond what they hold goes back (gen0 keeps room for
 // the entries promised to makes in flight).
 void give_back_memory(Heap& h, int g) noexcept;

@@ -67,7 +67,12 @@ struct IncrementalState {
   double overhead_target = 0.10;
 
   // The pacer (triggers.cpp, pace_after).
-  double ns_per_object = 50.0;       // the collector's measured cost of one object of a working set
+  // The collector's measured cost of one object: examined in a young set,
+  // examined in an increment (gathered, counted and moved back: dearer), and
+  // moved to the old generation unexamined (promote_unexamined).
+  double ns_per_young = 50.0;
+  double ns_per_increment = 50.0;
+  double ns_per_promoted = 12.5;
   bool cost_fixed = false;           // tests fix the cost model (detail::fix_pacer_cost): no timing
   std::size_t young_floor = 700;     // set_threshold(gen0): the least young set the pacer aims at
   std::size_t young_target = 700;    // the young set the pacer aims at, in [young_floor, young_ceiling()]
@@ -81,8 +86,16 @@ struct IncrementalState {
   std::size_t last_young = 0;
   std::size_t last_increment = 0;
   std::size_t last_seeds = 0;
-  std::size_t last_promoted = 0;  // young survivors the last automatic collection promoted
+  std::size_t last_promoted = 0;    // young survivors the last automatic collection promoted
+  std::size_t last_unexamined = 0;  // young objects it moved to the old generation unexamined
+  std::size_t last_increment_found = 0;  // garbage its increment found
+  // What increments find: the part of the objects they examine that is
+  // garbage, averaged over recent increments.
+  double old_garbage_fraction = 0;
   bool last_cut = false;
+  // The wall time of its three parts (the pacer shares the thread's CPU time
+  // of the whole collection among them in these proportions).
+  double last_promote_wall = 0, last_young_wall = 0, last_increment_wall = 0;
 };
 
 // The fewest objects the pause budget allows (however small the pause
@@ -92,6 +105,10 @@ inline constexpr std::uint32_t kMinSeeds = kMinIncrement / 4;
 // The part of the pause target the pacer plans for: the cost per object
 // varies from one collection to the next (garbage found runs destructors).
 inline constexpr double kPauseMargin = 0.75;
+// The most garbage the pacer lets the old generation hold, as a part of
+// what its increments examine: 1/5 of the old generation is garbage when it
+// holds a quarter of its live objects in garbage.
+inline constexpr double kOldGarbageMost = 0.2;
 
 // id, count, tables and the collection trigger are in HeapCore
 // (ouro/detail/heap_core.hpp), where make<T>() reads them inline.
@@ -126,12 +143,15 @@ struct Heap : HeapCore {
   IncrementalState inc;
   bool incremental() const noexcept { return inc.schedule == gc::Schedule::incremental; }
   bool young_deaths_only = false;  // the incremental schedule's count[0] (forget_dying)
-  // Objects the pause target allows in one automatic collection.
-  std::uint32_t pause_budget() const noexcept {
-    double n = kPauseMargin * static_cast<double>(inc.pause_target.count()) * 1000.0 / inc.ns_per_object;
+  // Objects the pause target allows in one automatic collection at `ns`
+  // nanoseconds each (never fewer than kMinIncrement).
+  std::uint32_t objects_in_pause(double ns) const noexcept {
+    double n = kPauseMargin * static_cast<double>(inc.pause_target.count()) * 1000.0 / ns;
     if (n < kMinIncrement) return kMinIncrement;
     return n > 1e9 ? 1000000000u : static_cast<std::uint32_t>(n);
   }
+  // The pause budget, in objects of an increment.
+  std::uint32_t pause_budget() const noexcept { return objects_in_pause(inc.ns_per_increment); }
   // The most objects one seed's closure may add to an increment: a quarter
   // of the pause budget (the young set takes up to half, the seeds a
   // quarter), times the scale a pass that cut a closure doubles.
@@ -139,8 +159,27 @@ struct Heap : HeapCore {
     std::uint64_t cap = std::uint64_t{pause_budget() / 4} * inc.cap_scale;
     return cap > 2000000000u ? 2000000000u : static_cast<std::uint32_t>(std::max<std::uint64_t>(cap, kMinSeeds));
   }
-  // The young threshold's ceiling: a young set the pause allows.
-  std::size_t young_ceiling() const noexcept { return std::max<std::size_t>(inc.young_floor, pause_budget() / 2); }
+  // The young set's half of the pause: a young set up to young_examined_all()
+  // objects is examined whole; a larger one has young_examined_in_part()
+  // objects examined (a quarter of the pause) and the rest, at most
+  // young_unexamined_most() (the other quarter, at the cost of a move), joins
+  // the visited half of the old generation unexamined: the old generation's
+  // passes find its garbage.
+  std::size_t young_examined_all() const noexcept {
+    return std::max<std::size_t>(inc.young_floor, objects_in_pause(inc.ns_per_young) / 2);
+  }
+  std::size_t young_examined_in_part() const noexcept {
+    return std::max<std::size_t>(inc.young_floor, objects_in_pause(inc.ns_per_young) / 4);
+  }
+  std::size_t young_unexamined_most() const noexcept { return objects_in_pause(inc.ns_per_promoted) / 4; }
+  // The young threshold's ceiling: a young set the pause allows, and no
+  // larger than the old generation (so that young garbage waiting to be
+  // found never outgrows it), unless the pause allows examining it whole.
+  std::size_t young_ceiling() const noexcept {
+    const std::size_t old = std::size_t{table(Table::gen1).size()} + table(Table::gen2).size();
+    const std::size_t in_pause = young_examined_in_part() + young_unexamined_most();
+    return std::max(young_examined_all(), std::min(old, in_pause));
+  }
 
   // Weak lists of this heap's objects that have weak references (weak_references.cpp).
   WeakLists weak_lists;

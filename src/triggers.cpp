@@ -76,44 +76,88 @@ std::size_t collect_with_callbacks(Heap& h, int g) {
 
 namespace {
 
-// The pacer of the incremental schedule, after each automatic collection
-// (docs/design/incremental.md, "The pacer"): the cost per object from what
-// the collection measured, then the spacing of collections (the young
-// threshold) and the size of the next increment.
-void pace_after(Heap& h, double collector_seconds, double mutator_seconds, std::size_t found) {
+// One measured cost per object: up at once, down slowly (a collection that
+// found garbage runs destructors and costs more per object, and the next one
+// must still fit). Counts too small to time are left out.
+void learn_cost(double& ns_per, double seconds, std::size_t objects) {
+  if (objects < 1024) return;
+  const double ns = std::clamp(seconds * 1e9 / static_cast<double>(objects), 0.5, 100000.0);
+  ns_per = ns > ns_per ? ns : 0.9 * ns_per + 0.1 * ns;
+}
+
+// The collection's CPU time, shared among its parts in the proportions of
+// their wall time.
+void learn_costs(IncrementalState& s, double collector_seconds) {
+  const double wall = s.last_promote_wall + s.last_young_wall + s.last_increment_wall;
+  if (s.cost_fixed || wall <= 0) return;
+  const double cpu_per_wall = collector_seconds / wall;
+  learn_cost(s.ns_per_promoted, s.last_promote_wall * cpu_per_wall, s.last_unexamined);
+  learn_cost(s.ns_per_young, s.last_young_wall * cpu_per_wall, s.last_young);
+  learn_cost(s.ns_per_increment, s.last_increment_wall * cpu_per_wall, s.last_increment);
+}
+
+// The old generation's garbage, as its increments measure it, above what
+// the pacer allows: increments take all the pause allows, and collections
+// come more often, whatever the overhead target.
+bool old_garbage_over_bound(const IncrementalState& s) { return s.old_garbage_fraction > kOldGarbageMost; }
+
+void learn_old_garbage(IncrementalState& s) {
+  if (s.last_increment < kMinSeeds) return;
+  const double f = static_cast<double>(s.last_increment_found) / static_cast<double>(s.last_increment);
+  s.old_garbage_fraction = 0.75 * s.old_garbage_fraction + 0.25 * f;
+}
+
+// The spacing of collections: the young target doubles after a collection
+// that found nothing, up to its ceiling; after one that found garbage it
+// doubles if that collection took more than the overhead target's share,
+// and halves otherwise, within what one collection examines whole: young
+// objects go to the old generation unexamined only while collections find
+// nothing.
+void space_collections(Heap& h, bool over_share, std::size_t found) {
   IncrementalState& s = h.inc;
-  const double work = static_cast<double>(s.last_young + s.last_increment);
-  if (!s.cost_fixed && work >= 1024) {
-    // Up at once, down slowly: a collection that found garbage (destructors
-    // run) costs more per object, and the next one must still fit.
-    double ns = std::clamp(collector_seconds * 1e9 / work, 1.0, 100000.0);
-    s.ns_per_object = ns > s.ns_per_object ? ns : 0.9 * s.ns_per_object + 0.1 * ns;
-  }
-  const double o = s.overhead_target;
-  const bool over = mutator_seconds > 0 && collector_seconds > o * (collector_seconds + mutator_seconds);
   std::size_t y = std::max<std::size_t>(s.young_target, 1);
-  if (found == 0 || over)
-    y = std::min(y * 2, h.young_ceiling());  // nothing found, or over the share: rarer
+  if (found == 0)
+    y = std::min(y * 2, h.young_ceiling());  // nothing found: rarer
+  else if (over_share && !old_garbage_over_bound(s))
+    y = std::min(y * 2, h.young_examined_all());  // over the share: rarer, every young object examined
   else
-    y = std::max(y / 2, s.young_floor);  // garbage found within the share: more frequent
+    y = std::max(std::min(y / 2, h.young_examined_all()), s.young_floor);  // garbage found within the share
   s.young_target = std::clamp(y, s.young_floor, h.young_ceiling());
   if (h.threshold[0] != 0) {  // 0: automatic collection is off
     h.threshold[0] = s.young_target;
     h.sync_trigger();
   }
+}
 
-  // The next increment: the collector's share of the time the mutator ran,
-  // less the young set, within [floor, a quarter of the pause budget] (the
-  // young set takes at most half, the closure cap a quarter); the floor
-  // keeps a pass over n old objects within n / kMinSeeds collections, and
-  // within 64 when the pause allows.
+// The next increment: the collector's share of the time the mutator ran,
+// less the young set's examination, within [floor, a quarter of the pause
+// budget] (the young set takes at most half, the closure cap a quarter);
+// the floor keeps a pass over n old objects within n / kMinSeeds
+// collections, and within 64 when the pause allows.
+void size_increment(Heap& h, double mutator_seconds) {
+  IncrementalState& s = h.inc;
+  const double o = s.overhead_target;
   const double quarter = static_cast<double>(h.pause_budget() / 4);
   const double old = static_cast<double>(h.table(Table::gen1).size() + h.table(Table::gen2).size());
   const double floor = std::min(quarter, std::max<double>(kMinSeeds, old / 64));
-  const double share = o >= 1 ? quarter
-                              : mutator_seconds * 1e9 / s.ns_per_object * o / (1 - o) -
-                                    static_cast<double>(h.threshold[0]);
+  const double young_ns = static_cast<double>(std::min(h.threshold[0], h.young_examined_all())) * s.ns_per_young;
+  const double share = o >= 1 || old_garbage_over_bound(s)
+                           ? quarter
+                           : (mutator_seconds * 1e9 * o / (1 - o) - young_ns) / s.ns_per_increment;
   s.seeds_budget = static_cast<std::uint32_t>(std::clamp(share, floor, quarter));
+}
+
+// The pacer of the incremental schedule, after each automatic collection
+// (docs/design/incremental.md, "The pacer"): the costs per object from what
+// the collection measured, then the spacing of collections (the young
+// threshold) and the size of the next increment.
+void pace_after(Heap& h, double collector_seconds, double mutator_seconds, std::size_t found) {
+  learn_costs(h.inc, collector_seconds);
+  learn_old_garbage(h.inc);
+  const double o = h.inc.overhead_target;
+  const bool over = mutator_seconds > 0 && collector_seconds > o * (collector_seconds + mutator_seconds);
+  space_collections(h, over, found);
+  size_increment(h, mutator_seconds);
 }
 
 }  // namespace

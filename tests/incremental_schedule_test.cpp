@@ -274,6 +274,35 @@ TEST(IncrementalCompleteness, AGarbageCycleSpreadOverTheWholeOldGenerationIsFoun
   });
 }
 
+// A young set larger than the pause allows examining whole (the pacer lets
+// it grow while collections find nothing): a quarter of the pause's objects
+// are examined, the rest joins the old generation unexamined, and a garbage
+// cycle among those is found by the old generation's passes.
+TEST(IncrementalYoung, AYoungSetLargerThanThePauseAllowsIsExaminedInPartAndItsRestByThePasses) {
+  in_fresh_heap([] {
+    gc::set_schedule(gc::Schedule::incremental);
+    ouro::detail::fix_pacer_cost(100.0);  // whole up to 3750; in part 1875, and 7500 more unexamined
+    std::vector<Ref<Node>> live;
+    for (int i = 0; i < 30000; ++i) live.push_back(make<Node>());  // collections find nothing: rarer
+    ASSERT_GT(ouro::detail::schedule_probe().young_target, 3750u);
+    gc::disable();
+    gc::collect(0);
+    for (int i = 0; i < 6000; ++i) live.push_back(make<Node>());
+    ring(3);  // among the newest: left unexamined
+    const std::size_t old_before = gc::get_objects(1).size() + gc::get_objects(2).size();
+    gc::collect(1);
+    const auto p = ouro::detail::schedule_probe();
+    EXPECT_EQ(p.young, 1875u);
+    EXPECT_EQ(p.unexamined, 6003u - 1875u);
+    EXPECT_EQ(gc::get_objects(0).size(), 0u);
+    EXPECT_GE(gc::get_objects(1).size() + gc::get_objects(2).size() + 3, old_before + 6003u);
+    run_passes(2);
+    EXPECT_EQ(g_alive, 36000);
+    EXPECT_EQ(gc::get_stats()[2].collections, 0u);
+    ouro::detail::verify_this_heap("after the passes");
+  });
+}
+
 // The induction of the rule: a chain of garbage cycles, each referencing
 // the next, the first one (the only one nothing else references) made first
 // so that seeds, taken newest first, meet the chain from its far end: each

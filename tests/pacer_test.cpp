@@ -54,7 +54,7 @@ TEST(Pacer, ThePauseBudgetFollowsThePauseTargetAtTheCostPerObject) {
     auto p = schedule_probe();
     EXPECT_EQ(p.pause_budget, 7500u);  // 3/4 of 1 ms at 100 ns
     EXPECT_EQ(p.closure_cap, 1875u);
-    EXPECT_EQ(p.young_ceiling, 3750u);
+    EXPECT_EQ(p.young_ceiling, 3750u);  // no old generation yet: what one collection examines whole
     gc::set_pause_target(std::chrono::microseconds(500));
     p = schedule_probe();
     EXPECT_EQ(p.pause_budget, 3750u);
@@ -109,6 +109,76 @@ TEST(Pacer, CollectionsThatFindGarbageMakeTheNextOnesMoreFrequentDownToTheFloor)
       EXPECT_GE(targets[i], 500u);
     }
     EXPECT_EQ(gc::get_threshold().gen0, 500u);
+  });
+}
+
+TEST(Pacer, TheYoungCeilingGrowsWithTheOldGenerationUpToWhatThePauseAllowsInPart) {
+  in_fresh_heap([] {
+    paced(std::chrono::microseconds(1000));
+    gc::disable();
+    std::vector<Ref<Node>> kept;
+    for (int i = 0; i < 6000; ++i) kept.push_back(make<Node>());
+    gc::collect(0);
+    EXPECT_EQ(schedule_probe().young_ceiling, 6000u);  // the old generation's size
+    for (int i = 0; i < 20000; ++i) kept.push_back(make<Node>());
+    gc::collect(0);
+    EXPECT_EQ(schedule_probe().young_ceiling, 1875u + 7500u);  // a quarter examined, a quarter moved
+  });
+}
+
+TEST(Pacer, YoungObjectsGoUnexaminedOnlyWhileCollectionsFindNothing) {
+  in_fresh_heap([] {
+    paced(std::chrono::microseconds(1000));
+    std::vector<Ref<Node>> kept;
+    std::size_t unexamined = 0;
+    gc::add_callback([&](gc::Phase phase, const gc::CollectionInfo&) {
+      if (phase == gc::Phase::stop) unexamined += schedule_probe().unexamined;
+    });
+    for (int i = 0; i < 100000; ++i) kept.push_back(make<Node>());  // nothing to find
+    EXPECT_GT(unexamined, 0u);
+    EXPECT_GT(schedule_probe().young_target, 3750u);
+    bool found = false;
+    std::size_t after_found = 0;
+    gc::add_callback([&](gc::Phase phase, const gc::CollectionInfo& info) {
+      if (phase != gc::Phase::stop) return;
+      if (found) after_found += schedule_probe().unexamined;
+      if (info.collected > 0) found = true;
+    });
+    for (int i = 0; i < 30000; ++i) {  // rings: every collection finds some
+      Ref<Node> a = make<Node>();
+      a->next = make<Node>();
+      a->next->next = a;
+    }
+    ASSERT_TRUE(found);
+    EXPECT_EQ(after_found, 0u);
+    EXPECT_LE(schedule_probe().young_target, 3750u);
+  });
+}
+
+TEST(Pacer, OldGarbageAboveAFifthOfWhatIncrementsExamineTakesThemToThePauseWhateverTheShare) {
+  in_fresh_heap([] {
+    paced(std::chrono::microseconds(1000));
+    gc::set_overhead_target(1e-9);  // no share: increments at their floor without garbage
+    gc::disable();
+    std::vector<Ref<Node>> kept, rings;
+    for (int i = 0; i < 20000; ++i) {
+      kept.push_back(make<Node>());
+      rings.push_back(make<Node>());
+      rings.back()->next = make<Node>();
+      rings.back()->next->next = rings.back();
+    }
+    gc::collect(0);
+    rings.clear();  // 40000 garbage objects among 60000 old ones
+    gc::enable();
+    std::vector<std::size_t> budgets;
+    gc::add_callback([&](gc::Phase phase, const gc::CollectionInfo&) {
+      if (phase == gc::Phase::stop) budgets.push_back(schedule_probe().seeds_budget);
+    });
+    for (int i = 0; i < 20000; ++i) kept.push_back(make<Node>());
+    ASSERT_GE(budgets.size(), 4u);
+    const std::size_t quarter = schedule_probe().pause_budget / 4;
+    EXPECT_LT(budgets[0], quarter);  // sized before any increment found garbage
+    EXPECT_NE(std::find(budgets.begin(), budgets.end(), quarter), budgets.end());
   });
 }
 

@@ -9,7 +9,8 @@ namespace ouro::detail {
 
 struct ScheduleProbe {
   // The last automatic collection (or collect(1)) of the calling thread's heap.
-  std::size_t young = 0;      // objects in its young set
+  std::size_t young = 0;       // objects of its young set it examined
+  std::size_t unexamined = 0;  // objects of its young set it moved to the old generation unexamined
   std::size_t increment = 0;  // objects in its increment
   std::size_t seeds = 0;      // of which seeds
   bool cut = false;           // some seed's closure was cut at the cap
@@ -24,8 +25,9 @@ struct ScheduleProbe {
 };
 ScheduleProbe schedule_probe();
 
-// Fixes the pacer's cost per object (nanoseconds), so that its decisions
-// depend on counts alone; 0 returns to measuring.
+// Fixes the pacer's cost per examined object (nanoseconds; a young object
+// moved unexamined costs a quarter of it), so that its decisions depend on
+// counts alone; 0 returns to measuring.
 void fix_pacer_cost(double ns_per_object);
 
 }  // namespace ouro::detail
