@@ -10,6 +10,9 @@
 //              closure fits the cap, is freed by the end of that pass;
 //              a larger one by a later pass, in one increment proportional
 //              to what it reaches (the cap doubles after a cut pass);
+//   young      a young set beyond what one pause examines whole has part
+//              of it examined, the rest moved to the old generation, whose
+//              passes find the garbage among it;
 //   bounded    an automatic collection takes at most the young set plus
 //              seeds_budget + cap objects (counted, not timed);
 //   same       finalizers (both policies), resurrection, weak references

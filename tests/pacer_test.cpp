@@ -3,12 +3,17 @@
 // (detail::fix_pacer_cost) so that every decision follows from counts:
 //
 //   pause budget   kPauseMargin * pause target / cost per object objects;
-//                  the young set aims at most at half of it, the seeds and
-//                  each seed's closure at a quarter each;
-//   spacing        a collection that finds nothing (or takes more than the
-//                  overhead target's share) doubles the young target, up to
-//                  its ceiling; one that finds garbage halves it, down to
-//                  set_threshold's floor;
+//                  the young set is examined whole up to half of it (or a
+//                  quarter examined and the rest moved unexamined, a move
+//                  costing a quarter of an examination), the seeds and
+//                  each seed's closure take a quarter each;
+//   spacing        a collection that finds nothing doubles the young
+//                  target, up to its ceiling (the old generation's size,
+//                  within what the pause examines and moves); one that
+//                  finds garbage halves it, down to set_threshold's floor,
+//                  within what one pause examines whole;
+//   old garbage    above a fifth of what increments examine, increments
+//                  take a quarter of the pause budget whatever the share;
 //   increments     the overhead target's share of the program's time since
 //                  the last collection, within [max(kMinSeeds, old / 64),
 //                  a quarter of the pause budget]: a pass over n old

@@ -159,7 +159,13 @@ Schedule get_schedule();
 // measured cost per object, and collections are spaced so that the
 // collector's share of the thread's time stays near the overhead target
 // (default 0.10). A run of collections that find nothing makes the next ones
-// rarer, collections that find garbage more frequent. Both throw
+// rarer, collections that find garbage more frequent. While collections find
+// nothing, a young generation larger than one pause can examine is examined
+// in part and the rest joins the old generation unexamined (its garbage is
+// the passes' to find); the young generation never grows beyond the old
+// one's size. While more than a fifth of what increments examine is garbage,
+// increments take the whole pause and collections come more often, whatever
+// the overhead target: memory comes first. Both throw
 // std::invalid_argument for a target <= 0 (or a fraction above 1). They are
 // kept under the generational schedule, which does not use them.
 void set_pause_target(std::chrono::microseconds t);
